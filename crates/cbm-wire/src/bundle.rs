@@ -1,0 +1,66 @@
+//! Bundle records (spec/wire.md §4.9): a bundle is a CBOR sequence (RFC 8742)
+//! of records, read one at a time so memory stays independent of its length.
+
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::{Cosignature, SignedCheckpoint};
+use crate::codec::{Bounded, Wire};
+use crate::entry::{Opening, SignedEntry};
+use crate::error::DecodeError;
+use crate::evidence::EquivocationEvidence;
+use crate::limits::Limits;
+use crate::roster::SignedRoster;
+use crate::time::Timestamp;
+
+/// Version of the bundle format this crate writes and reads.
+pub const BUNDLE_FORMAT_VERSION: u32 = 1;
+
+/// The first record of every bundle.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[serde(deny_unknown_fields)]
+pub struct BundleHeader {
+    /// Must be [`BUNDLE_FORMAT_VERSION`].
+    pub format_version: u32,
+    /// When the bundle was exported.
+    pub created_at: Timestamp,
+    /// Whether openings of committed fields were left out.
+    pub public: bool,
+}
+
+/// One record of a bundle. A bundle is a header, the roster, then any
+/// number of the other records in the order spec/log.md prescribes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum BundleRecord {
+    /// Format version and export metadata; always first.
+    Header(BundleHeader),
+    /// The agreement; always second.
+    Roster(SignedRoster),
+    /// An entry of some log.
+    Entry(SignedEntry),
+    /// A checkpoint of some log.
+    Checkpoint(SignedCheckpoint),
+    /// A cosignature of some checkpoint.
+    Cosignature(Cosignature),
+    /// Evidence that some log equivocated.
+    Evidence(EquivocationEvidence),
+    /// The opening of a committed field (absent from public bundles).
+    Opening(Opening),
+}
+
+impl Bounded for BundleRecord {
+    fn check_limits(&self, object: &'static str) -> Result<(), DecodeError> {
+        match self {
+            Self::Roster(roster) => roster.check_limits(object),
+            Self::Entry(entry) => entry.check_limits(object),
+            Self::Evidence(evidence) => evidence.check_limits(object),
+            Self::Header(_) | Self::Checkpoint(_) | Self::Cosignature(_) | Self::Opening(_) => Ok(()),
+        }
+    }
+}
+
+impl Wire for BundleRecord {
+    const NAME: &'static str = "BundleRecord";
+    const LIMITS: Limits = Limits::FRAME;
+}

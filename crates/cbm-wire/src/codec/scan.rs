@@ -1,0 +1,201 @@
+//! The canonical-form scanner: one pass over raw bytes that accepts exactly the
+//! cbm CBOR profile (spec/wire.md §2) and rejects everything else with a
+//! [`CanonicalError`] naming the rule that was broken and the byte offset.
+//!
+//! It runs before any value is built, so every length it accepts is already
+//! known to fit in the input and under the [`Limits`]: the decoder that follows
+//! can never be driven into a large allocation by a forged length.
+
+use crate::error::{CanonicalError, CanonicalRule};
+use crate::limits::Limits;
+
+/// CBOR major types (RFC 8949 §3.1).
+mod major {
+    pub(super) const UNSIGNED: u8 = 0;
+    pub(super) const NEGATIVE: u8 = 1;
+    pub(super) const BYTES: u8 = 2;
+    pub(super) const TEXT: u8 = 3;
+    pub(super) const ARRAY: u8 = 4;
+    pub(super) const MAP: u8 = 5;
+    pub(super) const TAG: u8 = 6;
+    pub(super) const SIMPLE: u8 = 7;
+}
+
+/// The only simple values in the profile: `false` and `true`.
+const SIMPLE_FALSE: u64 = 20;
+const SIMPLE_TRUE: u64 = 21;
+
+/// Checks that `input` is exactly one data item in the cbm canonical profile.
+///
+/// # Errors
+/// The first violation found, in input order.
+pub(crate) fn check(input: &[u8], limits: &Limits) -> Result<(), CanonicalError> {
+    if input.len() > limits.max_bytes {
+        return Err(CanonicalError::new(
+            0,
+            CanonicalRule::TooLarge {
+                len: input.len() as u64,
+                limit: limits.max_bytes as u64,
+            },
+        ));
+    }
+    let mut scanner = Scanner { input, pos: 0, limits };
+    scanner.item(1)?;
+    if scanner.pos != input.len() {
+        return Err(CanonicalError::new(scanner.pos, CanonicalRule::TrailingBytes));
+    }
+    Ok(())
+}
+
+struct Scanner<'a> {
+    input: &'a [u8],
+    pos: usize,
+    limits: &'a Limits,
+}
+
+/// One decoded head: major type, argument, and where the head started.
+struct Head {
+    major: u8,
+    arg: u64,
+    at: usize,
+}
+
+impl Scanner<'_> {
+    fn fail<T>(&self, at: usize, rule: CanonicalRule) -> Result<T, CanonicalError> {
+        Err(CanonicalError::new(at, rule))
+    }
+
+    fn take(&mut self, n: usize) -> Result<&[u8], CanonicalError> {
+        let end = self.pos.checked_add(n).filter(|&end| end <= self.input.len());
+        match end {
+            Some(end) => {
+                let bytes = &self.input[self.pos..end];
+                self.pos = end;
+                Ok(bytes)
+            }
+            None => self.fail(self.input.len(), CanonicalRule::Truncated),
+        }
+    }
+
+    /// Reads a head and enforces the shortest-form rule (RFC 8949 §4.2.1).
+    fn head(&mut self) -> Result<Head, CanonicalError> {
+        let at = self.pos;
+        let initial = self.take(1)?[0];
+        let major = initial >> 5;
+        let info = initial & 0x1f;
+        let (arg, minimum) = match info {
+            0..=23 => (u64::from(info), 0),
+            24 => (u64::from(self.take(1)?[0]), 24),
+            25 => (u64::from(u16::from_be_bytes(self.fixed()?)), 0x100),
+            26 => (u64::from(u32::from_be_bytes(self.fixed()?)), 0x1_0000),
+            27 => (u64::from_be_bytes(self.fixed()?), 0x1_0000_0000),
+            31 => return self.fail(at, CanonicalRule::IndefiniteLength),
+            _ => return self.fail(at, CanonicalRule::ReservedAdditionalInfo),
+        };
+        // Major type 7 with info 25..27 is a float, rejected below; do not
+        // mistake a float for a non-minimal head.
+        if major != major::SIMPLE && arg < minimum {
+            return self.fail(at, CanonicalRule::NonMinimalHead);
+        }
+        Ok(Head { major, arg, at })
+    }
+
+    fn fixed<const N: usize>(&mut self) -> Result<[u8; N], CanonicalError> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
+    }
+
+    /// Converts a length argument, rejecting it when it cannot fit in what is
+    /// left of the input (each element or byte needs at least one byte).
+    fn length(&self, head: &Head, limit: usize) -> Result<usize, CanonicalError> {
+        let remaining = (self.input.len() - self.pos) as u64;
+        if head.arg > limit as u64 {
+            return self.fail(
+                head.at,
+                CanonicalRule::LengthOverLimit {
+                    len: head.arg,
+                    limit: limit as u64,
+                },
+            );
+        }
+        if head.arg > remaining {
+            return self.fail(self.input.len(), CanonicalRule::Truncated);
+        }
+        Ok(head.arg as usize)
+    }
+
+    fn item(&mut self, depth: usize) -> Result<(), CanonicalError> {
+        if depth > self.limits.max_depth {
+            return self.fail(
+                self.pos,
+                CanonicalRule::TooDeep {
+                    limit: self.limits.max_depth as u64,
+                },
+            );
+        }
+        let head = self.head()?;
+        match head.major {
+            major::UNSIGNED | major::NEGATIVE => Ok(()),
+            major::BYTES => {
+                let len = self.length(&head, self.limits.max_string_len)?;
+                self.take(len).map(drop)
+            }
+            major::TEXT => {
+                let len = self.length(&head, self.limits.max_string_len)?;
+                let start = self.pos;
+                let text = self.take(len)?;
+                match std::str::from_utf8(text) {
+                    Ok(_) => Ok(()),
+                    Err(e) => self.fail(start + e.valid_up_to(), CanonicalRule::InvalidUtf8),
+                }
+            }
+            major::ARRAY => {
+                let len = self.length(&head, self.limits.max_collection_len)?;
+                (0..len).try_for_each(|_| self.item(depth + 1))
+            }
+            major::MAP => {
+                let len = self.length(&head, self.limits.max_collection_len)?;
+                self.map_body(len, depth)
+            }
+            major::TAG => self.fail(head.at, CanonicalRule::Tag),
+            _ => match head.arg {
+                // info 25..27 in major type 7: half, single, double floats.
+                _ if (25..=27).contains(&(self.input[head.at] & 0x1f)) => self.fail(head.at, CanonicalRule::Float),
+                SIMPLE_FALSE | SIMPLE_TRUE => Ok(()),
+                value => self.fail(head.at, CanonicalRule::SimpleValue { value }),
+            },
+        }
+    }
+
+    /// Map keys must be unsigned integers in strictly increasing order. For
+    /// shortest-form unsigned integers, numeric order is the bytewise order of
+    /// their encodings that RFC 8949 §4.2.1 requires, so "strictly increasing"
+    /// rules out both unsorted and duplicate keys.
+    fn map_body(&mut self, len: usize, depth: usize) -> Result<(), CanonicalError> {
+        let mut previous: Option<u64> = None;
+        for _ in 0..len {
+            let key = self.head()?;
+            if key.major != major::UNSIGNED {
+                return self.fail(key.at, CanonicalRule::MapKeyNotUnsigned);
+            }
+            match previous {
+                Some(prev) if key.arg == prev => {
+                    return self.fail(key.at, CanonicalRule::DuplicateKey { key: key.arg });
+                }
+                Some(prev) if key.arg < prev => {
+                    return self.fail(
+                        key.at,
+                        CanonicalRule::UnsortedKeys {
+                            key: key.arg,
+                            after: prev,
+                        },
+                    );
+                }
+                _ => previous = Some(key.arg),
+            }
+            self.item(depth + 1)?;
+        }
+        Ok(())
+    }
+}

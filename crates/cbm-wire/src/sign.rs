@@ -1,0 +1,120 @@
+//! Domain-separated Ed25519 signatures (spec/wire.md §5).
+//!
+//! Every signature covers `context || 0x00 || agreement hash || canonical
+//! bytes of the object`, where the context names the object type and the
+//! protocol version. A signature for one object type, protocol version or
+//! agreement therefore never verifies as another. Verification follows
+//! `ed25519-dalek`'s `verify_strict`: small-order public keys and `R`
+//! values and non-canonical `S` are rejected.
+
+use ed25519_dalek::{Signer as _, SigningKey};
+use serde::{Deserialize, Serialize};
+
+use crate::codec::{Bounded, append_canonical};
+use crate::error::{DecodeError, VerifyError};
+use crate::ids::{AgreementHash, KeyId, PublicKey, Signature};
+
+/// The signing contexts of protocol version 1 (spec/wire.md §5).
+pub mod context {
+    /// Adoption signatures over a roster.
+    pub const ROSTER: &str = "cbm/1 roster";
+    /// A signatory's entry.
+    pub const ENTRY: &str = "cbm/1 entry";
+    /// A log owner's checkpoint.
+    pub const CHECKPOINT: &str = "cbm/1 checkpoint";
+    /// A witness's cosignature.
+    pub const COSIGNATURE: &str = "cbm/1 cosignature";
+    /// A new key's proof of possession in a key-rotation entry.
+    pub const KEY_POSSESSION: &str = "cbm/1 key possession";
+}
+
+/// The signing context of an object type: `"cbm/1 <object>"`.
+pub trait Signable: Serialize {
+    /// The context string; never contains a NUL byte.
+    const CONTEXT: &'static str;
+}
+
+/// An object together with one signature over it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[serde(deny_unknown_fields)]
+pub struct Signed<T> {
+    /// The signed object.
+    pub body: T,
+    /// Which of the signer's keys signed.
+    pub key: KeyId,
+    /// Signature over [`signing_message`] of the body.
+    pub signature: Signature,
+}
+
+impl<T: Bounded> Bounded for Signed<T> {
+    fn check_limits(&self, object: &'static str) -> Result<(), DecodeError> {
+        self.body.check_limits(object)
+    }
+}
+
+/// The exact bytes an Ed25519 signature in context `context` covers.
+pub fn signing_message<T: Serialize + ?Sized>(context: &str, agreement: &AgreementHash, body: &T) -> Vec<u8> {
+    let mut message = Vec::with_capacity(context.len() + 1 + AgreementHash::LEN + 256);
+    message.extend_from_slice(context.as_bytes());
+    message.push(0);
+    message.extend_from_slice(agreement.as_bytes());
+    append_canonical(body, &mut message);
+    message
+}
+
+/// Signs `message` with `key`.
+pub fn sign_message(key: &SigningKey, message: &[u8]) -> Signature {
+    Signature(key.sign(message).to_bytes())
+}
+
+/// Verifies `signature` over `message` under `public` with strict rules.
+///
+/// # Errors
+/// [`VerifyError::InvalidKey`] if `public` is not a valid point or has small
+/// order, [`VerifyError::BadSignature`] otherwise.
+pub fn verify_message(
+    what: &'static str,
+    public: &PublicKey,
+    message: &[u8],
+    signature: &Signature,
+) -> Result<(), VerifyError> {
+    let key =
+        ed25519_dalek::VerifyingKey::from_bytes(public.as_bytes()).map_err(|_| VerifyError::InvalidKey { what })?;
+    if key.is_weak() {
+        return Err(VerifyError::InvalidKey { what });
+    }
+    let signature = ed25519_dalek::Signature::from_bytes(&signature.0);
+    key.verify_strict(message, &signature)
+        .map_err(|_| VerifyError::BadSignature { what })
+}
+
+impl PublicKey {
+    /// The public half of `key`.
+    pub fn of(key: &SigningKey) -> Self {
+        Self(key.verifying_key().to_bytes())
+    }
+}
+
+impl<T: Signable> Signed<T> {
+    /// Signs `body` under `agreement` with `key`, recorded as key number `key_id`.
+    pub fn sign(body: T, agreement: &AgreementHash, key_id: KeyId, key: &SigningKey) -> Self {
+        let signature = sign_message(key, &signing_message(T::CONTEXT, agreement, &body));
+        Self {
+            body,
+            key: key_id,
+            signature,
+        }
+    }
+
+    /// Verifies the signature under `agreement` with the signer's `public` key.
+    /// Finding the right key (by signer, [`Signed::key`] and time) is the
+    /// caller's job; see `Roster::signing_key`.
+    ///
+    /// # Errors
+    /// As [`verify_message`].
+    pub fn verify(&self, agreement: &AgreementHash, public: &PublicKey) -> Result<(), VerifyError> {
+        let message = signing_message(T::CONTEXT, agreement, &self.body);
+        verify_message(T::CONTEXT, public, &message, &self.signature)
+    }
+}
