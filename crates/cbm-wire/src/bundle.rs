@@ -17,7 +17,7 @@ pub const BUNDLE_FORMAT_VERSION: u32 = 1;
 
 /// The first record of every bundle.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
 #[serde(deny_unknown_fields)]
 pub struct BundleHeader {
     /// Must be [`BUNDLE_FORMAT_VERSION`].
@@ -31,31 +31,52 @@ pub struct BundleHeader {
 /// One record of a bundle. A bundle is a header, the roster, then any
 /// number of the other records in the order spec/log.md prescribes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
 pub enum BundleRecord {
     /// Format version and export metadata; always first.
-    Header(BundleHeader),
+    Header {
+        /// The header.
+        header: BundleHeader,
+    },
     /// The agreement; always second.
-    Roster(SignedRoster),
+    Roster {
+        /// The signed roster.
+        roster: SignedRoster,
+    },
     /// An entry of some log.
-    Entry(SignedEntry),
+    Entry {
+        /// The entry.
+        entry: SignedEntry,
+    },
     /// A checkpoint of some log.
-    Checkpoint(SignedCheckpoint),
+    Checkpoint {
+        /// The checkpoint.
+        checkpoint: SignedCheckpoint,
+    },
     /// A cosignature of some checkpoint.
-    Cosignature(Cosignature),
+    Cosignature {
+        /// The cosignature.
+        cosignature: Cosignature,
+    },
     /// Evidence that some log equivocated.
-    Evidence(EquivocationEvidence),
+    Evidence {
+        /// The evidence.
+        evidence: EquivocationEvidence,
+    },
     /// The opening of a committed field (absent from public bundles).
-    Opening(Opening),
+    Opening {
+        /// The opening.
+        opening: Opening,
+    },
 }
 
 impl Bounded for BundleRecord {
     fn check_limits(&self, object: &'static str) -> Result<(), DecodeError> {
         match self {
-            Self::Roster(roster) => roster.check_limits(object),
-            Self::Entry(entry) => entry.check_limits(object),
-            Self::Evidence(evidence) => evidence.check_limits(object),
-            Self::Header(_) | Self::Checkpoint(_) | Self::Cosignature(_) | Self::Opening(_) => Ok(()),
+            Self::Roster { roster } => roster.check_limits(object),
+            Self::Entry { entry } => entry.check_limits(object),
+            Self::Evidence { evidence } => evidence.check_limits(object),
+            Self::Header { .. } | Self::Checkpoint { .. } | Self::Cosignature { .. } | Self::Opening { .. } => Ok(()),
         }
     }
 }

@@ -69,7 +69,7 @@ macro_rules! fixed_bytes {
     ($(#[$meta:meta])* $name:ident, $len:expr, $expecting:literal) => {
         $(#[$meta])*
         #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+        #[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
         pub struct $name(pub [u8; $len]);
 
         impl $name {
@@ -135,7 +135,7 @@ pub(crate) fn parse_hex<const N: usize>(s: &str, what: &'static str) -> Result<[
 
 /// A variable-length byte payload: the value of a plain field or an opening.
 #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
 pub struct Bytes(pub Vec<u8>);
 
 impl Bytes {

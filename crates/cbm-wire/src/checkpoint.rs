@@ -9,7 +9,7 @@ use crate::time::Timestamp;
 
 /// A log owner's statement of its log's size and root at a time.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
 #[serde(deny_unknown_fields)]
 pub struct Checkpoint {
     /// Which log.
@@ -39,7 +39,7 @@ impl Wire for SignedCheckpoint {
 /// verified `checkpoint`'s log up to its size". The first cosignature by a
 /// witness covering an entry is that entry's receipt for the witness.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
 #[serde(deny_unknown_fields)]
 pub struct CosignBody {
     /// The cosigning signatory.

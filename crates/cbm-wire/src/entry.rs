@@ -13,7 +13,7 @@ use crate::time::Timestamp;
 
 /// One statement by a signatory, at a fixed position of its log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
 #[serde(deny_unknown_fields)]
 pub struct Entry {
     /// The agreement it is made under.
@@ -33,7 +33,7 @@ pub struct Entry {
 
 /// The kinds of entry and their kind-specific data.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
 pub enum EntryKind {
     /// The declaration due for `period` of the schedule for `topic`.
     Declaration {
@@ -104,7 +104,7 @@ pub enum EntryKind {
 
 /// A change of obligation status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
 pub enum StatusChange {
     /// Obligations pause from `effective_from`.
     Suspend,
@@ -116,7 +116,7 @@ pub enum StatusChange {
 
 /// A citation of an entry in some signatory's log.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
 #[serde(deny_unknown_fields)]
 pub struct EntryRef {
     /// The log owner.
@@ -129,7 +129,7 @@ pub struct EntryRef {
 
 /// One field of an entry's content.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
 pub enum Field {
     /// A value every verifier sees.
     Plain {
@@ -254,7 +254,7 @@ fn update_prefixed(hasher: &mut blake3::Hasher, bytes: &[u8]) {
 
 /// The private opening of one committed field, sent to chosen recipients.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
 #[serde(deny_unknown_fields)]
 pub struct Opening {
     /// The entry holding the committed field.

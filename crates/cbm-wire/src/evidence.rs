@@ -10,7 +10,7 @@ use crate::proof::ConsistencyProof;
 
 /// Proof that a log owner showed two incompatible views of its log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
 pub enum EquivocationEvidence {
     /// Two signed checkpoints of the same size with different roots.
     SameSize {

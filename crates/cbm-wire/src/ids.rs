@@ -50,7 +50,7 @@ fixed_bytes!(
 /// Which of a signatory's signing keys made a signature. Numbers are assigned
 /// by the roster and by key-rotation entries, and never reused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
 #[serde(transparent)]
 pub struct KeyId(pub u32);
 
@@ -154,7 +154,7 @@ macro_rules! text_id {
             }
         }
 
-        #[cfg(feature = "arbitrary")]
+        #[cfg(any(test, feature = "arbitrary"))]
         impl<'a> arbitrary::Arbitrary<'a> for $name {
             fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
                 Ok(Self(crate::arbitrary_support::token(u, $max, $extra)?))
@@ -250,7 +250,7 @@ impl<'de> Deserialize<'de> for Text {
     }
 }
 
-#[cfg(feature = "arbitrary")]
+#[cfg(any(test, feature = "arbitrary"))]
 impl<'a> arbitrary::Arbitrary<'a> for Text {
     fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
         let mut s = String::arbitrary(u)?;

@@ -37,7 +37,7 @@ mod roster;
 mod sign;
 mod time;
 
-#[cfg(feature = "arbitrary")]
+#[cfg(any(test, feature = "arbitrary"))]
 mod arbitrary_support;
 
 pub use bundle::{BUNDLE_FORMAT_VERSION, BundleHeader, BundleRecord};
@@ -62,3 +62,6 @@ pub use time::{ParseTimeError, TimeSpan, Timestamp};
 
 /// The Ed25519 secret key type used for signing (re-exported from `ed25519-dalek`).
 pub use ed25519_dalek::SigningKey;
+
+#[cfg(test)]
+mod tests;

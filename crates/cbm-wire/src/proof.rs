@@ -14,7 +14,7 @@ use crate::roster::SignedRoster;
 /// Proof that the leaf at `index` is in the tree of `size` leaves
 /// (RFC 9162 §2.1.3, BLAKE3).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
 #[serde(deny_unknown_fields)]
 pub struct InclusionProof {
     /// Leaf index.
@@ -28,7 +28,7 @@ pub struct InclusionProof {
 /// Proof that the tree of `old_size` leaves is a prefix of the tree of
 /// `new_size` leaves (RFC 9162 §2.1.4, BLAKE3).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
 #[serde(deny_unknown_fields)]
 pub struct ConsistencyProof {
     /// Size of the older tree.
@@ -57,18 +57,10 @@ impl Bounded for ConsistencyProof {
     }
 }
 
-impl Wire for InclusionProof {
-    const NAME: &'static str = "InclusionProof";
-}
-
-impl Wire for ConsistencyProof {
-    const NAME: &'static str = "ConsistencyProof";
-}
-
 /// Everything an offline verifier needs to be convinced that one entry was
 /// declared: "X declared this, and the quorum had it by T".
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
 #[serde(deny_unknown_fields)]
 pub struct EntryProof {
     /// The agreement, with its adoption signatures.

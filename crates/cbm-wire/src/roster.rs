@@ -11,7 +11,7 @@ use crate::time::{TimeSpan, Timestamp};
 /// The agreement: who signs, what they owe each other and when, and how many
 /// cosignatures settle a checkpoint. Its hash is the [`AgreementHash`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
 #[serde(deny_unknown_fields)]
 pub struct Roster {
     /// The agreement's name.
@@ -35,7 +35,7 @@ pub struct Roster {
 
 /// One party to the agreement.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
 #[serde(deny_unknown_fields)]
 pub struct Signatory {
     /// Short identifier, unique within the roster.
@@ -52,7 +52,7 @@ pub struct Signatory {
 
 /// A signing key and the window in which it may sign.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
 #[serde(deny_unknown_fields)]
 pub struct SigningKeyInfo {
     /// Number of the key, unique for the signatory.
@@ -75,7 +75,7 @@ impl SigningKeyInfo {
 
 /// A periodic obligation: declare on `topic` once per period.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
 #[serde(deny_unknown_fields)]
 pub struct Schedule {
     /// Declaration topic this schedule governs.
@@ -95,19 +95,28 @@ pub struct Schedule {
 }
 
 /// How periods are counted from a schedule's start.
+///
+/// Like every enum on the wire, variants carry named fields: `serde_cbor`
+/// writes newtype variants by name even in packed form (spec/wire.md §2.4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
 pub enum Cadence {
     /// Fixed-length periods.
-    Every(TimeSpan),
+    Every {
+        /// Length of each period.
+        span: TimeSpan,
+    },
     /// Calendar months (UTC): 1 monthly, 3 quarterly, 12 yearly.
-    Months(u32),
+    Months {
+        /// Months per period.
+        months: u32,
+    },
 }
 
 /// Settlement rule: a checkpoint is settled once `threshold` signatories other
 /// than the log owner have cosigned it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
 #[serde(deny_unknown_fields)]
 pub struct QuorumPolicy {
     /// Cosignatures needed.
@@ -116,7 +125,7 @@ pub struct QuorumPolicy {
 
 /// Limits an agreement sets for itself (never looser than spec/wire.md §6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
 #[serde(deny_unknown_fields)]
 pub struct RosterLimits {
     /// Largest encoded signed entry, in bytes.
@@ -140,7 +149,7 @@ impl Default for RosterLimits {
 /// A roster with the signatures of its signatories over it. A roster is in
 /// force only once every signatory listed has signed it (checked in cbm-log).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
 #[serde(deny_unknown_fields)]
 pub struct SignedRoster {
     /// The agreement.
@@ -151,7 +160,7 @@ pub struct SignedRoster {
 
 /// One signatory's adoption signature over a roster.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
 #[serde(deny_unknown_fields)]
 pub struct RosterSignature {
     /// Who signs.
@@ -238,11 +247,6 @@ impl Bounded for SignedRoster {
             limits::MAX_SIGNATORIES,
         )
     }
-}
-
-impl Wire for Roster {
-    const NAME: &'static str = "Roster";
-    const LIMITS: Limits = Limits::FRAME;
 }
 
 impl Wire for SignedRoster {

@@ -12,12 +12,12 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// An instant: milliseconds since 1970-01-01T00:00:00Z, leap seconds ignored.
 /// Shown as RFC 3339 UTC (`2026-11-26T14:15:00.000Z`).
 #[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
 pub struct Timestamp(pub u64);
 
 /// A length of time in milliseconds. Shown as `1d 2h 3m` (humantime).
 #[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
 pub struct TimeSpan(pub u64);
 
 /// Error parsing a timestamp or span from text.
@@ -101,6 +101,10 @@ impl FromStr for Timestamp {
             value: s.to_owned(),
             expected: "RFC 3339 UTC, e.g. 2026-01-31T12:00:00Z",
         };
+        // The display form of instants past year 9999.
+        if let Some(millis) = s.strip_prefix('@').and_then(|rest| rest.strip_suffix("ms")) {
+            return millis.parse().map(Self).map_err(|_| error());
+        }
         let time = humantime::parse_rfc3339_weak(s).map_err(|_| error())?;
         Ok(Self::from_system_time(time))
     }
