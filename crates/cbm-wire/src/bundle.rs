@@ -32,6 +32,7 @@ pub struct BundleHeader {
 /// number of the other records in the order spec/log.md prescribes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
+#[serde(deny_unknown_fields)]
 pub enum BundleRecord {
     /// Format version and export metadata; always first.
     Header {

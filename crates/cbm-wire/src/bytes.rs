@@ -52,7 +52,8 @@ where
         }
         fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
             let expecting = self.expecting;
-            let bytes = hex::decode(v).map_err(|_| E::invalid_value(serde::de::Unexpected::Str(v), &expecting))?;
+            let bytes =
+                decode_lower_hex(v).ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(v), &expecting))?;
             self.visit_bytes(&bytes)
         }
     }
@@ -118,6 +119,15 @@ macro_rules! fixed_bytes {
 }
 pub(crate) use fixed_bytes;
 
+/// Decodes lowercase hex, the one human form of bytes; uppercase is refused
+/// so that each value has one text form too.
+fn decode_lower_hex(s: &str) -> Option<Vec<u8>> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        return None;
+    }
+    hex::decode(s).ok()
+}
+
 /// Parses exactly `N` bytes from lowercase hex.
 pub(crate) fn parse_hex<const N: usize>(s: &str, what: &'static str) -> Result<[u8; N], ParseHexError> {
     let error = ParseHexError {
@@ -125,12 +135,9 @@ pub(crate) fn parse_hex<const N: usize>(s: &str, what: &'static str) -> Result<[
         len: N,
         hex_len: 2 * N,
     };
-    if s.bytes().any(|b| b.is_ascii_uppercase()) {
-        return Err(error);
-    }
-    let mut out = [0u8; N];
-    hex::decode_to_slice(s, &mut out).map_err(|_| error)?;
-    Ok(out)
+    decode_lower_hex(s)
+        .and_then(|bytes| <[u8; N]>::try_from(bytes).ok())
+        .ok_or(error)
 }
 
 /// A variable-length byte payload: the value of a plain field or an opening.
@@ -164,9 +171,14 @@ impl fmt::Debug for Bytes {
 }
 
 impl FromStr for Bytes {
-    type Err = hex::FromHexError;
+    type Err = ParseHexError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        hex::decode(s).map(Self)
+        let error = ParseHexError {
+            what: "bytes",
+            len: s.len() / 2,
+            hex_len: s.len(),
+        };
+        decode_lower_hex(s).map(Self).ok_or(error)
     }
 }
 

@@ -34,6 +34,7 @@ pub struct Entry {
 /// The kinds of entry and their kind-specific data.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
+#[serde(deny_unknown_fields)]
 pub enum EntryKind {
     /// The declaration due for `period` of the schedule for `topic`.
     Declaration {
@@ -105,6 +106,7 @@ pub enum EntryKind {
 /// A change of obligation status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
+#[serde(deny_unknown_fields)]
 pub enum StatusChange {
     /// Obligations pause from `effective_from`.
     Suspend,
@@ -130,6 +132,7 @@ pub struct EntryRef {
 /// One field of an entry's content.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
+#[serde(deny_unknown_fields)]
 pub enum Field {
     /// A value every verifier sees.
     Plain {
@@ -204,7 +207,7 @@ impl SigningKeyInfo {
     /// The message a new key signs to prove possession in a key-rotation
     /// entry: context `cbm/1 key possession` over this key info.
     pub fn possession_message(&self, agreement: &AgreementHash) -> Vec<u8> {
-        signing_message(context::KEY_POSSESSION, agreement, self)
+        signing_message(context::KEY_POSSESSION, agreement, self.id, self)
     }
 }
 

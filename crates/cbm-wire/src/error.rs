@@ -160,7 +160,7 @@ pub enum DecodeError {
         /// What is wrong with it.
         detail: String,
     },
-    /// A field holds more items, or longer text, than the wire limits allow.
+    /// A field holds more items than the wire limits allow (spec/wire.md §6.3).
     #[error("{object}: field {field} has {len} items or bytes, limit is {limit}")]
     OverLimit {
         /// Type being decoded.
@@ -189,6 +189,12 @@ pub enum VerifyError {
     #[error("{what}: public key is not a valid Ed25519 key")]
     InvalidKey {
         /// What the key belongs to.
+        what: &'static str,
+    },
+    /// The signer or key number is not known for this object.
+    #[error("{what}: signer or key not listed")]
+    UnknownKey {
+        /// What was signed.
         what: &'static str,
     },
     /// The signature does not verify under `verify_strict` rules.

@@ -11,6 +11,7 @@ use crate::proof::ConsistencyProof;
 /// Proof that a log owner showed two incompatible views of its log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
+#[serde(deny_unknown_fields)]
 pub enum EquivocationEvidence {
     /// Two signed checkpoints of the same size with different roots.
     SameSize {

@@ -16,6 +16,7 @@ use crate::proof::{ConsistencyProof, InclusionProof};
 /// A request from one node to another.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
+#[serde(deny_unknown_fields)]
 pub enum Request {
     /// The newest checkpoint the server holds for `log`.
     LatestCheckpoint {
@@ -90,6 +91,7 @@ pub enum Request {
 /// The answer to a [`Request`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
+#[serde(deny_unknown_fields)]
 pub enum Response {
     /// The newest checkpoint, if the server holds any for the log.
     Checkpoint {
@@ -148,6 +150,7 @@ pub enum Response {
 /// Why a request failed (spec/transport.md lists when each is used).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
+#[serde(deny_unknown_fields)]
 pub enum ErrorCode {
     /// The request was not a valid canonical message.
     Malformed,

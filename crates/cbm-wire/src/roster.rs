@@ -3,10 +3,12 @@
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{Bounded, Wire, check_len, to_canonical};
-use crate::error::DecodeError;
+use crate::error::{DecodeError, VerifyError};
 use crate::ids::{Address, AgreementHash, AgreementId, KeyId, LogId, PublicKey, SignatoryId, Signature, Text, Topic};
 use crate::limits::{self, Limits};
+use crate::sign::{context, sign_message, signing_message, verify_message};
 use crate::time::{TimeSpan, Timestamp};
+use ed25519_dalek::SigningKey;
 
 /// The agreement: who signs, what they owe each other and when, and how many
 /// cosignatures settle a checkpoint. Its hash is the [`AgreementHash`].
@@ -100,6 +102,7 @@ pub struct Schedule {
 /// writes newtype variants by name even in packed form (spec/wire.md §2.4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
+#[serde(deny_unknown_fields)]
 pub enum Cadence {
     /// Fixed-length periods.
     Every {
@@ -191,6 +194,35 @@ impl Roster {
     /// The schedule for `topic`, if the topic is scheduled.
     pub fn schedule(&self, topic: &Topic) -> Option<&Schedule> {
         self.schedules.iter().find(|s| &s.topic == topic)
+    }
+}
+
+impl Roster {
+    /// `signatory`'s adoption signature over this roster, made with its
+    /// listed signing key `key_id` (spec/wire.md §5).
+    pub fn sign_adoption(&self, signatory: &SignatoryId, key_id: KeyId, key: &SigningKey) -> RosterSignature {
+        let message = signing_message(context::ROSTER, &self.agreement_hash(), key_id, self);
+        RosterSignature {
+            signatory: signatory.clone(),
+            key: key_id,
+            signature: sign_message(key, &message),
+        }
+    }
+
+    /// Verifies one adoption signature. The key must be one this roster lists
+    /// for the signer; its validity window is not consulted, since adoption
+    /// has no time of its own.
+    ///
+    /// # Errors
+    /// [`VerifyError::UnknownKey`] if the roster lists no such signatory or
+    /// key, otherwise as [`verify_message`].
+    pub fn verify_adoption(&self, signature: &RosterSignature) -> Result<(), VerifyError> {
+        let key = self
+            .signatory(&signature.signatory)
+            .and_then(|s| s.signing_keys.iter().find(|k| k.id == signature.key))
+            .ok_or(VerifyError::UnknownKey { what: context::ROSTER })?;
+        let message = signing_message(context::ROSTER, &self.agreement_hash(), signature.key, self);
+        verify_message(context::ROSTER, &key.key, &message, &signature.signature)
     }
 }
 

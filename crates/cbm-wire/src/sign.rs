@@ -1,8 +1,9 @@
 //! Domain-separated Ed25519 signatures (spec/wire.md §5).
 //!
-//! Every signature covers `context || 0x00 || agreement hash || canonical
-//! bytes of the object`, where the context names the object type and the
-//! protocol version. A signature for one object type, protocol version or
+//! Every signature covers `context || 0x00 || agreement hash || key id ||
+//! canonical bytes of the object`, where the context names the object type
+//! and the protocol version and the key id is a big-endian u32. Binding the
+//! key id leaves no unauthenticated byte in a signed object. A signature for one object type, protocol version or
 //! agreement therefore never verifies as another. Verification follows
 //! `ed25519-dalek`'s `verify_strict`: small-order public keys and `R`
 //! values and non-canonical `S` are rejected.
@@ -53,12 +54,19 @@ impl<T: Bounded> Bounded for Signed<T> {
     }
 }
 
-/// The exact bytes an Ed25519 signature in context `context` covers.
-pub fn signing_message<T: Serialize + ?Sized>(context: &str, agreement: &AgreementHash, body: &T) -> Vec<u8> {
-    let mut message = Vec::with_capacity(context.len() + 1 + AgreementHash::LEN + 256);
+/// The exact bytes an Ed25519 signature in context `context` by key number
+/// `key` covers (spec/wire.md §5.1).
+pub fn signing_message<T: Serialize + ?Sized>(
+    context: &str,
+    agreement: &AgreementHash,
+    key: KeyId,
+    body: &T,
+) -> Vec<u8> {
+    let mut message = Vec::with_capacity(context.len() + 1 + AgreementHash::LEN + 4 + 256);
     message.extend_from_slice(context.as_bytes());
     message.push(0);
     message.extend_from_slice(agreement.as_bytes());
+    message.extend_from_slice(&key.0.to_be_bytes());
     append_canonical(body, &mut message);
     message
 }
@@ -99,7 +107,7 @@ impl PublicKey {
 impl<T: Signable> Signed<T> {
     /// Signs `body` under `agreement` with `key`, recorded as key number `key_id`.
     pub fn sign(body: T, agreement: &AgreementHash, key_id: KeyId, key: &SigningKey) -> Self {
-        let signature = sign_message(key, &signing_message(T::CONTEXT, agreement, &body));
+        let signature = sign_message(key, &signing_message(T::CONTEXT, agreement, key_id, &body));
         Self {
             body,
             key: key_id,
@@ -114,7 +122,7 @@ impl<T: Signable> Signed<T> {
     /// # Errors
     /// As [`verify_message`].
     pub fn verify(&self, agreement: &AgreementHash, public: &PublicKey) -> Result<(), VerifyError> {
-        let message = signing_message(T::CONTEXT, agreement, &self.body);
+        let message = signing_message(T::CONTEXT, agreement, self.key, &self.body);
         verify_message(T::CONTEXT, public, &message, &self.signature)
     }
 }

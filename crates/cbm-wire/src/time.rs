@@ -15,7 +15,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
 pub struct Timestamp(pub u64);
 
-/// A length of time in milliseconds. Shown as `1d 2h 3m` (humantime).
+/// A length of time in milliseconds. Shown as humantime does (`1day 2h 3m`).
 #[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
 pub struct TimeSpan(pub u64);

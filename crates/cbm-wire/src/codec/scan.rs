@@ -162,7 +162,9 @@ impl Scanner<'_> {
             _ => match head.arg {
                 // info 25..27 in major type 7: half, single, double floats.
                 _ if (25..=27).contains(&(self.input[head.at] & 0x1f)) => self.fail(head.at, CanonicalRule::Float),
-                SIMPLE_FALSE | SIMPLE_TRUE => Ok(()),
+                // Only the one-byte forms 0xf4 and 0xf5: RFC 8949 makes the
+                // two-byte form of simple values below 32 not well-formed.
+                SIMPLE_FALSE | SIMPLE_TRUE if self.pos == head.at + 1 => Ok(()),
                 value => self.fail(head.at, CanonicalRule::SimpleValue { value }),
             },
         }

@@ -13,12 +13,29 @@ const SIG: [u8; 64] = [0x33; 64];
 
 /// The body of a checkpoint {0: log, 1: 5, 2: root, 3: 1000}, as a writer.
 fn checkpoint_body() -> Cbor {
-    Cbor::default().map(4).uint(0).bytes(&LOG).uint(1).uint(5).uint(2).bytes(&ROOT).uint(3).uint(1000)
+    Cbor::default()
+        .map(4)
+        .uint(0)
+        .bytes(&LOG)
+        .uint(1)
+        .uint(5)
+        .uint(2)
+        .bytes(&ROOT)
+        .uint(3)
+        .uint(1000)
 }
 
 /// A valid SignedCheckpoint {0: body, 1: 0, 2: sig}.
 fn valid() -> Vec<u8> {
-    Cbor::default().map(3).uint(0).raw(&checkpoint_body().0).uint(1).uint(0).uint(2).bytes(&SIG).0
+    Cbor::default()
+        .map(3)
+        .uint(0)
+        .raw(&checkpoint_body().0)
+        .uint(1)
+        .uint(0)
+        .uint(2)
+        .bytes(&SIG)
+        .0
 }
 
 fn canonical_rule(bytes: &[u8]) -> CanonicalRule {
@@ -37,14 +54,38 @@ fn the_valid_base_input_decodes() {
 
 #[test]
 fn non_minimal_integer() {
-    let body = Cbor::default().map(4).uint(0).bytes(&LOG).uint(1).raw(&[0x18, 5]).uint(2).bytes(&ROOT).uint(3).uint(1000);
-    let input = Cbor::default().map(3).uint(0).raw(&body.0).uint(1).uint(0).uint(2).bytes(&SIG).0;
+    let body = Cbor::default()
+        .map(4)
+        .uint(0)
+        .bytes(&LOG)
+        .uint(1)
+        .raw(&[0x18, 5])
+        .uint(2)
+        .bytes(&ROOT)
+        .uint(3)
+        .uint(1000);
+    let input = Cbor::default()
+        .map(3)
+        .uint(0)
+        .raw(&body.0)
+        .uint(1)
+        .uint(0)
+        .uint(2)
+        .bytes(&SIG)
+        .0;
     assert_eq!(canonical_rule(&input), CanonicalRule::NonMinimalHead);
 }
 
 #[test]
 fn non_minimal_length() {
-    let mut input = Cbor::default().map(3).uint(0).raw(&checkpoint_body().0).uint(1).uint(0).uint(2).0;
+    let mut input = Cbor::default()
+        .map(3)
+        .uint(0)
+        .raw(&checkpoint_body().0)
+        .uint(1)
+        .uint(0)
+        .uint(2)
+        .0;
     input.extend([0x59, 0x00, 0x40]);
     input.extend(SIG);
     assert_eq!(canonical_rule(&input), CanonicalRule::NonMinimalHead);
@@ -60,7 +101,14 @@ fn indefinite_length_map() {
 
 #[test]
 fn indefinite_length_byte_string() {
-    let mut input = Cbor::default().map(3).uint(0).raw(&checkpoint_body().0).uint(1).uint(0).uint(2).0;
+    let mut input = Cbor::default()
+        .map(3)
+        .uint(0)
+        .raw(&checkpoint_body().0)
+        .uint(1)
+        .uint(0)
+        .uint(2)
+        .0;
     input.push(0x5f);
     input.extend(Cbor::default().bytes(&SIG[..32]).bytes(&SIG[32..]).0);
     input.push(0xff);
@@ -69,19 +117,43 @@ fn indefinite_length_byte_string() {
 
 #[test]
 fn duplicate_key() {
-    let input = Cbor::default().map(3).uint(0).raw(&checkpoint_body().0).uint(1).uint(0).uint(1).uint(0).0;
+    let input = Cbor::default()
+        .map(3)
+        .uint(0)
+        .raw(&checkpoint_body().0)
+        .uint(1)
+        .uint(0)
+        .uint(1)
+        .uint(0)
+        .0;
     assert_eq!(canonical_rule(&input), CanonicalRule::DuplicateKey { key: 1 });
 }
 
 #[test]
 fn unsorted_keys() {
-    let input = Cbor::default().map(3).uint(1).uint(0).uint(0).raw(&checkpoint_body().0).uint(2).bytes(&SIG).0;
+    let input = Cbor::default()
+        .map(3)
+        .uint(1)
+        .uint(0)
+        .uint(0)
+        .raw(&checkpoint_body().0)
+        .uint(2)
+        .bytes(&SIG)
+        .0;
     assert_eq!(canonical_rule(&input), CanonicalRule::UnsortedKeys { key: 0, after: 1 });
 }
 
 #[test]
 fn text_map_key() {
-    let input = Cbor::default().map(3).text("body").raw(&checkpoint_body().0).uint(1).uint(0).uint(2).bytes(&SIG).0;
+    let input = Cbor::default()
+        .map(3)
+        .text("body")
+        .raw(&checkpoint_body().0)
+        .uint(1)
+        .uint(0)
+        .uint(2)
+        .bytes(&SIG)
+        .0;
     assert_eq!(canonical_rule(&input), CanonicalRule::MapKeyNotUnsigned);
 }
 
@@ -101,21 +173,64 @@ fn truncated() {
 
 #[test]
 fn float() {
-    let body = Cbor::default().map(4).uint(0).bytes(&LOG).uint(1).raw(&[0xf9, 0x45, 0x00]).uint(2).bytes(&ROOT).uint(3).uint(1000);
-    let input = Cbor::default().map(3).uint(0).raw(&body.0).uint(1).uint(0).uint(2).bytes(&SIG).0;
+    let body = Cbor::default()
+        .map(4)
+        .uint(0)
+        .bytes(&LOG)
+        .uint(1)
+        .raw(&[0xf9, 0x45, 0x00])
+        .uint(2)
+        .bytes(&ROOT)
+        .uint(3)
+        .uint(1000);
+    let input = Cbor::default()
+        .map(3)
+        .uint(0)
+        .raw(&body.0)
+        .uint(1)
+        .uint(0)
+        .uint(2)
+        .bytes(&SIG)
+        .0;
     assert_eq!(canonical_rule(&input), CanonicalRule::Float);
 }
 
 #[test]
 fn tag() {
-    let body = Cbor::default().map(4).uint(0).bytes(&LOG).uint(1).uint(5).uint(2).bytes(&ROOT).uint(3).raw(&[0xc1]).uint(1000);
-    let input = Cbor::default().map(3).uint(0).raw(&body.0).uint(1).uint(0).uint(2).bytes(&SIG).0;
+    let body = Cbor::default()
+        .map(4)
+        .uint(0)
+        .bytes(&LOG)
+        .uint(1)
+        .uint(5)
+        .uint(2)
+        .bytes(&ROOT)
+        .uint(3)
+        .raw(&[0xc1])
+        .uint(1000);
+    let input = Cbor::default()
+        .map(3)
+        .uint(0)
+        .raw(&body.0)
+        .uint(1)
+        .uint(0)
+        .uint(2)
+        .bytes(&SIG)
+        .0;
     assert_eq!(canonical_rule(&input), CanonicalRule::Tag);
 }
 
 #[test]
 fn null() {
-    let input = Cbor::default().map(3).uint(0).raw(&checkpoint_body().0).uint(1).raw(&[0xf6]).uint(2).bytes(&SIG).0;
+    let input = Cbor::default()
+        .map(3)
+        .uint(0)
+        .raw(&checkpoint_body().0)
+        .uint(1)
+        .raw(&[0xf6])
+        .uint(2)
+        .bytes(&SIG)
+        .0;
     assert_eq!(canonical_rule(&input), CanonicalRule::SimpleValue { value: 22 });
 }
 
@@ -142,7 +257,12 @@ fn invalid_utf8() {
 fn too_deep() {
     let mut input = vec![0x81; 40];
     input.push(0x00);
-    assert_eq!(canonical_rule(&input), CanonicalRule::TooDeep { limit: Limits::ENTRY.max_depth as u64 });
+    assert_eq!(
+        canonical_rule(&input),
+        CanonicalRule::TooDeep {
+            limit: Limits::ENTRY.max_depth as u64
+        }
+    );
 }
 
 #[test]
@@ -157,7 +277,10 @@ fn length_over_limit_is_caught_before_allocating() {
     let input = Cbor::default().array(1 << 32).0;
     assert_eq!(
         canonical_rule(&input),
-        CanonicalRule::LengthOverLimit { len: 1 << 32, limit: Limits::ENTRY.max_collection_len as u64 }
+        CanonicalRule::LengthOverLimit {
+            len: 1 << 32,
+            limit: Limits::ENTRY.max_collection_len as u64
+        }
     );
     // A byte string claiming more bytes than the input holds.
     let input = Cbor::default().bytes(&[]).0;
@@ -168,7 +291,17 @@ fn length_over_limit_is_caught_before_allocating() {
 
 #[test]
 fn unknown_field() {
-    let input = Cbor::default().map(4).uint(0).raw(&checkpoint_body().0).uint(1).uint(0).uint(2).bytes(&SIG).uint(3).uint(0).0;
+    let input = Cbor::default()
+        .map(4)
+        .uint(0)
+        .raw(&checkpoint_body().0)
+        .uint(1)
+        .uint(0)
+        .uint(2)
+        .bytes(&SIG)
+        .uint(3)
+        .uint(0)
+        .0;
     let error = SignedCheckpoint::decode(&input).unwrap_err();
     assert!(matches!(error, DecodeError::UnknownField { .. }), "{error}");
 }
@@ -182,50 +315,123 @@ fn unknown_enum_variant() {
 
 #[test]
 fn missing_field() {
-    let input = Cbor::default().map(2).uint(0).raw(&checkpoint_body().0).uint(1).uint(0).0;
+    let input = Cbor::default()
+        .map(2)
+        .uint(0)
+        .raw(&checkpoint_body().0)
+        .uint(1)
+        .uint(0)
+        .0;
     let error = SignedCheckpoint::decode(&input).unwrap_err();
-    assert!(matches!(&error, DecodeError::MissingField { detail, .. } if detail.contains("signature")), "{error}");
+    assert!(
+        matches!(&error, DecodeError::MissingField { detail, .. } if detail.contains("signature")),
+        "{error}"
+    );
 }
 
 #[test]
 fn signature_as_array_is_wrong_type() {
-    let mut input = Cbor::default().map(3).uint(0).raw(&checkpoint_body().0).uint(1).uint(0).uint(2).array(64);
+    let mut input = Cbor::default()
+        .map(3)
+        .uint(0)
+        .raw(&checkpoint_body().0)
+        .uint(1)
+        .uint(0)
+        .uint(2)
+        .array(64);
     for b in SIG {
         input = input.uint(u64::from(b));
     }
     let error = SignedCheckpoint::decode(&input.0).unwrap_err();
-    assert!(matches!(&error, DecodeError::WrongType { path, .. } if path == "field 2"), "{error}");
+    assert!(
+        matches!(&error, DecodeError::WrongType { path, .. } if path == "field 2"),
+        "{error}"
+    );
     assert!(error.to_string().contains("Ed25519 signature"), "{error}");
 }
 
 #[test]
 fn hash_of_wrong_length_is_invalid_value() {
-    let body = Cbor::default().map(4).uint(0).bytes(&LOG).uint(1).uint(5).uint(2).bytes(&ROOT[..31]).uint(3).uint(1000);
-    let input = Cbor::default().map(3).uint(0).raw(&body.0).uint(1).uint(0).uint(2).bytes(&SIG).0;
+    let body = Cbor::default()
+        .map(4)
+        .uint(0)
+        .bytes(&LOG)
+        .uint(1)
+        .uint(5)
+        .uint(2)
+        .bytes(&ROOT[..31])
+        .uint(3)
+        .uint(1000);
+    let input = Cbor::default()
+        .map(3)
+        .uint(0)
+        .raw(&body.0)
+        .uint(1)
+        .uint(0)
+        .uint(2)
+        .bytes(&SIG)
+        .0;
     let error = SignedCheckpoint::decode(&input).unwrap_err();
-    assert!(matches!(&error, DecodeError::InvalidValue { path, .. } if path == "field 0.2"), "{error}");
+    assert!(
+        matches!(&error, DecodeError::InvalidValue { path, .. } if path == "field 0.2"),
+        "{error}"
+    );
 }
 
 #[test]
 fn integer_out_of_range_is_invalid_value() {
-    let input = Cbor::default().map(3).uint(0).raw(&checkpoint_body().0).uint(1).uint(1 << 40).uint(2).bytes(&SIG).0;
+    let input = Cbor::default()
+        .map(3)
+        .uint(0)
+        .raw(&checkpoint_body().0)
+        .uint(1)
+        .uint(1 << 40)
+        .uint(2)
+        .bytes(&SIG)
+        .0;
     let error = SignedCheckpoint::decode(&input).unwrap_err();
-    assert!(matches!(&error, DecodeError::InvalidValue { path, .. } if path == "field 1"), "{error}");
+    assert!(
+        matches!(&error, DecodeError::InvalidValue { path, .. } if path == "field 1"),
+        "{error}"
+    );
 }
 
 #[test]
 fn identifier_syntax_is_checked() {
-    let body = Cbor::default().map(3).uint(0).text("not valid!").uint(1).raw(&checkpoint_body().0).uint(2).uint(7);
-    let input = Cbor::default().map(3).uint(0).raw(&body.0).uint(1).uint(0).uint(2).bytes(&SIG).0;
+    let body = Cbor::default()
+        .map(3)
+        .uint(0)
+        .text("not valid!")
+        .uint(1)
+        .raw(&checkpoint_body().0)
+        .uint(2)
+        .uint(7);
+    let input = Cbor::default()
+        .map(3)
+        .uint(0)
+        .raw(&body.0)
+        .uint(1)
+        .uint(0)
+        .uint(2)
+        .bytes(&SIG)
+        .0;
     let error = Cosignature::decode(&input).unwrap_err();
-    assert!(matches!(&error, DecodeError::InvalidValue { path, .. } if path == "field 0.0"), "{error}");
+    assert!(
+        matches!(&error, DecodeError::InvalidValue { path, .. } if path == "field 0.0"),
+        "{error}"
+    );
     assert!(error.to_string().contains("signatory id"), "{error}");
 }
 
 #[test]
 fn struct_as_array_is_not_the_canonical_encoding() {
     let input = Cbor::default().array(3).raw(&checkpoint_body().0).uint(0).bytes(&SIG).0;
-    assert_eq!(SignedCheckpoint::decode(&input).unwrap_err(), DecodeError::NotCanonicalValue { object: "SignedCheckpoint" });
+    assert_eq!(
+        SignedCheckpoint::decode(&input).unwrap_err(),
+        DecodeError::NotCanonicalValue {
+            object: "SignedCheckpoint"
+        }
+    );
 }
 
 #[test]
@@ -240,19 +446,63 @@ fn too_many_fields_names_the_field() {
         signatory: SignatoryId::new("AT").expect("id"),
         index: 0,
         issued_at: Timestamp(0),
-        kind: EntryKind::Notification { topic: Topic::new("incident").expect("topic") },
+        kind: EntryKind::Notification {
+            topic: Topic::new("incident").expect("topic"),
+        },
         fields: vec![field; MAX_FIELDS + 1],
     };
-    let signed = Signed { body: entry, key: KeyId(0), signature: Signature([0; 64]) };
+    let signed = Signed {
+        body: entry,
+        key: KeyId(0),
+        signature: Signature([0; 64]),
+    };
     assert_eq!(
         SignedEntry::decode(&signed.encode()).unwrap_err(),
-        DecodeError::OverLimit { object: "SignedEntry", field: "Entry.fields", len: MAX_FIELDS + 1, limit: MAX_FIELDS }
+        DecodeError::OverLimit {
+            object: "SignedEntry",
+            field: "Entry.fields",
+            len: MAX_FIELDS + 1,
+            limit: MAX_FIELDS
+        }
     );
 }
 
 #[test]
 fn every_error_says_what_and_where() {
-    let input = Cbor::default().map(3).uint(1).uint(0).uint(0).raw(&checkpoint_body().0).uint(2).bytes(&SIG).0;
+    let input = Cbor::default()
+        .map(3)
+        .uint(1)
+        .uint(0)
+        .uint(0)
+        .raw(&checkpoint_body().0)
+        .uint(2)
+        .bytes(&SIG)
+        .0;
     let message = SignedCheckpoint::decode(&input).unwrap_err().to_string();
-    assert_eq!(message, "SignedCheckpoint: not canonical CBOR at byte 3: map key 0 after key 1");
+    assert_eq!(
+        message,
+        "SignedCheckpoint: not canonical CBOR at byte 3: map key 0 after key 1"
+    );
+}
+
+#[test]
+fn two_byte_simple_value() {
+    // 0xf8 0x15 is `true` in the two-byte form RFC 8949 makes not well-formed.
+    assert_eq!(canonical_rule(&[0xf8, 0x15]), CanonicalRule::SimpleValue { value: 21 });
+}
+
+#[test]
+fn unknown_field_inside_an_enum_variant() {
+    // Request::LatestCheckpoint { log } with an extra key 1.
+    let input = Cbor::default()
+        .map(1)
+        .uint(0)
+        .map(2)
+        .uint(0)
+        .bytes(&LOG)
+        .uint(1)
+        .uint(0)
+        .0;
+    let error = Request::decode(&input).unwrap_err();
+    assert!(matches!(error, DecodeError::UnknownField { .. }), "{error}");
 }

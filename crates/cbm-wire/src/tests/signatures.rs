@@ -10,7 +10,12 @@ fn key(seed: u8) -> SigningKey {
 }
 
 fn checkpoint() -> Checkpoint {
-    Checkpoint { log: LogId([1; 32]), size: 10, root: RootHash([2; 32]), timestamp: Timestamp(5) }
+    Checkpoint {
+        log: LogId([1; 32]),
+        size: 10,
+        root: RootHash([2; 32]),
+        timestamp: Timestamp(5),
+    }
 }
 
 const AGREEMENT: AgreementHash = AgreementHash([9; 32]);
@@ -41,11 +46,19 @@ fn a_signature_verifies_under_its_own_context_and_agreement_only() {
     let signed = Signed::sign(checkpoint(), &AGREEMENT, KeyId(0), &key(1));
     let public = PublicKey::of(&key(1));
     assert_eq!(signed.verify(&AGREEMENT, &public), Ok(()));
-    assert_eq!(signed.verify(&AgreementHash([8; 32]), &public), Err(VerifyError::BadSignature { what: context::CHECKPOINT }));
+    assert_eq!(
+        signed.verify(&AgreementHash([8; 32]), &public),
+        Err(VerifyError::BadSignature {
+            what: context::CHECKPOINT
+        })
+    );
     assert!(signed.verify(&AGREEMENT, &PublicKey::of(&key(2))).is_err());
     // The same body bytes signed as a cosignature context never verify as a checkpoint.
-    let message = signing_message(context::COSIGNATURE, &AGREEMENT, &signed.body);
-    let forged = Signed { signature: sign_message(&key(1), &message), ..signed };
+    let message = signing_message(context::COSIGNATURE, &AGREEMENT, signed.key, &signed.body);
+    let forged = Signed {
+        signature: sign_message(&key(1), &message),
+        ..signed
+    };
     assert!(forged.verify(&AGREEMENT, &public).is_err());
 }
 
@@ -58,11 +71,18 @@ fn small_order_public_keys_are_rejected_even_with_a_trivial_signature() {
     for hex in SMALL_ORDER_POINTS {
         let public = PublicKey(point(hex));
         let result = verify_message("test", &public, b"any message", &Signature(trivial));
-        assert!(matches!(result, Err(VerifyError::InvalidKey { .. })), "{hex}: {result:?}");
+        assert!(
+            matches!(result, Err(VerifyError::InvalidKey { .. })),
+            "{hex}: {result:?}"
+        );
     }
     // Plain (non-strict) RFC 8032 verification accepts it: the reason for verify_strict.
     let identity = ed25519_dalek::VerifyingKey::from_bytes(&point(SMALL_ORDER_POINTS[0])).expect("decompresses");
-    assert!(identity.verify(b"any message", &ed25519_dalek::Signature::from_bytes(&trivial)).is_ok());
+    assert!(
+        identity
+            .verify(b"any message", &ed25519_dalek::Signature::from_bytes(&trivial))
+            .is_ok()
+    );
 }
 
 #[test]
@@ -71,7 +91,10 @@ fn small_order_r_is_rejected() {
     for hex in SMALL_ORDER_POINTS {
         let mut signature = [0u8; 64];
         signature[..32].copy_from_slice(&point(hex));
-        assert!(verify_message("test", &public, b"m", &Signature(signature)).is_err(), "{hex}");
+        assert!(
+            verify_message("test", &public, b"m", &Signature(signature)).is_err(),
+            "{hex}"
+        );
     }
 }
 
@@ -79,8 +102,8 @@ fn small_order_r_is_rejected() {
 fn non_canonical_s_is_rejected() {
     // S + L, where L is the order of the prime subgroup, is the same scalar mod L.
     const L: [u8; 32] = [
-        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0,
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
     ];
     let signing = key(4);
     let signature = sign_message(&signing, b"m");
@@ -105,7 +128,49 @@ fn every_single_bit_flip_of_a_signed_object_fails() {
         let mut flipped = bytes.clone();
         flipped[bit / 8] ^= 1 << (bit % 8);
         if let Ok(decoded) = SignedCheckpoint::decode(&flipped) {
-            assert!(decoded.verify(&AGREEMENT, &public).is_err() || decoded.key != signed.key, "bit {bit} still verifies");
+            assert!(
+                decoded.verify(&AGREEMENT, &public).is_err() || decoded.key != signed.key,
+                "bit {bit} still verifies"
+            );
         }
     }
+}
+
+#[test]
+fn roster_adoption_signatures() {
+    let signatory = SignatoryId::new("AT").expect("id");
+    let roster = Roster {
+        agreement: AgreementId::new("test").expect("id"),
+        version: 1,
+        title: Text::default(),
+        signatories: vec![Signatory {
+            id: signatory.clone(),
+            name: Text::default(),
+            signing_keys: vec![SigningKeyInfo {
+                id: KeyId(0),
+                key: PublicKey::of(&key(6)),
+                valid_from: Timestamp(0),
+                valid_until: None,
+            }],
+            transport_key: PublicKey::of(&key(7)),
+            addresses: vec![],
+        }],
+        schedules: vec![],
+        quorum: QuorumPolicy { threshold: 0 },
+        limits: RosterLimits::default(),
+        previous: None,
+    };
+    let adoption = roster.sign_adoption(&signatory, KeyId(0), &key(6));
+    assert_eq!(roster.verify_adoption(&adoption), Ok(()));
+    let unknown_key = RosterSignature {
+        key: KeyId(1),
+        ..adoption.clone()
+    };
+    assert_eq!(
+        roster.verify_adoption(&unknown_key),
+        Err(VerifyError::UnknownKey { what: context::ROSTER })
+    );
+    let mut changed = roster.clone();
+    changed.version = 2;
+    assert!(changed.verify_adoption(&adoption).is_err());
 }

@@ -1,0 +1,164 @@
+//! The checks behind every fuzz target (fuzz/README.md lists the targets).
+//!
+//! Each check panics when it finds a bug; returning normally means the input
+//! was handled correctly, whether it was accepted or rejected.
+
+use arbitrary::{Arbitrary, Unstructured};
+use cbm_wire::{
+    BundleRecord, Cosignature, EntryProof, EquivocationEvidence, Opening, Request, Response, SignedCheckpoint,
+    SignedEntry, SignedRoster, Wire, check_canonical,
+};
+
+/// A fuzz target: its name (as under fuzz/fuzz_targets/) and its check.
+pub struct Target {
+    /// Target name, which is also its corpus directory name.
+    pub name: &'static str,
+    /// The check run on each input.
+    pub check: fn(&[u8]),
+}
+
+/// Every fuzz target, in the order fuzz/README.md lists them.
+pub const TARGETS: &[Target] = &[
+    Target {
+        name: "decode_signed_roster",
+        check: decode::<SignedRoster>,
+    },
+    Target {
+        name: "decode_signed_entry",
+        check: decode::<SignedEntry>,
+    },
+    Target {
+        name: "decode_opening",
+        check: decode::<Opening>,
+    },
+    Target {
+        name: "decode_signed_checkpoint",
+        check: decode::<SignedCheckpoint>,
+    },
+    Target {
+        name: "decode_cosignature",
+        check: decode::<Cosignature>,
+    },
+    Target {
+        name: "decode_entry_proof",
+        check: decode::<EntryProof>,
+    },
+    Target {
+        name: "decode_evidence",
+        check: decode::<EquivocationEvidence>,
+    },
+    Target {
+        name: "decode_bundle_record",
+        check: decode::<BundleRecord>,
+    },
+    Target {
+        name: "decode_request",
+        check: decode::<Request>,
+    },
+    Target {
+        name: "decode_response",
+        check: decode::<Response>,
+    },
+    Target {
+        name: "roundtrip",
+        check: roundtrip,
+    },
+    Target {
+        name: "differential",
+        check: differential,
+    },
+];
+
+/// Decoding never panics, and whatever it accepts is the canonical encoding
+/// of the value it returns.
+pub fn decode<T: Wire + PartialEq + std::fmt::Debug>(data: &[u8]) {
+    if let Ok(value) = T::decode(data) {
+        assert_eq!(value.encode(), data, "{} accepted a non-canonical encoding", T::NAME);
+        assert!(check_canonical(data, &T::LIMITS).is_ok());
+    }
+}
+
+/// Runs `f` with the decoder the selector byte picks (one per top-level type).
+macro_rules! for_selected_type {
+    ($selector:expr, $f:ident, $($arg:expr),*) => {
+        match $selector % 10 {
+            0 => $f::<SignedRoster>($($arg),*),
+            1 => $f::<SignedEntry>($($arg),*),
+            2 => $f::<Opening>($($arg),*),
+            3 => $f::<SignedCheckpoint>($($arg),*),
+            4 => $f::<Cosignature>($($arg),*),
+            5 => $f::<EntryProof>($($arg),*),
+            6 => $f::<EquivocationEvidence>($($arg),*),
+            7 => $f::<BundleRecord>($($arg),*),
+            8 => $f::<Request>($($arg),*),
+            _ => $f::<Response>($($arg),*),
+        }
+    };
+}
+
+/// Structure-aware: an arbitrary value of the selected type encodes to
+/// canonical bytes that decode back to it (or, over the item-count limits,
+/// are refused with exactly that error), and that ciborium also reads.
+pub fn roundtrip(data: &[u8]) {
+    let Some((&selector, rest)) = data.split_first() else {
+        return;
+    };
+    for_selected_type!(selector, roundtrip_one, rest)
+}
+
+fn roundtrip_one<T>(data: &[u8])
+where
+    T: Wire + PartialEq + std::fmt::Debug + for<'a> Arbitrary<'a>,
+{
+    let Ok(value) = T::arbitrary_take_rest(Unstructured::new(data)) else {
+        return;
+    };
+    let bytes = value.encode();
+    if let Err(error) = check_canonical(&bytes, &T::LIMITS) {
+        // Values larger than the wire limits cannot be sent; the encoder is
+        // only required to be canonical for values that fit.
+        assert!(
+            bytes.len() > T::LIMITS.max_bytes,
+            "{}: encoder wrote non-canonical bytes: {error}",
+            T::NAME
+        );
+        return;
+    }
+    match value.check_limits(T::NAME) {
+        Ok(()) => assert_eq!(T::decode(&bytes).as_ref(), Ok(&value), "{} did not round-trip", T::NAME),
+        Err(expected) => assert_eq!(T::decode(&bytes).err(), Some(expected)),
+    }
+    assert_independent_decoder_agrees::<T>(&bytes, &value);
+}
+
+/// Differential: whatever our strict decoder accepts, ciborium (an
+/// independent CBOR implementation) accepts too, decoding it to the same
+/// generic CBOR value and, through the same serde types, to the same value.
+pub fn differential(data: &[u8]) {
+    let Some((&selector, rest)) = data.split_first() else {
+        return;
+    };
+    for_selected_type!(selector, differential_one, rest)
+}
+
+fn differential_one<T: Wire + PartialEq + std::fmt::Debug>(data: &[u8]) {
+    if let Ok(value) = T::decode(data) {
+        assert_independent_decoder_agrees::<T>(data, &value);
+    }
+}
+
+fn assert_independent_decoder_agrees<T: Wire + PartialEq + std::fmt::Debug>(bytes: &[u8], value: &T) {
+    let generic: ciborium::Value = match ciborium::from_reader(bytes) {
+        Ok(generic) => generic,
+        Err(error) => panic!("{}: ciborium rejects what we accept: {error}", T::NAME),
+    };
+    // ciborium writes shortest-form heads and keeps map order, so canonical
+    // input must come back byte for byte.
+    let mut rewritten = Vec::new();
+    ciborium::into_writer(&generic, &mut rewritten).expect("writing to a Vec");
+    assert_eq!(rewritten, bytes, "{}: ciborium reads a different CBOR value", T::NAME);
+    match ciborium::from_reader::<T, _>(bytes) {
+        Ok(theirs) => assert_eq!(&theirs, value, "{}: ciborium decodes a different value", T::NAME),
+        Err(error) => panic!("{}: ciborium cannot decode what we accept: {error}", T::NAME),
+    }
+}
