@@ -132,8 +132,9 @@ where
 }
 
 /// Differential: whatever our strict decoder accepts, ciborium (an
-/// independent CBOR implementation) accepts too, decoding it to the same
-/// generic CBOR value and, through the same serde types, to the same value.
+/// independent CBOR implementation) accepts too, and reads as the same CBOR
+/// data item: written back out by ciborium, it reproduces the input byte for
+/// byte, which is also exactly our encoding of the value we decoded.
 pub fn differential(data: &[u8]) {
     let Some((&selector, rest)) = data.split_first() else {
         return;
@@ -157,8 +158,5 @@ fn assert_independent_decoder_agrees<T: Wire + PartialEq + std::fmt::Debug>(byte
     let mut rewritten = Vec::new();
     ciborium::into_writer(&generic, &mut rewritten).expect("writing to a Vec");
     assert_eq!(rewritten, bytes, "{}: ciborium reads a different CBOR value", T::NAME);
-    match ciborium::from_reader::<T, _>(bytes) {
-        Ok(theirs) => assert_eq!(&theirs, value, "{}: ciborium decodes a different value", T::NAME),
-        Err(error) => panic!("{}: ciborium cannot decode what we accept: {error}", T::NAME),
-    }
+    assert_eq!(value.encode(), bytes, "{}: our value re-encodes differently", T::NAME);
 }
