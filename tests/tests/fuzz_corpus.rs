@@ -14,7 +14,9 @@ fn fuzz_dir() -> PathBuf {
 }
 
 fn inputs(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
     let mut out: Vec<_> = entries
         .map(|e| e.expect("corpus entry").path())
         .filter(|p| p.is_file())
@@ -31,7 +33,14 @@ fn inputs(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 fn every_target_has_a_fuzz_binary_and_the_reverse() {
     let mut binaries: Vec<String> = std::fs::read_dir(fuzz_dir().join("fuzz_targets"))
         .expect("fuzz_targets")
-        .map(|e| e.expect("entry").path().file_stem().expect("stem").to_string_lossy().into_owned())
+        .map(|e| {
+            e.expect("entry")
+                .path()
+                .file_stem()
+                .expect("stem")
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     binaries.sort();
     let mut names: Vec<String> = TARGETS.iter().map(|t| t.name.to_owned()).collect();
@@ -48,7 +57,10 @@ fn corpus_and_regressions_replay_cleanly() {
     for target in TARGETS {
         let corpus = inputs(&fuzz_dir().join("corpus").join(target.name));
         assert!(!corpus.is_empty(), "no corpus for {}", target.name);
-        for (path, bytes) in corpus.iter().chain(&inputs(&fuzz_dir().join("regressions").join(target.name))) {
+        for (path, bytes) in corpus
+            .iter()
+            .chain(&inputs(&fuzz_dir().join("regressions").join(target.name)))
+        {
             let outcome = std::panic::catch_unwind(|| (target.check)(bytes));
             assert!(outcome.is_ok(), "{} fails on {}", target.name, path.display());
             replayed += 1;
@@ -76,7 +88,8 @@ fn seed() {
     let mut seeds: Vec<(String, Vec<u8>)> = Vec::new();
     for entry in std::fs::read_dir(&vectors).expect("vectors") {
         let path = entry.expect("entry").path();
-        let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
         let rows = match json {
             serde_json::Value::Array(rows) => rows,
             one => vec![one],
@@ -87,7 +100,9 @@ fn seed() {
         }
     }
     for (object, bytes) in seeds {
-        let Some(index) = types.iter().position(|t| *t == object) else { continue };
+        let Some(index) = types.iter().position(|t| *t == object) else {
+            continue;
+        };
         let target = TARGETS[index].name;
         write_seed(target, &bytes);
         let mut selected = vec![u8::try_from(index).expect("few types")];

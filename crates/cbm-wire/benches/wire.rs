@@ -10,8 +10,8 @@
 use std::hint::black_box;
 
 use cbm_wire::{
-    AgreementHash, Bytes, Entry, EntryKind, Field, KeyId, Label, MediaType, PublicKey, SignatoryId, Signed, SignedEntry,
-    SigningKey, Timestamp, Topic, Wire, signing_message,
+    AgreementHash, Bytes, Entry, EntryKind, Field, KeyId, Label, MediaType, PublicKey, SignatoryId, Signed,
+    SignedEntry, SigningKey, Timestamp, Topic, Wire, signing_message,
 };
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ed25519_dalek::Signer as _;
@@ -28,7 +28,10 @@ fn sample() -> (SignedEntry, SigningKey) {
         signatory: SignatoryId::new("AT").expect("id"),
         index: 1234,
         issued_at: Timestamp(1_767_225_600_000),
-        kind: EntryKind::Declaration { topic: Topic::new("points-of-contact").expect("topic"), period: 11 },
+        kind: EntryKind::Declaration {
+            topic: Topic::new("points-of-contact").expect("topic"),
+            period: 11,
+        },
         fields: vec![
             plain("contact.email", "cert@example.at"),
             plain("contact.phone", "+43 1 000 000"),
@@ -44,7 +47,9 @@ fn codec(c: &mut Criterion) {
     let mut group = c.benchmark_group("entry");
     group.throughput(Throughput::Bytes(bytes.len() as u64));
     group.bench_function("encode", |b| b.iter(|| black_box(&entry).encode()));
-    group.bench_function("decode_strict", |b| b.iter(|| SignedEntry::decode(black_box(&bytes)).expect("valid")));
+    group.bench_function("decode_strict", |b| {
+        b.iter(|| SignedEntry::decode(black_box(&bytes)).expect("valid"))
+    });
     group.bench_function("limit_serde_cbor_from_slice", |b| {
         b.iter(|| serde_cbor::from_slice::<SignedEntry>(black_box(&bytes)).expect("valid"))
     });
@@ -64,9 +69,15 @@ fn signatures(c: &mut Criterion) {
         b.iter(|| Signed::sign(black_box(entry.body.clone()), &agreement, KeyId(0), &key))
     });
     group.bench_function("limit_raw_sign", |b| b.iter(|| key.sign(black_box(&message))));
-    group.bench_function("verify", |b| b.iter(|| black_box(&entry).verify(&agreement, &public).expect("valid")));
+    group.bench_function("verify", |b| {
+        b.iter(|| black_box(&entry).verify(&agreement, &public).expect("valid"))
+    });
     group.bench_function("limit_raw_verify_strict", |b| {
-        b.iter(|| key.verifying_key().verify_strict(black_box(&message), &dalek_signature).expect("valid"))
+        b.iter(|| {
+            key.verifying_key()
+                .verify_strict(black_box(&message), &dalek_signature)
+                .expect("valid")
+        })
     });
     group.finish();
 }

@@ -97,8 +97,9 @@ pub enum EntryKind {
     KeyRotation {
         /// The new key and its validity window.
         new_key: SigningKeyInfo,
-        /// Signature by the new key over the entry's agreement hash and the
-        /// new key info, in context `cbm/1 key possession`.
+        /// Signature by the new key, in context `cbm/1 key possession` under
+        /// the new key's own id, over the new key info
+        /// ([`SigningKeyInfo::possession_message`]).
         possession: crate::ids::Signature,
     },
 }

@@ -105,7 +105,7 @@ impl FromStr for Timestamp {
         if let Some(millis) = s.strip_prefix('@').and_then(|rest| rest.strip_suffix("ms")) {
             return millis.parse().map(Self).map_err(|_| error());
         }
-        let time = humantime::parse_rfc3339_weak(s).map_err(|_| error())?;
+        let time = humantime::parse_rfc3339(s).map_err(|_| error())?;
         Ok(Self::from_system_time(time))
     }
 }

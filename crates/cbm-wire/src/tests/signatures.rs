@@ -128,10 +128,7 @@ fn every_single_bit_flip_of_a_signed_object_fails() {
         let mut flipped = bytes.clone();
         flipped[bit / 8] ^= 1 << (bit % 8);
         if let Ok(decoded) = SignedCheckpoint::decode(&flipped) {
-            assert!(
-                decoded.verify(&AGREEMENT, &public).is_err() || decoded.key != signed.key,
-                "bit {bit} still verifies"
-            );
+            assert!(decoded.verify(&AGREEMENT, &public).is_err(), "bit {bit} still verifies");
         }
     }
 }
