@@ -99,10 +99,10 @@ proptest! {
     #[test]
     fn samples_of_every_type_validate(which in 0..RULES.len(), data in proptest::collection::vec(any::<u8>(), 0..2048)) {
         let (object, rule) = RULES[which];
-        if let Some(bytes) = arbitrary_encoding(object, &data) {
-            if let Err(e) = validate(rule, &bytes) {
-                return Err(TestCaseError::fail(format!("{object}: {e}\n{}", hex::encode(&bytes))));
-            }
+        if let Some(bytes) = arbitrary_encoding(object, &data)
+            && let Err(e) = validate(rule, &bytes)
+        {
+            return Err(TestCaseError::fail(format!("{object}: {e}\n{}", hex::encode(&bytes))));
         }
     }
 }
