@@ -8,6 +8,7 @@
 pub mod cbor_writer;
 pub mod fuzz;
 pub mod invalid;
+pub mod logs;
 pub mod samples;
 
 /// Runs `$body` with `T` bound to the top-level wire type named `$name`

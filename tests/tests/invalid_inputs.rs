@@ -69,7 +69,8 @@ fn errors_name_the_place() {
     assert!(message("hash-of-wrong-length").contains("field 0.2"));
     assert!(message("missing-field").contains("signature"));
     let rule =
-        cbm_tests::invalid::rule_of(&SignedCheckpoint::decode(&by_name("length-over-limit")).expect_err("over limit")).cloned();
+        cbm_tests::invalid::rule_of(&SignedCheckpoint::decode(&by_name("length-over-limit")).expect_err("over limit"))
+            .cloned();
     assert_eq!(
         rule,
         Some(CanonicalRule::LengthOverLimit {

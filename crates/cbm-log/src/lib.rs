@@ -3,12 +3,18 @@
 //! The append-only commitment log of cbm: what makes a declaration impossible
 //! to deny, to revise in silence, or to show differently to different parties.
 //!
-//! This crate is pure protocol logic over `cbm-wire` types. So far it holds
-//! the Merkle tree of spec/log.md §2 ([`merkle`]): RFC 9162 §2.1 tree shape
-//! with BLAKE3, root computation, and inclusion and consistency proofs,
-//! generated from stored subtree hashes through the [`merkle::HashReader`]
-//! trait and verified with nothing but the proof. It does no I/O of its own
-//! and never reads a clock.
+//! So far it holds:
+//!
+//! - [`merkle`]: the Merkle tree of spec/log.md §2 — RFC 9162 §2.1 tree shape
+//!   with BLAKE3, roots, inclusion and consistency proofs, generated from
+//!   stored subtree hashes through [`merkle::HashReader`] and verified with
+//!   nothing but the proof. Pure: no I/O, no clock.
+//! - [`store`]: the durable SQLite store of logs, tree hashes and
+//!   checkpoints, with appends that commit atomically and an `fsck`.
+//!
+//! Witness rules, schedules, bundles and audit are still to come. The crate
+//! has no network code and never reads a clock.
 #![forbid(unsafe_code)]
 
 pub mod merkle;
+pub mod store;

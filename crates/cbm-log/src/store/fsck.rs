@@ -1,0 +1,165 @@
+//! Full recomputation of a store: every entry decoded and hashed, every tree
+//! hash and every checkpoint root recomputed and compared.
+
+use cbm_wire::{EntryHash, LogId, SignedEntry, TreeHash, Wire};
+use rusqlite::params;
+
+use super::{Store, StoreError, decode_checkpoint, to_i64, to_u64};
+use crate::merkle::Frontier;
+
+/// What `fsck` found, per log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FsckReport {
+    /// One report per log, in store order.
+    pub logs: Vec<LogReport>,
+}
+
+/// What `fsck` found in one log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogReport {
+    /// The log.
+    pub log: LogId,
+    /// Entries it holds.
+    pub size: u64,
+    /// Checkpoints it holds.
+    pub checkpoints: u64,
+    /// Every inconsistency found; empty if the log is sound.
+    pub problems: Vec<String>,
+}
+
+impl FsckReport {
+    /// Whether no log has a problem.
+    pub fn is_ok(&self) -> bool {
+        self.logs.iter().all(|l| l.problems.is_empty())
+    }
+}
+
+impl Store {
+    /// Recomputes every log from its entries and compares every stored tree
+    /// hash and checkpoint root. Memory stays O(log n) per log; `progress`
+    /// is called with the number of entries checked so far.
+    ///
+    /// # Errors
+    /// Only on a database failure; inconsistencies go in the report.
+    pub fn fsck(&self, mut progress: impl FnMut(u64)) -> Result<FsckReport, StoreError> {
+        let mut logs = Vec::new();
+        let mut checked = 0;
+        for log in self.logs()? {
+            logs.push(self.fsck_log(&log, &mut checked, &mut progress)?);
+        }
+        Ok(FsckReport { logs })
+    }
+
+    fn fsck_log(
+        &self,
+        log: &LogId,
+        checked: &mut u64,
+        progress: &mut impl FnMut(u64),
+    ) -> Result<LogReport, StoreError> {
+        let (id, size) = self
+            .log_row(log)?
+            .ok_or_else(|| StoreError::NotFound(format!("log {log}")))?;
+        let mut problems = Vec::new();
+
+        // Checkpoints, smallest first, to compare as the recomputation passes their size.
+        let mut checkpoints = Vec::new();
+        {
+            let mut statement = self
+                .conn
+                .prepare_cached("SELECT size, bytes FROM checkpoints WHERE log = ?1 ORDER BY size, timestamp")?;
+            let mut rows = statement.query([id])?;
+            while let Some(row) = rows.next()? {
+                let stored_size = to_u64(row.get(0)?, "checkpoint size")?;
+                match decode_checkpoint(&row.get::<_, Vec<u8>>(1)?, log) {
+                    Ok(c) if c.body.size == stored_size => checkpoints.push(c),
+                    Ok(_) => problems.push(format!("checkpoint row of size {stored_size} holds another size")),
+                    Err(e) => problems.push(e.to_string()),
+                }
+            }
+        }
+        let checkpoint_count = checkpoints.len() as u64;
+        if checkpoints.last().is_some_and(|c| c.body.size != size) {
+            problems.push(format!("latest checkpoint does not cover all {size} entries"));
+        }
+        let mut pending = checkpoints.into_iter().peekable();
+
+        let mut frontier = Frontier::empty();
+        let mut created = Vec::new();
+        let mut node = self
+            .conn
+            .prepare_cached("SELECT hash FROM tree_nodes WHERE log = ?1 AND level = ?2 AND idx = ?3")?;
+        let mut statement = self
+            .conn
+            .prepare_cached("SELECT idx, bytes FROM entries WHERE log = ?1 ORDER BY idx")?;
+        let mut rows = statement.query([id])?;
+        loop {
+            while let Some(c) = pending.next_if(|c| c.body.size == frontier.size()) {
+                if c.body.root.0 != frontier.root().0 {
+                    problems.push(format!(
+                        "checkpoint of size {} has a root the entries do not produce",
+                        c.body.size
+                    ));
+                }
+            }
+            let Some(row) = rows.next()? else { break };
+            let index = to_u64(row.get(0)?, "entry index")?;
+            let bytes: Vec<u8> = row.get(1)?;
+            if index != frontier.size() {
+                problems.push(format!("entry {} is missing", frontier.size()));
+                break;
+            }
+            match SignedEntry::decode(&bytes) {
+                Ok(entry) if entry.body.index == index => {}
+                Ok(entry) => problems.push(format!("entry row {index} holds entry {}", entry.body.index)),
+                Err(e) => problems.push(format!("entry {index}: {e}")),
+            }
+            created.clear();
+            frontier.push(TreeHash(EntryHash::of_leaf(&bytes).0), &mut created);
+            for (at, hash) in &created {
+                let stored: Option<Vec<u8>> = node
+                    .query_row(params![id, at.level, to_i64(at.index)?], |r| r.get(0))
+                    .map(Some)
+                    .or_else(|e| {
+                        if e == rusqlite::Error::QueryReturnedNoRows {
+                            Ok(None)
+                        } else {
+                            Err(e)
+                        }
+                    })?;
+                if stored.as_deref() != Some(hash.as_bytes().as_slice()) {
+                    problems.push(format!(
+                        "tree hash at level {} index {} is wrong or missing",
+                        at.level, at.index
+                    ));
+                }
+            }
+            *checked += 1;
+            if *checked % 4096 == 0 {
+                progress(*checked);
+            }
+        }
+        if frontier.size() != size {
+            problems.push(format!(
+                "log claims {size} entries, {} are stored in order",
+                frontier.size()
+            ));
+        }
+        if pending.next().is_some() {
+            problems.push("a checkpoint is larger than the log".to_owned());
+        }
+        let stored_nodes: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM tree_nodes WHERE log = ?1", [id], |r| r.get(0))?;
+        let expected_nodes = 2 * size - u64::from(size.count_ones());
+        if to_u64(stored_nodes, "node count")? != expected_nodes {
+            problems.push(format!("{stored_nodes} tree hashes stored, {expected_nodes} expected"));
+        }
+        progress(*checked);
+        Ok(LogReport {
+            log: *log,
+            size,
+            checkpoints: checkpoint_count,
+            problems,
+        })
+    }
+}

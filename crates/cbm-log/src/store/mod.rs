@@ -1,0 +1,467 @@
+//! Durable storage of logs in SQLite (spec/log.md §9): the owner's log and
+//! every mirrored log, their stored tree hashes and checkpoints.
+//!
+//! The store keeps only what is consistent: [`Store::append`] recomputes the
+//! tree over the new entries and commits them with their checkpoint in one
+//! transaction only if the checkpoint's size and root match. It returns only
+//! once the transaction is durable (WAL, `synchronous = FULL`). Reads are
+//! checked: an entry must hash to its stored leaf, a proof must verify
+//! against the stored checkpoint, and [`Store::fsck`] recomputes everything.
+//!
+//! This is the only module of cbm that uses `rusqlite`.
+
+mod fsck;
+mod schema;
+
+use std::path::Path;
+
+use cbm_wire::{
+    ConsistencyProof, EntryHash, InclusionProof, LogId, RootHash, SignedCheckpoint, SignedEntry, TreeHash, Wire,
+};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::merkle::{
+    Frontier, HashReader, NodeIndex, ProveError, TreeHead, consistency_proof, inclusion_proof, verify_consistency,
+    verify_inclusion,
+};
+
+pub use fsck::{FsckReport, LogReport};
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// SQLite failed (I/O, a locked or unreadable file).
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// The store was written by a newer cbm.
+    #[error("store schema version {found} is newer than this cbm supports ({supported})")]
+    TooNew {
+        /// Version in the file.
+        found: u32,
+        /// Newest version this build knows.
+        supported: u32,
+    },
+    /// Stored data does not check out: the file was damaged or tampered with.
+    #[error("store is corrupt: {0}")]
+    Corrupt(String),
+    /// The caller asked for something the store does not hold.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// An append was refused; nothing was stored.
+    #[error("append refused: {0}")]
+    Refused(#[from] AppendError),
+}
+
+/// Why an append was refused. The store is unchanged.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppendError {
+    /// An entry's index is not the next leaf index.
+    #[error("entry has index {found}, the next index is {expected}")]
+    NotContiguous {
+        /// The next leaf index.
+        expected: u64,
+        /// The entry's index.
+        found: u64,
+    },
+    /// An entry or the checkpoint belongs to another log.
+    #[error("{0} belongs to another log")]
+    WrongLog(&'static str),
+    /// The checkpoint's size is not the size after the append.
+    #[error("checkpoint size {checkpoint} differs from the log size after the append, {log}")]
+    SizeMismatch {
+        /// Size in the checkpoint.
+        checkpoint: u64,
+        /// Size after the append.
+        log: u64,
+    },
+    /// The checkpoint's root is not the root of the log after the append.
+    #[error("checkpoint root {checkpoint} differs from the recomputed root {computed}")]
+    RootMismatch {
+        /// Root in the checkpoint.
+        checkpoint: RootHash,
+        /// Recomputed root.
+        computed: RootHash,
+    },
+    /// The checkpoint is older than one already stored.
+    #[error("checkpoint time is before the latest stored checkpoint of this log")]
+    TimeWentBack,
+}
+
+/// A SQLite file holding logs.
+pub struct Store {
+    conn: Connection,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.conn.path()).finish()
+    }
+}
+
+/// Storage errors seen through [`HashReader`].
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| corrupt(format!("negative {what}")))
+}
+
+fn to_i64(value: u64) -> Result<i64, StoreError> {
+    i64::try_from(value).map_err(|_| StoreError::NotFound(format!("index {value} beyond any log")))
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path`, migrating its schema
+    /// and checking that every log's stored tree matches its latest checkpoint.
+    ///
+    /// # Errors
+    /// If the file cannot be opened, is from a newer cbm, or is corrupt.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        schema::migrate(&mut conn)?;
+        let store = Self { conn };
+        for log in store.logs()? {
+            store.check_latest(&log)?;
+        }
+        Ok(store)
+    }
+
+    /// Every log the store holds.
+    ///
+    /// # Errors
+    /// On a database failure or a malformed log id.
+    pub fn logs(&self) -> Result<Vec<LogId>, StoreError> {
+        let mut statement = self.conn.prepare_cached("SELECT log_id FROM logs ORDER BY id")?;
+        let rows = statement.query_map([], |row| row.get::<_, Vec<u8>>(0))?;
+        rows.map(|bytes| {
+            let bytes = bytes?;
+            <[u8; 32]>::try_from(bytes.as_slice())
+                .map(LogId)
+                .map_err(|_| corrupt("log id is not 32 bytes"))
+        })
+        .collect()
+    }
+
+    fn log_row(&self, log: &LogId) -> Result<Option<(i64, u64)>, StoreError> {
+        let row = self
+            .conn
+            .prepare_cached("SELECT id, size FROM logs WHERE log_id = ?1")?
+            .query_row([log.as_bytes()], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?))
+            })
+            .optional()?;
+        row.map(|(id, size)| Ok((id, to_u64(size, "log size")?))).transpose()
+    }
+
+    /// Number of entries stored for `log` (0 for an unknown log).
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub fn size(&self, log: &LogId) -> Result<u64, StoreError> {
+        Ok(self.log_row(log)?.map_or(0, |(_, size)| size))
+    }
+
+    /// Appends `entries` to `log` and stores `checkpoint` over the result, in
+    /// one durable transaction. Entries must continue the log without gaps,
+    /// and the checkpoint must state exactly the new size and root.
+    ///
+    /// Validity of the entries under the roster and of the checkpoint's
+    /// signature is the caller's to check first (see the owner and witness
+    /// rules); the store checks that the data is consistent with itself.
+    ///
+    /// # Errors
+    /// [`StoreError::Refused`] (nothing stored) or a database failure.
+    pub fn append(
+        &mut self,
+        log: &LogId,
+        entries: &[SignedEntry],
+        checkpoint: &SignedCheckpoint,
+    ) -> Result<(), StoreError> {
+        if checkpoint.body.log != *log {
+            return Err(AppendError::WrongLog("checkpoint").into());
+        }
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT OR IGNORE INTO logs (log_id, size) VALUES (?1, 0)",
+            [log.as_bytes()],
+        )?;
+        let (id, size): (i64, i64) =
+            tx.query_row("SELECT id, size FROM logs WHERE log_id = ?1", [log.as_bytes()], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        let size = to_u64(size, "log size")?;
+        let mut frontier = Frontier::read(&NodeReader { conn: &tx, log: id }, size)?;
+        let mut created = Vec::with_capacity(entries.len() * 2);
+        let mut encoded = Vec::with_capacity(entries.len());
+        for (offset, entry) in entries.iter().enumerate() {
+            let expected = size + offset as u64;
+            if entry.body.index != expected {
+                return Err(AppendError::NotContiguous {
+                    expected,
+                    found: entry.body.index,
+                }
+                .into());
+            }
+            if LogId::derive(&entry.body.agreement, &entry.body.signatory) != *log {
+                return Err(AppendError::WrongLog("entry").into());
+            }
+            let bytes = entry.encode();
+            frontier.push(TreeHash(EntryHash::of_leaf(&bytes).0), &mut created);
+            encoded.push(bytes);
+        }
+        let new_size = frontier.size();
+        let computed = RootHash(frontier.root().0);
+        if checkpoint.body.size != new_size {
+            return Err(AppendError::SizeMismatch {
+                checkpoint: checkpoint.body.size,
+                log: new_size,
+            }
+            .into());
+        }
+        if checkpoint.body.root != computed {
+            return Err(AppendError::RootMismatch {
+                checkpoint: checkpoint.body.root,
+                computed,
+            }
+            .into());
+        }
+        let latest_time: Option<i64> =
+            tx.query_row("SELECT max(timestamp) FROM checkpoints WHERE log = ?1", [id], |r| {
+                r.get(0)
+            })?;
+        if latest_time.is_some_and(|t| u64::try_from(t).is_ok_and(|t| t > checkpoint.body.timestamp.0)) {
+            return Err(AppendError::TimeWentBack.into());
+        }
+        {
+            let mut insert_entry = tx.prepare_cached("INSERT INTO entries (log, idx, bytes) VALUES (?1, ?2, ?3)")?;
+            for (offset, bytes) in encoded.iter().enumerate() {
+                insert_entry.execute(params![id, to_i64(size + offset as u64)?, bytes])?;
+            }
+            let mut insert_node =
+                tx.prepare_cached("INSERT INTO tree_nodes (log, level, idx, hash) VALUES (?1, ?2, ?3, ?4)")?;
+            for (index, hash) in &created {
+                insert_node.execute(params![id, index.level, to_i64(index.index)?, hash.as_bytes()])?;
+            }
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO checkpoints (log, size, timestamp, bytes) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                id,
+                to_i64(new_size)?,
+                to_i64(checkpoint.body.timestamp.0)?,
+                checkpoint.encode()
+            ])?;
+            tx.execute(
+                "UPDATE logs SET size = ?1 WHERE id = ?2",
+                params![to_i64(new_size)?, id],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The entry at `index` of `log`, checked against its stored leaf hash.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] past the end, [`StoreError::Corrupt`] if the
+    /// stored bytes do not decode or do not match the tree.
+    pub fn entry(&self, log: &LogId, index: u64) -> Result<SignedEntry, StoreError> {
+        let (id, _) = self
+            .log_row(log)?
+            .ok_or_else(|| StoreError::NotFound(format!("log {log}")))?;
+        let bytes: Vec<u8> = self
+            .conn
+            .prepare_cached("SELECT bytes FROM entries WHERE log = ?1 AND idx = ?2")?
+            .query_row(params![id, to_i64(index)?], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(format!("entry {index} of log {log}")))?;
+        let leaf = NodeReader {
+            conn: &self.conn,
+            log: id,
+        }
+        .read_hashes(&[NodeIndex { level: 0, index }])?;
+        if leaf[0].0 != EntryHash::of_leaf(&bytes).0 {
+            return Err(corrupt(format!(
+                "entry {index} of log {log} does not match its leaf hash"
+            )));
+        }
+        SignedEntry::decode(&bytes).map_err(|e| corrupt(format!("entry {index} of log {log}: {e}")))
+    }
+
+    /// Entries `start..start + count` of `log` (fewer at the end of the log), checked.
+    ///
+    /// # Errors
+    /// As [`Store::entry`].
+    pub fn entries(&self, log: &LogId, start: u64, count: u64) -> Result<Vec<SignedEntry>, StoreError> {
+        let end = self.size(log)?.min(start.saturating_add(count));
+        (start..end).map(|index| self.entry(log, index)).collect()
+    }
+
+    /// The newest stored checkpoint of `log`, if any.
+    ///
+    /// # Errors
+    /// On a database failure or a corrupt row.
+    pub fn latest_checkpoint(&self, log: &LogId) -> Result<Option<SignedCheckpoint>, StoreError> {
+        let Some((id, _)) = self.log_row(log)? else {
+            return Ok(None);
+        };
+        let bytes: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached("SELECT bytes FROM checkpoints WHERE log = ?1 ORDER BY size DESC, timestamp DESC LIMIT 1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        bytes.map(|b| decode_checkpoint(&b, log)).transpose()
+    }
+
+    /// The tree head of `log` at its latest checkpoint, checked against the
+    /// stored tree: a corrupt frontier is reported, not trusted.
+    fn check_latest(&self, log: &LogId) -> Result<Option<TreeHead>, StoreError> {
+        let Some(checkpoint) = self.latest_checkpoint(log)? else {
+            return Ok(None);
+        };
+        let (id, size) = self.log_row(log)?.ok_or_else(|| corrupt("log row vanished"))?;
+        if checkpoint.body.size != size {
+            return Err(corrupt(format!(
+                "log {log} has {size} entries but its latest checkpoint says {}",
+                checkpoint.body.size
+            )));
+        }
+        let computed = Frontier::read(
+            &NodeReader {
+                conn: &self.conn,
+                log: id,
+            },
+            size,
+        )?
+        .root();
+        if computed.0 != checkpoint.body.root.0 {
+            return Err(corrupt(format!(
+                "stored tree of log {log} does not match its latest checkpoint"
+            )));
+        }
+        Ok(Some(TreeHead {
+            size,
+            root: checkpoint.body.root,
+        }))
+    }
+
+    /// The stored checkpoint of `log` of exactly `size` entries.
+    fn head_at(&self, log: &LogId, size: u64) -> Result<(i64, TreeHead), StoreError> {
+        let (id, _) = self
+            .log_row(log)?
+            .ok_or_else(|| StoreError::NotFound(format!("log {log}")))?;
+        let bytes: Vec<u8> = self
+            .conn
+            .prepare_cached("SELECT bytes FROM checkpoints WHERE log = ?1 AND size = ?2 LIMIT 1")?
+            .query_row(params![id, to_i64(size)?], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(format!("checkpoint of size {size} of log {log}")))?;
+        let checkpoint = decode_checkpoint(&bytes, log)?;
+        Ok((
+            id,
+            TreeHead {
+                size,
+                root: checkpoint.body.root,
+            },
+        ))
+    }
+
+    /// The inclusion proof of entry `index` in the checkpointed tree of
+    /// `size` entries, verified against that checkpoint before it is returned.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] without such a checkpoint or entry,
+    /// [`StoreError::Corrupt`] if stored hashes do not check out.
+    pub fn inclusion_proof(&self, log: &LogId, index: u64, size: u64) -> Result<InclusionProof, StoreError> {
+        let (id, head) = self.head_at(log, size)?;
+        let proof = inclusion_proof(
+            &NodeReader {
+                conn: &self.conn,
+                log: id,
+            },
+            index,
+            size,
+        )
+        .map_err(prove_error)?;
+        let leaf = NodeReader {
+            conn: &self.conn,
+            log: id,
+        }
+        .read_hashes(&[NodeIndex { level: 0, index }])?;
+        verify_inclusion(&EntryHash(leaf[0].0), &proof, &head)
+            .map_err(|e| corrupt(format!("inclusion proof of entry {index} in log {log}: {e}")))?;
+        Ok(proof)
+    }
+
+    /// The consistency proof between two checkpointed sizes of `log`,
+    /// verified against both checkpoints before it is returned.
+    ///
+    /// # Errors
+    /// As [`Store::inclusion_proof`].
+    pub fn consistency_proof(&self, log: &LogId, old_size: u64, new_size: u64) -> Result<ConsistencyProof, StoreError> {
+        let (id, new) = self.head_at(log, new_size)?;
+        let (_, old) = self.head_at(log, old_size)?;
+        let proof = consistency_proof(
+            &NodeReader {
+                conn: &self.conn,
+                log: id,
+            },
+            old_size,
+            new_size,
+        )
+        .map_err(prove_error)?;
+        verify_consistency(&proof, &old, &new)
+            .map_err(|e| corrupt(format!("consistency proof {old_size}..{new_size} of log {log}: {e}")))?;
+        Ok(proof)
+    }
+}
+
+fn prove_error(error: ProveError<StoreError>) -> StoreError {
+    match error {
+        ProveError::Invalid(e) => StoreError::NotFound(e.to_string()),
+        ProveError::Read(e) => e,
+    }
+}
+
+fn decode_checkpoint(bytes: &[u8], log: &LogId) -> Result<SignedCheckpoint, StoreError> {
+    let checkpoint = SignedCheckpoint::decode(bytes).map_err(|e| corrupt(format!("checkpoint of log {log}: {e}")))?;
+    if checkpoint.body.log != *log {
+        return Err(corrupt(format!("checkpoint stored under log {log} names another log")));
+    }
+    Ok(checkpoint)
+}
+
+/// Reads stored tree hashes of one log.
+struct NodeReader<'a> {
+    conn: &'a Connection,
+    log: i64,
+}
+
+impl HashReader for NodeReader<'_> {
+    type Error = StoreError;
+
+    fn read_hashes(&self, indexes: &[NodeIndex]) -> Result<Vec<TreeHash>, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare_cached("SELECT hash FROM tree_nodes WHERE log = ?1 AND level = ?2 AND idx = ?3")?;
+        indexes
+            .iter()
+            .map(|index| {
+                let hash: Vec<u8> = statement
+                    .query_row(params![self.log, index.level, to_i64(index.index)?], |r| r.get(0))
+                    .optional()?
+                    .ok_or_else(|| corrupt(format!("missing tree hash {index:?}")))?;
+                <[u8; 32]>::try_from(hash.as_slice())
+                    .map(TreeHash)
+                    .map_err(|_| corrupt("tree hash is not 32 bytes"))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,59 @@
+//! The store's schema and its migrations (spec/log.md §9, informative).
+//!
+//! `PRAGMA user_version` holds the schema version. Migrations run in order,
+//! each in its own transaction, so a store is always at one whole version.
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// The schema version this build writes.
+pub(crate) const CURRENT_VERSION: u32 = 1;
+
+/// Migration `i` takes a store from version `i` to `i + 1`.
+const MIGRATIONS: [&str; CURRENT_VERSION as usize] = [
+    // Version 1: logs, their entries, stored tree hashes and checkpoints.
+    "CREATE TABLE logs (
+        id INTEGER PRIMARY KEY,
+        log_id BLOB NOT NULL UNIQUE CHECK (length(log_id) = 32),
+        size INTEGER NOT NULL CHECK (size >= 0)
+    );
+    CREATE TABLE entries (
+        log INTEGER NOT NULL REFERENCES logs(id),
+        idx INTEGER NOT NULL,
+        bytes BLOB NOT NULL,
+        PRIMARY KEY (log, idx)
+    ) WITHOUT ROWID;
+    CREATE TABLE tree_nodes (
+        log INTEGER NOT NULL REFERENCES logs(id),
+        level INTEGER NOT NULL,
+        idx INTEGER NOT NULL,
+        hash BLOB NOT NULL,
+        PRIMARY KEY (log, level, idx)
+    ) WITHOUT ROWID;
+    CREATE TABLE checkpoints (
+        log INTEGER NOT NULL REFERENCES logs(id),
+        size INTEGER NOT NULL,
+        timestamp INTEGER NOT NULL,
+        bytes BLOB NOT NULL,
+        PRIMARY KEY (log, size, timestamp)
+    ) WITHOUT ROWID;",
+];
+
+/// Brings the store at `conn` to [`CURRENT_VERSION`].
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let found: u32 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if found > CURRENT_VERSION {
+        return Err(StoreError::TooNew {
+            found,
+            supported: CURRENT_VERSION,
+        });
+    }
+    for version in found..CURRENT_VERSION {
+        let tx = conn.transaction()?;
+        tx.execute_batch(MIGRATIONS[version as usize])?;
+        tx.pragma_update(None, "user_version", version + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,174 @@
+//! The SQLite store: atomic, durable appends; checked reads; refusals that
+//! change nothing; tampering reported, not trusted.
+
+use cbm_log::merkle::TreeHead;
+use cbm_log::merkle::{verify_consistency, verify_inclusion};
+use cbm_log::store::{AppendError, Store, StoreError};
+use cbm_tests::logs::LogWriter;
+use cbm_wire::{RootHash, Wire};
+
+fn store(dir: &tempfile::TempDir) -> Store {
+    Store::open(&dir.path().join("store.sqlite")).expect("open store")
+}
+
+#[test]
+fn appends_survive_reopening_and_prove_correctly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut writer = LogWriter::new("AT", 1);
+    let mut heads = Vec::new();
+    {
+        let mut store = store(&dir);
+        for count in [1, 7, 100, 3] {
+            let (entries, checkpoint) = writer.batch(count);
+            store.append(&writer.log, &entries, &checkpoint).expect("append");
+            heads.push(TreeHead {
+                size: checkpoint.body.size,
+                root: checkpoint.body.root,
+            });
+        }
+    }
+    let store = store(&dir);
+    assert_eq!(store.size(&writer.log).expect("size"), 111);
+    assert_eq!(store.entry(&writer.log, 50).expect("entry"), writer.entry(50));
+    assert_eq!(store.entries(&writer.log, 105, 10).expect("entries").len(), 6);
+    let latest = store.latest_checkpoint(&writer.log).expect("read").expect("some");
+    assert_eq!(latest.body.size, 111);
+    for head in &heads {
+        for index in [0, head.size / 2, head.size - 1] {
+            let proof = store.inclusion_proof(&writer.log, index, head.size).expect("proof");
+            let leaf = writer.entry(index).hash();
+            assert_eq!(verify_inclusion(&leaf, &proof, head), Ok(()));
+        }
+        let proof = store
+            .consistency_proof(&writer.log, head.size, 111)
+            .expect("consistency");
+        assert_eq!(verify_consistency(&proof, head, heads.last().expect("last")), Ok(()));
+    }
+    assert!(matches!(
+        store.inclusion_proof(&writer.log, 0, 50),
+        Err(StoreError::NotFound(_))
+    ));
+    let report = store.fsck(|_| {}).expect("fsck");
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(report.logs[0].checkpoints, 4);
+}
+
+#[test]
+fn refused_appends_store_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = store(&dir);
+    let mut writer = LogWriter::new("AT", 1);
+    let (entries, checkpoint) = writer.batch(5);
+    store.append(&writer.log, &entries, &checkpoint).expect("append");
+
+    let (entries, checkpoint) = writer.batch(3);
+    let refuse =
+        |store: &mut Store, entries: &[cbm_wire::SignedEntry], checkpoint: &cbm_wire::SignedCheckpoint| match store
+            .append(&writer.log, entries, checkpoint)
+        {
+            Err(StoreError::Refused(reason)) => reason,
+            other => panic!("expected a refusal, got {other:?}"),
+        };
+    assert!(matches!(
+        refuse(&mut store, &entries[1..], &checkpoint),
+        AppendError::NotContiguous { expected: 5, found: 6 }
+    ));
+    let mut wrong_root = checkpoint.clone();
+    wrong_root.body.root = RootHash([0; 32]);
+    assert!(matches!(
+        refuse(&mut store, &entries, &wrong_root),
+        AppendError::RootMismatch { .. }
+    ));
+    assert!(matches!(
+        refuse(&mut store, &entries[..2], &checkpoint),
+        AppendError::SizeMismatch { .. }
+    ));
+    let other = LogWriter::new("DE", 2);
+    let mut foreign = entries.clone();
+    foreign[0] = other.entry(5);
+    assert!(matches!(
+        refuse(&mut store, &foreign, &checkpoint),
+        AppendError::WrongLog("entry")
+    ));
+    let mut old = checkpoint.clone();
+    old.body.timestamp.0 = 0;
+    assert!(matches!(refuse(&mut store, &entries, &old), AppendError::TimeWentBack));
+
+    assert_eq!(store.size(&writer.log).expect("size"), 5);
+    assert!(store.fsck(|_| {}).expect("fsck").is_ok());
+    store
+        .append(&writer.log, &entries, &checkpoint)
+        .expect("the valid append still goes through");
+    assert_eq!(store.size(&writer.log).expect("size"), 8);
+}
+
+fn tamper(dir: &tempfile::TempDir, sql: &str) {
+    let conn = rusqlite::Connection::open(dir.path().join("store.sqlite")).expect("open raw");
+    conn.execute_batch(sql).expect("tamper");
+}
+
+fn populated() -> (tempfile::TempDir, LogWriter) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut writer = LogWriter::new("AT", 1);
+    let mut store = store(&dir);
+    let (entries, checkpoint) = writer.batch(20);
+    store.append(&writer.log, &entries, &checkpoint).expect("append");
+    (dir, writer)
+}
+
+#[test]
+fn a_tampered_entry_is_reported() {
+    let (dir, writer) = populated();
+    let replacement = writer.entry(3).encode();
+    let mut changed = replacement.clone();
+    let last = changed.len() - 1;
+    changed[last] ^= 1;
+    tamper(
+        &dir,
+        &format!("UPDATE entries SET bytes = x'{}' WHERE idx = 3", hex::encode(&changed)),
+    );
+    let store = store(&dir);
+    assert!(matches!(store.entry(&writer.log, 3), Err(StoreError::Corrupt(_))));
+    let report = store.fsck(|_| {}).expect("fsck");
+    assert!(!report.is_ok());
+}
+
+#[test]
+fn a_tampered_tree_hash_is_reported_on_open() {
+    let (dir, _) = populated();
+    // Level 2 index 4 (leaves 16..20) is part of the frontier of a 20-leaf tree.
+    tamper(
+        &dir,
+        "UPDATE tree_nodes SET hash = zeroblob(32) WHERE level = 2 AND idx = 4",
+    );
+    assert!(matches!(
+        Store::open(&dir.path().join("store.sqlite")),
+        Err(StoreError::Corrupt(_))
+    ));
+}
+
+#[test]
+fn a_tampered_inner_hash_is_reported_by_proofs_and_fsck() {
+    let (dir, writer) = populated();
+    // Level 1 index 0 (leaves 0..2) is inside the level-4 subtree, not on the frontier.
+    tamper(
+        &dir,
+        "UPDATE tree_nodes SET hash = zeroblob(32) WHERE level = 1 AND idx = 0",
+    );
+    let store = store(&dir);
+    assert!(matches!(
+        store.inclusion_proof(&writer.log, 3, 20),
+        Err(StoreError::Corrupt(_))
+    ));
+    assert!(!store.fsck(|_| {}).expect("fsck").is_ok());
+}
+
+#[test]
+fn a_store_from_a_newer_cbm_is_refused() {
+    let (dir, _) = populated();
+    tamper(&dir, "PRAGMA user_version = 99");
+    assert!(matches!(
+        Store::open(&dir.path().join("store.sqlite")),
+        Err(StoreError::TooNew { found: 99, .. })
+    ));
+}
