@@ -81,6 +81,13 @@ impl LogWriter {
         Signed::sign(body, &self.agreement, KeyId(0), &self.key)
     }
 
+    /// Resumes writing a log that holds `size` entries and whose latest
+    /// checkpoint is from `last_checkpoint` (recomputing the frontier).
+    pub fn resume(&mut self, size: u64, last_checkpoint: Timestamp) {
+        self.clock = self.clock.max(last_checkpoint.0);
+        self.reset_to(size);
+    }
+
     /// Rewinds or advances the writer to `size` entries (recomputing the frontier).
     pub fn reset_to(&mut self, size: u64) {
         self.frontier = Frontier::empty();

@@ -1,0 +1,31 @@
+//! Test helper for tests/tests/crash_safety.rs: appends batches to a store
+//! forever, printing `durable <size>` after each append returns. The test
+//! kills it with SIGKILL at random instants.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use cbm_log::store::Store;
+use cbm_tests::logs::LogWriter;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let path = PathBuf::from(std::env::args().nth(1).ok_or("usage: crash_appender STORE")?);
+    let mut store = Store::open(&path)?;
+    let mut writer = LogWriter::new("AT", 1);
+    let last = store
+        .latest_checkpoint(&writer.log)?
+        .map(|c| c.body.timestamp)
+        .unwrap_or_default();
+    writer.resume(store.size(&writer.log)?, last);
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "ready {}", writer.size())?;
+    stdout.flush()?;
+    let mut batch = 1;
+    loop {
+        let (entries, checkpoint) = writer.batch(batch);
+        store.append(&writer.log, &entries, &checkpoint)?;
+        writeln!(stdout, "durable {}", writer.size())?;
+        stdout.flush()?;
+        batch = batch % 37 + 1;
+    }
+}

@@ -1,0 +1,96 @@
+//! Durability under `kill -9`: a child process appends in a loop and is
+//! killed with SIGKILL at random instants. After every kill the store opens,
+//! holds every append the child saw return, passes a full `fsck`, and takes
+//! further appends.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use cbm_log::store::Store;
+use cbm_tests::logs::LogWriter;
+
+const KILLS: usize = 60;
+
+/// A small deterministic generator for kill instants (xorshift64*).
+struct Instants(u64);
+
+impl Instants {
+    fn next_millis(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % 120
+    }
+}
+
+#[test]
+fn every_acknowledged_append_survives_sigkill() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("store.sqlite");
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64)
+        | 1;
+    eprintln!("kill-instant seed: {seed}");
+    let mut instants = Instants(seed);
+    let log = LogWriter::new("AT", 1).log;
+    let mut acknowledged = 0;
+    let mut kills_after_progress = 0;
+    for round in 0..KILLS {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_crash_appender"))
+            .arg(&path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn the appender");
+        let stdout = child.stdout.take().expect("piped stdout");
+        // Read the child's acknowledgements on a thread; the main thread
+        // picks the kill instant.
+        let reader = std::thread::spawn(move || {
+            let mut last = None;
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(size) = line.strip_prefix("durable ") {
+                    last = Some(size.parse::<u64>().expect("size"));
+                }
+            }
+            last
+        });
+        std::thread::sleep(Duration::from_millis(instants.next_millis()));
+        child.kill().expect("SIGKILL");
+        let status = child.wait().expect("reap");
+        assert!(
+            !status.success(),
+            "round {round}: the appender exited by itself: {status}"
+        );
+        if let Some(size) = reader.join().expect("reader thread") {
+            assert!(size >= acknowledged, "round {round}: acknowledgements went backwards");
+            if size > acknowledged {
+                kills_after_progress += 1;
+            }
+            acknowledged = size;
+        }
+
+        let store = Store::open(&path).unwrap_or_else(|e| panic!("round {round}: store does not open: {e}"));
+        let size = store.size(&log).expect("size");
+        assert!(
+            size >= acknowledged,
+            "round {round}: {acknowledged} entries were acknowledged, {size} survived"
+        );
+        if size > 0 {
+            let latest = store.latest_checkpoint(&log).expect("read").expect("a checkpoint");
+            assert_eq!(
+                latest.body.size, size,
+                "round {round}: latest checkpoint does not cover the log"
+            );
+        }
+        let report = store.fsck(|_| {}).expect("fsck");
+        assert!(report.is_ok(), "round {round}: {report:?}");
+    }
+    assert!(
+        kills_after_progress >= KILLS / 4,
+        "too few kills landed mid-run ({kills_after_progress}); the test is not exercising anything"
+    );
+    eprintln!("{KILLS} kills, {acknowledged} entries acknowledged, {kills_after_progress} kills after progress");
+}
