@@ -1,9 +1,9 @@
 //! A test log writer: signed entries and matching checkpoints for one log.
 
-use cbm_log::merkle::Frontier;
+use cbm_log::merkle::{MemoryTree, root};
 use cbm_wire::{
-    AgreementHash, Bytes, Checkpoint, Entry, EntryKind, Field, KeyId, Label, LogId, MediaType, RootHash, SignatoryId,
-    Signed, SignedCheckpoint, SignedEntry, SigningKey, Timestamp, Topic, TreeHash, Wire,
+    AgreementHash, Bytes, Checkpoint, Entry, EntryKind, Field, KeyId, Label, LogId, MediaType, SignatoryId, Signed,
+    SignedCheckpoint, SignedEntry, SigningKey, Timestamp, Topic, TreeHash,
 };
 
 /// Writes a synthetic log: each batch continues the previous one.
@@ -13,14 +13,20 @@ pub struct LogWriter {
     signatory: SignatoryId,
     /// The log being written.
     pub log: LogId,
-    frontier: Frontier,
+    tree: MemoryTree,
     clock: u64,
+    flavour: &'static str,
 }
 
 impl LogWriter {
-    /// A writer for signatory `name`, signing with the key from `seed`, starting at `size` 0.
+    /// A writer for signatory `name`, signing with the key from `seed`.
     pub fn new(name: &str, seed: u8) -> Self {
-        let agreement = AgreementHash([0x42; 32]);
+        Self::with_agreement(name, seed, AgreementHash([0x42; 32]), "notification")
+    }
+
+    /// A writer under `agreement`; `flavour` goes into every entry, so two
+    /// writers with different flavours sign different logs with one key.
+    pub fn with_agreement(name: &str, seed: u8, agreement: AgreementHash, flavour: &'static str) -> Self {
         let signatory = SignatoryId::new(name).expect("valid name");
         let log = LogId::derive(&agreement, &signatory);
         Self {
@@ -28,18 +34,25 @@ impl LogWriter {
             agreement,
             signatory,
             log,
-            frontier: Frontier::empty(),
+            tree: MemoryTree::new(),
             clock: 1_767_225_600_000,
+            flavour,
         }
     }
 
     /// Next leaf index.
     pub fn size(&self) -> u64 {
-        self.frontier.size()
+        self.tree.size()
+    }
+
+    /// The tree of every entry written so far.
+    pub fn tree(&self) -> &MemoryTree {
+        &self.tree
     }
 
     /// The entry at `index` as this writer makes it (deterministic).
     pub fn entry(&self, index: u64) -> SignedEntry {
+        let text = format!("{} number {index:>12}, padded to a realistic size", self.flavour);
         let body = Entry {
             agreement: self.agreement,
             signatory: self.signatory.clone(),
@@ -51,7 +64,7 @@ impl LogWriter {
             fields: vec![Field::Plain {
                 label: Label::new("payload").expect("label"),
                 media_type: MediaType::new("text/plain").expect("media type"),
-                value: Bytes::from(format!("notification number {index:>12}, padded to a realistic size").as_bytes()),
+                value: Bytes::from(text.as_bytes()),
             }],
         };
         Signed::sign(body, &self.agreement, KeyId(0), &self.key)
@@ -61,11 +74,8 @@ impl LogWriter {
     pub fn batch(&mut self, count: u64) -> (Vec<SignedEntry>, SignedCheckpoint) {
         let start = self.size();
         let entries: Vec<SignedEntry> = (start..start + count).map(|i| self.entry(i)).collect();
-        let mut created = Vec::new();
-        for entry in &entries {
-            self.frontier
-                .push(TreeHash(cbm_wire::EntryHash::of_leaf(&entry.encode()).0), &mut created);
-        }
+        let leaves: Vec<TreeHash> = entries.iter().map(|e| TreeHash(e.hash().0)).collect();
+        self.tree.push_leaves(&leaves);
         (entries, self.checkpoint())
     }
 
@@ -75,28 +85,18 @@ impl LogWriter {
         let body = Checkpoint {
             log: self.log,
             size: self.size(),
-            root: RootHash(self.frontier.root().0),
+            root: root(&self.tree, self.size()).expect("in-memory tree"),
             timestamp: Timestamp(self.clock),
         };
         Signed::sign(body, &self.agreement, KeyId(0), &self.key)
     }
 
     /// Resumes writing a log that holds `size` entries and whose latest
-    /// checkpoint is from `last_checkpoint` (recomputing the frontier).
+    /// checkpoint is from `last_checkpoint` (recomputing the tree).
     pub fn resume(&mut self, size: u64, last_checkpoint: Timestamp) {
         self.clock = self.clock.max(last_checkpoint.0);
-        self.reset_to(size);
-    }
-
-    /// Rewinds or advances the writer to `size` entries (recomputing the frontier).
-    pub fn reset_to(&mut self, size: u64) {
-        self.frontier = Frontier::empty();
-        let mut created = Vec::new();
-        for i in 0..size {
-            self.frontier.push(
-                TreeHash(cbm_wire::EntryHash::of_leaf(&self.entry(i).encode()).0),
-                &mut created,
-            );
-        }
+        self.tree = MemoryTree::new();
+        let leaves: Vec<TreeHash> = (0..size).map(|i| TreeHash(self.entry(i).hash().0)).collect();
+        self.tree.push_leaves(&leaves);
     }
 }

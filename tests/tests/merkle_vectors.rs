@@ -164,6 +164,16 @@ fn vectors_verify_from_the_file_alone() {
             bad.path[i].0[0] ^= 1;
             assert!(verify_inclusion(&v.leaf, &bad, &head).is_err());
         }
+        let moved = InclusionProof {
+            index: v.index ^ 1,
+            ..proof.clone()
+        };
+        assert!(v.size == 1 || verify_inclusion(&v.leaf, &moved, &head).is_err());
+        let resized = InclusionProof {
+            size: v.size + 1,
+            ..proof.clone()
+        };
+        assert!(verify_inclusion(&v.leaf, &resized, &head).is_err());
     }
     for v in &vectors.consistency {
         let proof = ConsistencyProof {
@@ -191,6 +201,11 @@ fn vectors_verify_from_the_file_alone() {
             bad.path[i].0[0] ^= 1;
             assert!(verify_consistency(&bad, &old, &new).is_err());
         }
+        let resized = ConsistencyProof {
+            old_size: v.old_size + 1,
+            ..proof.clone()
+        };
+        assert!(verify_consistency(&resized, &old, &new).is_err());
     }
     assert!(vectors.inclusion.len() > 30 && vectors.consistency.len() > 20);
 }

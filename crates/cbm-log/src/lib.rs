@@ -12,9 +12,13 @@
 //! - [`store`]: the durable SQLite store of logs, tree hashes and
 //!   checkpoints, with appends that commit atomically and an `fsck`.
 //!
+//! - [`evidence`]: equivocation evidence, built from conflicting checkpoints
+//!   and verified offline with nothing but the roster.
+//!
 //! Witness rules, schedules, bundles and audit are still to come. The crate
 //! has no network code and never reads a clock.
 #![forbid(unsafe_code)]
 
+pub mod evidence;
 pub mod merkle;
 pub mod store;

@@ -47,7 +47,8 @@ impl Bounded for InclusionProof {
 
 impl Bounded for ConsistencyProof {
     fn check_limits(&self, object: &'static str) -> Result<(), DecodeError> {
-        // A consistency proof has at most one hash per level plus the old root's subtree.
+        // RFC 9162 consistency proofs reach 65 hashes for trees past 2^63 leaves;
+        // seeded paths in evidence (spec/log.md §2.5) never exceed that either.
         check_len(
             object,
             "ConsistencyProof.path",

@@ -297,7 +297,8 @@ proptest! {
                 Ok(vec![TreeHash([0; 32]); indexes.len()])
             }
         }
-        let bound = 2 * (64 - n.leading_zeros() as usize) + 2;
+        // spec/log.md §2.6: at most 2·⌈log2 n⌉ + 2 stored hashes per proof.
+        let bound = 2 * (64 - (n - 1).leading_zeros() as usize) + 2;
         let reader = Counting(std::cell::Cell::new(0));
         inclusion_proof(&reader, seed % n, n).expect("in range");
         prop_assert!(reader.0.get() <= bound, "{} reads for inclusion in {}", reader.0.get(), n);
