@@ -19,54 +19,18 @@ pub struct Target {
 
 /// Every fuzz target, in the order fuzz/README.md lists them.
 pub const TARGETS: &[Target] = &[
-    Target {
-        name: "decode_signed_roster",
-        check: decode::<SignedRoster>,
-    },
-    Target {
-        name: "decode_signed_entry",
-        check: decode::<SignedEntry>,
-    },
-    Target {
-        name: "decode_opening",
-        check: decode::<Opening>,
-    },
-    Target {
-        name: "decode_signed_checkpoint",
-        check: decode::<SignedCheckpoint>,
-    },
-    Target {
-        name: "decode_cosignature",
-        check: decode::<Cosignature>,
-    },
-    Target {
-        name: "decode_entry_proof",
-        check: decode::<EntryProof>,
-    },
-    Target {
-        name: "decode_evidence",
-        check: decode::<EquivocationEvidence>,
-    },
-    Target {
-        name: "decode_bundle_record",
-        check: decode::<BundleRecord>,
-    },
-    Target {
-        name: "decode_request",
-        check: decode::<Request>,
-    },
-    Target {
-        name: "decode_response",
-        check: decode::<Response>,
-    },
-    Target {
-        name: "roundtrip",
-        check: roundtrip,
-    },
-    Target {
-        name: "differential",
-        check: differential,
-    },
+    Target { name: "decode_signed_roster", check: decode::<SignedRoster> },
+    Target { name: "decode_signed_entry", check: decode::<SignedEntry> },
+    Target { name: "decode_opening", check: decode::<Opening> },
+    Target { name: "decode_signed_checkpoint", check: decode::<SignedCheckpoint> },
+    Target { name: "decode_cosignature", check: decode::<Cosignature> },
+    Target { name: "decode_entry_proof", check: decode::<EntryProof> },
+    Target { name: "decode_evidence", check: decode::<EquivocationEvidence> },
+    Target { name: "decode_bundle_record", check: decode::<BundleRecord> },
+    Target { name: "decode_request", check: decode::<Request> },
+    Target { name: "decode_response", check: decode::<Response> },
+    Target { name: "roundtrip", check: roundtrip },
+    Target { name: "differential", check: differential },
 ];
 
 /// Decoding never panics, and whatever it accepts is the canonical encoding
@@ -117,11 +81,7 @@ where
     if let Err(error) = check_canonical(&bytes, &T::LIMITS) {
         // Values larger than the wire limits cannot be sent; the encoder is
         // only required to be canonical for values that fit.
-        assert!(
-            bytes.len() > T::LIMITS.max_bytes,
-            "{}: encoder wrote non-canonical bytes: {error}",
-            T::NAME
-        );
+        assert!(bytes.len() > T::LIMITS.max_bytes, "{}: encoder wrote non-canonical bytes: {error}", T::NAME);
         return;
     }
     match value.check_limits(T::NAME) {

@@ -40,29 +40,12 @@ const SIG: [u8; 64] = [0x33; 64];
 
 /// A checkpoint body {0: log, 1: 5, 2: root, 3: 1000}.
 fn body() -> Cbor {
-    Cbor::default()
-        .map(4)
-        .uint(0)
-        .bytes(&LOG)
-        .uint(1)
-        .uint(5)
-        .uint(2)
-        .bytes(&ROOT)
-        .uint(3)
-        .uint(1000)
+    Cbor::default().map(4).uint(0).bytes(&LOG).uint(1).uint(5).uint(2).bytes(&ROOT).uint(3).uint(1000)
 }
 
 /// A SignedCheckpoint {0: body, 1: key, 2: signature} with the given body.
 fn signed(body: Cbor) -> Vec<u8> {
-    Cbor::default()
-        .map(3)
-        .uint(0)
-        .raw(&body.0)
-        .uint(1)
-        .uint(0)
-        .uint(2)
-        .bytes(&SIG)
-        .0
+    Cbor::default().map(3).uint(0).raw(&body.0).uint(1).uint(0).uint(2).bytes(&SIG).0
 }
 
 /// The valid SignedCheckpoint every row of the table departs from.
@@ -71,12 +54,7 @@ pub fn valid_base() -> Vec<u8> {
 }
 
 fn row(name: &'static str, bytes: Vec<u8>, error: &'static str) -> InvalidInput {
-    InvalidInput {
-        name,
-        object: "SignedCheckpoint",
-        bytes,
-        error,
-    }
+    InvalidInput { name, object: "SignedCheckpoint", bytes, error }
 }
 
 fn prefix_then(prefix: Cbor, rest: &[u8]) -> Vec<u8> {
@@ -106,14 +84,7 @@ pub fn table() -> Vec<InvalidInput> {
     indefinite_bytes.extend(Cbor::default().bytes(&SIG[..32]).bytes(&SIG[32..]).0);
     indefinite_bytes.push(0xff);
     let cosignature_utf8 = prefix_then(Cbor::default().map(3).uint(0).map(3).uint(0).head(3, 2), &[0xc3, 0x28]);
-    let bad_id = Cbor::default()
-        .map(3)
-        .uint(0)
-        .text("not valid!")
-        .uint(1)
-        .raw(&body().0)
-        .uint(2)
-        .uint(7);
+    let bad_id = Cbor::default().map(3).uint(0).text("not valid!").uint(1).raw(&body().0).uint(2).uint(7);
 
     vec![
         row(
@@ -132,54 +103,22 @@ pub fn table() -> Vec<InvalidInput> {
             ),
             "Canonical/NonMinimalHead",
         ),
-        row(
-            "non-minimal-length",
-            prefix_then(head().raw(&[0x59, 0x00, 0x40]), &SIG),
-            "Canonical/NonMinimalHead",
-        ),
+        row("non-minimal-length", prefix_then(head().raw(&[0x59, 0x00, 0x40]), &SIG), "Canonical/NonMinimalHead"),
         row("indefinite-length-map", indefinite, "Canonical/IndefiniteLength"),
-        row(
-            "indefinite-length-bytes",
-            indefinite_bytes,
-            "Canonical/IndefiniteLength",
-        ),
+        row("indefinite-length-bytes", indefinite_bytes, "Canonical/IndefiniteLength"),
         row(
             "duplicate-key",
-            Cbor::default()
-                .map(3)
-                .uint(0)
-                .raw(&body().0)
-                .uint(1)
-                .uint(0)
-                .uint(1)
-                .uint(0)
-                .0,
+            Cbor::default().map(3).uint(0).raw(&body().0).uint(1).uint(0).uint(1).uint(0).0,
             "Canonical/DuplicateKey",
         ),
         row(
             "unsorted-keys",
-            Cbor::default()
-                .map(3)
-                .uint(1)
-                .uint(0)
-                .uint(0)
-                .raw(&body().0)
-                .uint(2)
-                .bytes(&SIG)
-                .0,
+            Cbor::default().map(3).uint(1).uint(0).uint(0).raw(&body().0).uint(2).bytes(&SIG).0,
             "Canonical/UnsortedKeys",
         ),
         row(
             "text-map-key",
-            Cbor::default()
-                .map(3)
-                .text("body")
-                .raw(&body().0)
-                .uint(1)
-                .uint(0)
-                .uint(2)
-                .bytes(&SIG)
-                .0,
+            Cbor::default().map(3).text("body").raw(&body().0).uint(1).uint(0).uint(2).bytes(&SIG).0,
             "Canonical/MapKeyNotUnsigned",
         ),
         row("trailing-bytes", trailing, "Canonical/TrailingBytes"),
@@ -220,23 +159,11 @@ pub fn table() -> Vec<InvalidInput> {
         ),
         row(
             "null",
-            Cbor::default()
-                .map(3)
-                .uint(0)
-                .raw(&body().0)
-                .uint(1)
-                .raw(&[0xf6])
-                .uint(2)
-                .bytes(&SIG)
-                .0,
+            Cbor::default().map(3).uint(0).raw(&body().0).uint(1).raw(&[0xf6]).uint(2).bytes(&SIG).0,
             "Canonical/SimpleValue",
         ),
         row("two-byte-simple-value", vec![0xf8, 0x15], "Canonical/SimpleValue"),
-        row(
-            "reserved-additional-info",
-            vec![0x1c],
-            "Canonical/ReservedAdditionalInfo",
-        ),
+        row("reserved-additional-info", vec![0x1c], "Canonical/ReservedAdditionalInfo"),
         InvalidInput {
             name: "invalid-utf8",
             object: "Cosignature",
@@ -245,29 +172,11 @@ pub fn table() -> Vec<InvalidInput> {
         },
         row("too-deep", deep, "Canonical/TooDeep"),
         row("too-large", vec![0; Limits::ENTRY.max_bytes + 1], "Canonical/TooLarge"),
-        row(
-            "length-over-limit",
-            Cbor::default().array(1 << 32).0,
-            "Canonical/LengthOverLimit",
-        ),
-        row(
-            "length-past-end",
-            prefix_then(Cbor::default().head(2, 1000), &[0x40]),
-            "Canonical/Truncated",
-        ),
+        row("length-over-limit", Cbor::default().array(1 << 32).0, "Canonical/LengthOverLimit"),
+        row("length-past-end", prefix_then(Cbor::default().head(2, 1000), &[0x40]), "Canonical/Truncated"),
         row(
             "unknown-field",
-            Cbor::default()
-                .map(4)
-                .uint(0)
-                .raw(&body().0)
-                .uint(1)
-                .uint(0)
-                .uint(2)
-                .bytes(&SIG)
-                .uint(3)
-                .uint(0)
-                .0,
+            Cbor::default().map(4).uint(0).raw(&body().0).uint(1).uint(0).uint(2).bytes(&SIG).uint(3).uint(0).0,
             "UnknownField",
         ),
         InvalidInput {
@@ -279,22 +188,10 @@ pub fn table() -> Vec<InvalidInput> {
         InvalidInput {
             name: "unknown-field-in-variant",
             object: "Request",
-            bytes: Cbor::default()
-                .map(1)
-                .uint(0)
-                .map(2)
-                .uint(0)
-                .bytes(&LOG)
-                .uint(1)
-                .uint(0)
-                .0,
+            bytes: Cbor::default().map(1).uint(0).map(2).uint(0).bytes(&LOG).uint(1).uint(0).0,
             error: "UnknownField",
         },
-        row(
-            "missing-field",
-            Cbor::default().map(2).uint(0).raw(&body().0).uint(1).uint(0).0,
-            "MissingField",
-        ),
+        row("missing-field", Cbor::default().map(2).uint(0).raw(&body().0).uint(1).uint(0).0, "MissingField"),
         row("signature-as-array", sig_array.0, "WrongType"),
         row(
             "hash-of-wrong-length",
@@ -314,34 +211,12 @@ pub fn table() -> Vec<InvalidInput> {
         ),
         row(
             "integer-out-of-range",
-            Cbor::default()
-                .map(3)
-                .uint(0)
-                .raw(&body().0)
-                .uint(1)
-                .uint(1 << 40)
-                .uint(2)
-                .bytes(&SIG)
-                .0,
+            Cbor::default().map(3).uint(0).raw(&body().0).uint(1).uint(1 << 40).uint(2).bytes(&SIG).0,
             "InvalidValue",
         ),
-        InvalidInput {
-            name: "identifier-syntax",
-            object: "Cosignature",
-            bytes: signed(bad_id),
-            error: "InvalidValue",
-        },
-        row(
-            "struct-as-array",
-            Cbor::default().array(3).raw(&body().0).uint(0).bytes(&SIG).0,
-            "NotCanonicalValue",
-        ),
-        InvalidInput {
-            name: "too-many-fields",
-            object: "SignedEntry",
-            bytes: too_many_fields(),
-            error: "OverLimit",
-        },
+        InvalidInput { name: "identifier-syntax", object: "Cosignature", bytes: signed(bad_id), error: "InvalidValue" },
+        row("struct-as-array", Cbor::default().array(3).raw(&body().0).uint(0).bytes(&SIG).0, "NotCanonicalValue"),
+        InvalidInput { name: "too-many-fields", object: "SignedEntry", bytes: too_many_fields(), error: "OverLimit" },
     ]
 }
 
@@ -356,17 +231,10 @@ fn too_many_fields() -> Vec<u8> {
         signatory: SignatoryId::new("AT").expect("id"),
         index: 0,
         issued_at: Timestamp(0),
-        kind: EntryKind::Notification {
-            topic: Topic::new("incident").expect("topic"),
-        },
+        kind: EntryKind::Notification { topic: Topic::new("incident").expect("topic") },
         fields: vec![field; MAX_FIELDS + 1],
     };
-    Signed {
-        body: entry,
-        key: KeyId(0),
-        signature: Signature([0; 64]),
-    }
-    .encode()
+    Signed { body: entry, key: KeyId(0), signature: Signature([0; 64]) }.encode()
 }
 
 /// The canonical rule named by an error kind, for the detailed checks.

@@ -58,9 +58,7 @@ impl LogWriter {
             signatory: self.signatory.clone(),
             index,
             issued_at: Timestamp(1_767_225_600_000 + index),
-            kind: EntryKind::Notification {
-                topic: Topic::new("load").expect("topic"),
-            },
+            kind: EntryKind::Notification { topic: Topic::new("load").expect("topic") },
             fields: vec![Field::Plain {
                 label: Label::new("payload").expect("label"),
                 media_type: MediaType::new("text/plain").expect("media type"),

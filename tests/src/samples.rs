@@ -45,11 +45,7 @@ fn text(s: &str) -> Text {
 
 /// The sample agreement: three signatories, a monthly and a 30-day schedule.
 pub fn roster() -> Roster {
-    let names = [
-        "Republic of Austria",
-        "Federal Republic of Germany",
-        "Republic of Finland",
-    ];
+    let names = ["Republic of Austria", "Federal Republic of Germany", "Republic of Finland"];
     let signatories = SIGNATORIES
         .iter()
         .zip(names)
@@ -83,9 +79,7 @@ pub fn roster() -> Roster {
             },
             Schedule {
                 topic: topic("national-policy"),
-                cadence: Cadence::Every {
-                    span: TimeSpan::from_days(30),
-                },
+                cadence: Cadence::Every { span: TimeSpan::from_days(30) },
                 start: EPOCH,
                 due_offset: TimeSpan::from_days(14),
                 ack_window: TimeSpan::from_hours(24),
@@ -156,99 +150,50 @@ pub fn declaration() -> SignedEntry {
         media_type: &media_type,
     };
     let commitment = Commitment::compute(&SALT, &position, COMMITTED_VALUE);
-    let fields = vec![
-        plain("contact.email", "cert@example.at"),
-        Field::Committed {
-            label,
-            media_type,
-            commitment,
-        },
-    ];
-    sign_entry(entry(
-        0,
-        EntryKind::Declaration {
-            topic: topic("points-of-contact"),
-            period: 0,
-        },
-        fields,
-    ))
+    let fields = vec![plain("contact.email", "cert@example.at"), Field::Committed { label, media_type, commitment }];
+    sign_entry(entry(0, EntryKind::Declaration { topic: topic("points-of-contact"), period: 0 }, fields))
 }
 
-fn sign_entry(entry: Entry) -> SignedEntry {
+/// Signs `entry` as AT (signatory 0) with key 0.
+pub fn sign_entry(entry: Entry) -> SignedEntry {
     Signed::sign(entry, &agreement(), KeyId(0), &signing_key(0))
 }
 
 fn reference(entry: &SignedEntry) -> EntryRef {
-    EntryRef {
-        signatory: entry.body.signatory.clone(),
-        index: entry.body.index,
-        hash: entry.hash(),
-    }
+    EntryRef { signatory: entry.body.signatory.clone(), index: entry.body.index, hash: entry.hash() }
 }
 
 /// One signed entry of every kind, named, all in AT's log.
 pub fn entries() -> Vec<(&'static str, SignedEntry)> {
     let declaration = declaration();
-    let cited = EntryRef {
-        signatory: id("DE"),
-        index: 3,
-        hash: EntryHash([0xde; 32]),
-    };
+    let cited = EntryRef { signatory: id("DE"), index: 3, hash: EntryHash([0xde; 32]) };
     let new_key = SigningKeyInfo {
         id: KeyId(1),
         key: PublicKey::of(&SigningKey::from_bytes(&[0x11; 32])),
         valid_from: Timestamp(EPOCH.0 + 86_400_000 * 30),
         valid_until: None,
     };
-    let possession = cbm_wire::sign_message(
-        &SigningKey::from_bytes(&[0x11; 32]),
-        &new_key.possession_message(&agreement()),
-    );
+    let possession =
+        cbm_wire::sign_message(&SigningKey::from_bytes(&[0x11; 32]), &new_key.possession_message(&agreement()));
     let kinds = vec![
-        (
-            "no-change",
-            EntryKind::NoChange {
-                topic: topic("points-of-contact"),
-                period: 1,
-            },
-            vec![],
-        ),
+        ("no-change", EntryKind::NoChange { topic: topic("national-policy"), period: 0 }, vec![]),
         (
             "notification",
-            EntryKind::Notification {
-                topic: topic("incident"),
-            },
+            EntryKind::Notification { topic: topic("incident") },
             vec![plain("summary", "DDoS on ministry portal, mitigated")],
         ),
         (
             "amendment",
-            EntryKind::Amendment {
-                amends: reference(&declaration),
-                reason: text("e-mail address changed"),
-            },
+            EntryKind::Amendment { amends: reference(&declaration), reason: text("e-mail address changed") },
             vec![plain("contact.email", "duty@example.at")],
         ),
         (
             "objection",
-            EntryKind::Objection {
-                cites: cited.clone(),
-                reason: text("cannot confirm the declared contact"),
-            },
+            EntryKind::Objection { cites: cited.clone(), reason: text("cannot confirm the declared contact") },
             vec![],
         ),
-        (
-            "response",
-            EntryKind::Response { cites: cited },
-            vec![plain("answer", "contact verified by phone")],
-        ),
-        (
-            "request",
-            EntryKind::Request {
-                to: vec![id("FI")],
-                reply_by: Timestamp(EPOCH.0 + 86_400_000 * 20),
-            },
-            vec![],
-        ),
+        ("response", EntryKind::Response { cites: cited }, vec![plain("answer", "contact verified by phone")]),
+        ("request", EntryKind::Request { to: vec![id("FI")], reply_by: Timestamp(EPOCH.0 + 86_400_000 * 20) }, vec![]),
         (
             "status",
             EntryKind::Status {
@@ -269,12 +214,7 @@ pub fn entries() -> Vec<(&'static str, SignedEntry)> {
 
 /// The opening of the committed field of [`declaration`].
 pub fn opening() -> Opening {
-    Opening {
-        entry: reference(&declaration()),
-        field: 1,
-        salt: SALT,
-        value: Bytes::from(COMMITTED_VALUE),
-    }
+    Opening { entry: reference(&declaration()), field: 1, salt: SALT, value: Bytes::from(COMMITTED_VALUE) }
 }
 
 /// AT's checkpoint of a 9-entry log (root is a fixed sample, not computed).
@@ -307,11 +247,7 @@ pub fn entry_proof() -> EntryProof {
     EntryProof {
         roster: signed_roster(),
         entry: declaration(),
-        inclusion: InclusionProof {
-            index: 0,
-            size: 9,
-            path: path(4),
-        },
+        inclusion: InclusionProof { index: 0, size: 9, path: path(4) },
         checkpoint: checkpoint(0xaa),
         cosignatures: vec![cosignature()],
     }
@@ -323,23 +259,13 @@ pub fn evidence() -> Vec<(&'static str, EquivocationEvidence)> {
     older.size = 5;
     let older = Signed::sign(older, &agreement(), KeyId(0), &signing_key(0));
     vec![
-        (
-            "same-size",
-            EquivocationEvidence::SameSize {
-                first: checkpoint(0xaa),
-                second: checkpoint(0xcc),
-            },
-        ),
+        ("same-size", EquivocationEvidence::SameSize { first: checkpoint(0xaa), second: checkpoint(0xcc) }),
         (
             "inconsistent",
             EquivocationEvidence::Inconsistent {
                 older,
                 newer: checkpoint(0xaa),
-                proof: ConsistencyProof {
-                    old_size: 5,
-                    new_size: 9,
-                    path: path(3),
-                },
+                proof: ConsistencyProof { old_size: 5, new_size: 9, path: path(3) },
             },
         ),
     ]
@@ -367,20 +293,8 @@ pub fn requests() -> Vec<(&'static str, Request)> {
     let log = LogId::derive(&agreement(), &id("AT"));
     vec![
         ("latest-checkpoint", Request::LatestCheckpoint { log }),
-        (
-            "entries",
-            Request::Entries {
-                log,
-                start: 0,
-                count: 100,
-            },
-        ),
-        (
-            "push-checkpoint",
-            Request::PushCheckpoint {
-                checkpoint: checkpoint(0xaa),
-            },
-        ),
+        ("entries", Request::Entries { log, start: 0, count: 100 }),
+        ("push-checkpoint", Request::PushCheckpoint { checkpoint: checkpoint(0xaa) }),
         ("evidence", Request::Evidence),
     ]
 }
@@ -389,19 +303,8 @@ pub fn requests() -> Vec<(&'static str, Request)> {
 pub fn responses() -> Vec<(&'static str, Response)> {
     vec![
         ("checkpoint-none", Response::Checkpoint { checkpoint: None }),
-        (
-            "entries",
-            Response::Entries {
-                entries: vec![declaration()],
-            },
-        ),
+        ("entries", Response::Entries { entries: vec![declaration()] }),
         ("accepted", Response::Accepted),
-        (
-            "error",
-            Response::Error {
-                code: ErrorCode::OutOfRange,
-                message: text("index 12 is past size 9"),
-            },
-        ),
+        ("error", Response::Error { code: ErrorCode::OutOfRange, message: text("index 12 is past size 9") }),
     ]
 }

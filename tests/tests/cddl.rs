@@ -24,11 +24,7 @@ const RULES: [(&str, &str); 10] = [
 ];
 
 fn rule(object: &str) -> &'static str {
-    RULES
-        .iter()
-        .find(|(o, _)| *o == object)
-        .map(|(_, r)| *r)
-        .unwrap_or_else(|| panic!("no rule for {object}"))
+    RULES.iter().find(|(o, _)| *o == object).map(|(_, r)| *r).unwrap_or_else(|| panic!("no rule for {object}"))
 }
 
 /// Validates `bytes` against `rule`. The validator checks the first rule of
@@ -61,26 +57,15 @@ fn every_vector_validates_against_its_rule() {
 
 #[test]
 fn schema_breaking_inputs_do_not_validate() {
-    for name in [
-        "signature-as-array",
-        "hash-of-wrong-length",
-        "missing-field",
-        "integer-out-of-range",
-    ] {
+    for name in ["signature-as-array", "hash-of-wrong-length", "missing-field", "integer-out-of-range"] {
         let input = table().into_iter().find(|i| i.name == name).expect("row");
-        assert!(
-            validate(rule(input.object), &input.bytes).is_err(),
-            "{name} validates against the CDDL"
-        );
+        assert!(validate(rule(input.object), &input.bytes).is_err(), "{name} validates against the CDDL");
     }
     // A valid object of one type is not a valid object of another.
     let checkpoint = cbm_wire::Wire::encode(&cbm_tests::samples::checkpoint(0xaa));
     assert_eq!(validate("signed-checkpoint", &checkpoint), Ok(()));
     for other in ["signed-entry", "cosignature", "opening", "signed-roster"] {
-        assert!(
-            validate(other, &checkpoint).is_err(),
-            "a checkpoint validates as {other}"
-        );
+        assert!(validate(other, &checkpoint).is_err(), "a checkpoint validates as {other}");
     }
 }
 

@@ -28,10 +28,8 @@ impl Instants {
 fn every_acknowledged_append_survives_sigkill() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("store.sqlite");
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(1, |d| d.as_nanos() as u64)
-        | 1;
+    let seed =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64) | 1;
     eprintln!("kill-instant seed: {seed}");
     let mut instants = Instants(seed);
     let log = LogWriter::new("AT", 1).log;
@@ -60,10 +58,7 @@ fn every_acknowledged_append_survives_sigkill() {
         std::thread::sleep(Duration::from_millis(instants.next_millis()));
         child.kill().expect("SIGKILL");
         let status = child.wait().expect("reap");
-        assert!(
-            !status.success(),
-            "round {round}: the appender exited by itself: {status}"
-        );
+        assert!(!status.success(), "round {round}: the appender exited by itself: {status}");
         if let Some(size) = reader.join().expect("reader thread") {
             assert!(size >= acknowledged, "round {round}: acknowledgements went backwards");
             if size > acknowledged {
@@ -74,16 +69,10 @@ fn every_acknowledged_append_survives_sigkill() {
 
         let store = Store::open(&path).unwrap_or_else(|e| panic!("round {round}: store does not open: {e}"));
         let size = store.size(&log).expect("size");
-        assert!(
-            size >= acknowledged,
-            "round {round}: {acknowledged} entries were acknowledged, {size} survived"
-        );
+        assert!(size >= acknowledged, "round {round}: {acknowledged} entries were acknowledged, {size} survived");
         if size > 0 {
             let latest = store.latest_checkpoint(&log).expect("read").expect("a checkpoint");
-            assert_eq!(
-                latest.body.size, size,
-                "round {round}: latest checkpoint does not cover the log"
-            );
+            assert_eq!(latest.body.size, size, "round {round}: latest checkpoint does not cover the log");
         }
         let report = store.fsck(|_| {}).expect("fsck");
         assert!(report.is_ok(), "round {round}: {report:?}");

@@ -37,10 +37,7 @@ fn roster() -> Roster {
 /// AT's honest log and a fork of it signed with the same key.
 fn logs(roster: &Roster) -> (LogWriter, LogWriter) {
     let agreement = roster.agreement_hash();
-    (
-        LogWriter::with_agreement("AT", 1, agreement, "honest"),
-        LogWriter::with_agreement("AT", 1, agreement, "forked"),
-    )
+    (LogWriter::with_agreement("AT", 1, agreement, "honest"), LogWriter::with_agreement("AT", 1, agreement, "forked"))
 }
 
 #[test]
@@ -50,10 +47,7 @@ fn same_size_evidence_from_a_fork_verifies() {
     let (_, a) = honest.batch(10);
     let (_, b) = forked.batch(10);
     let evidence = same_size(&a, &b).expect("conflict");
-    assert_eq!(
-        verify_evidence(&roster, &evidence),
-        Ok(SignatoryId::new("AT").expect("id"))
-    );
+    assert_eq!(verify_evidence(&roster, &evidence), Ok(SignatoryId::new("AT").expect("id")));
     assert!(same_size(&a, &a).is_none());
 }
 
@@ -67,11 +61,7 @@ fn inconsistency_evidence_from_a_fork_verifies_for_every_older_size() {
         let proof = consistency_proof(forked.tree(), old_size, 13).expect("proof");
         let old_subtree = subtree_hash(forked.tree(), 0, old_size).expect("hash");
         let evidence = inconsistent(&older, &newer, &proof, Some(old_subtree)).expect("conflict");
-        assert_eq!(
-            verify_evidence(&roster, &evidence),
-            Ok(SignatoryId::new("AT").expect("id")),
-            "old size {old_size}"
-        );
+        assert_eq!(verify_evidence(&roster, &evidence), Ok(SignatoryId::new("AT").expect("id")), "old size {old_size}");
 
         // An honest pair is no evidence: the proof shows consistency.
         let (_, honest_newer) = honest.batch(13 - old_size);
@@ -89,47 +79,26 @@ fn fabricated_evidence_is_rejected() {
     let (_, b) = forked.batch(10);
 
     // Same checkpoint twice.
-    let same = EquivocationEvidence::SameSize {
-        first: a.clone(),
-        second: a.clone(),
-    };
-    assert_eq!(
-        verify_evidence(&roster, &same),
-        Err(EvidenceError::NoConflict("roots are equal"))
-    );
+    let same = EquivocationEvidence::SameSize { first: a.clone(), second: a.clone() };
+    assert_eq!(verify_evidence(&roster, &same), Err(EvidenceError::NoConflict("roots are equal")));
 
     // A root changed after signing: the signature no longer verifies.
     let mut altered = a.clone();
     altered.body.root = RootHash([9; 32]);
-    let forged = EquivocationEvidence::SameSize {
-        first: a.clone(),
-        second: altered,
-    };
-    assert!(matches!(
-        verify_evidence(&roster, &forged),
-        Err(EvidenceError::BadSignature { which: "second", .. })
-    ));
+    let forged = EquivocationEvidence::SameSize { first: a.clone(), second: altered };
+    assert!(matches!(verify_evidence(&roster, &forged), Err(EvidenceError::BadSignature { which: "second", .. })));
 
     // Checkpoints signed by someone else's key (DE's key for AT's log).
     let agreement = roster.agreement_hash();
     let mut impostor = LogWriter::with_agreement("AT", 2, agreement, "forked");
     let (_, c) = impostor.batch(10);
-    let framed = EquivocationEvidence::SameSize {
-        first: a.clone(),
-        second: c,
-    };
-    assert!(matches!(
-        verify_evidence(&roster, &framed),
-        Err(EvidenceError::BadSignature { .. })
-    ));
+    let framed = EquivocationEvidence::SameSize { first: a.clone(), second: c };
+    assert!(matches!(verify_evidence(&roster, &framed), Err(EvidenceError::BadSignature { .. })));
 
     // Different logs.
     let mut de = LogWriter::with_agreement("DE", 2, agreement, "honest");
     let (_, d) = de.batch(10);
-    let mixed = EquivocationEvidence::SameSize {
-        first: a.clone(),
-        second: d,
-    };
+    let mixed = EquivocationEvidence::SameSize { first: a.clone(), second: d };
     assert_eq!(verify_evidence(&roster, &mixed), Err(EvidenceError::DifferentLogs));
 
     // A log of no signatory (another agreement).
@@ -138,23 +107,13 @@ fn fabricated_evidence_is_rejected() {
     let mut stranger2 = LogWriter::with_agreement("AT", 1, cbm_wire::AgreementHash([0x42; 32]), "other");
     let (_, e2) = stranger2.batch(3);
     let foreign = EquivocationEvidence::SameSize { first: e1, second: e2 };
-    assert!(matches!(
-        verify_evidence(&roster, &foreign),
-        Err(EvidenceError::UnknownLog(_))
-    ));
+    assert!(matches!(verify_evidence(&roster, &foreign), Err(EvidenceError::UnknownLog(_))));
 
     // Inconsistency evidence whose proof was tampered with.
     let (_, newer) = forked.batch(3);
     let proof = consistency_proof(forked.tree(), 10, 13).expect("proof");
     let evidence = inconsistent(&a, &newer, &proof, None).expect("conflict");
-    let EquivocationEvidence::Inconsistent {
-        older,
-        newer,
-        mut proof,
-    } = evidence
-    else {
-        unreachable!()
-    };
+    let EquivocationEvidence::Inconsistent { older, newer, mut proof } = evidence else { unreachable!() };
     proof.path[0].0[0] ^= 1;
     let tampered = EquivocationEvidence::Inconsistent { older, newer, proof };
     assert!(verify_evidence(&roster, &tampered).is_err());

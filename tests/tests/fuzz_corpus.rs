@@ -33,14 +33,7 @@ fn inputs(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 fn every_target_has_a_fuzz_binary_and_the_reverse() {
     let mut binaries: Vec<String> = std::fs::read_dir(fuzz_dir().join("fuzz_targets"))
         .expect("fuzz_targets")
-        .map(|e| {
-            e.expect("entry")
-                .path()
-                .file_stem()
-                .expect("stem")
-                .to_string_lossy()
-                .into_owned()
-        })
+        .map(|e| e.expect("entry").path().file_stem().expect("stem").to_string_lossy().into_owned())
         .collect();
     binaries.sort();
     let mut names: Vec<String> = TARGETS.iter().map(|t| t.name.to_owned()).collect();
@@ -57,10 +50,7 @@ fn corpus_and_regressions_replay_cleanly() {
     for target in TARGETS {
         let corpus = inputs(&fuzz_dir().join("corpus").join(target.name));
         assert!(!corpus.is_empty(), "no corpus for {}", target.name);
-        for (path, bytes) in corpus
-            .iter()
-            .chain(&inputs(&fuzz_dir().join("regressions").join(target.name)))
-        {
+        for (path, bytes) in corpus.iter().chain(&inputs(&fuzz_dir().join("regressions").join(target.name))) {
             let outcome = std::panic::catch_unwind(|| (target.check)(bytes));
             assert!(outcome.is_ok(), "{} fails on {}", target.name, path.display());
             replayed += 1;

@@ -56,26 +56,13 @@ fn the_table_covers_every_rule() {
 fn errors_name_the_place() {
     let by_name = |name: &str| table().into_iter().find(|i| i.name == name).expect("row").bytes;
     let message = |name: &str| SignedCheckpoint::decode(&by_name(name)).expect_err(name).to_string();
-    assert_eq!(
-        message("unsorted-keys"),
-        "SignedCheckpoint: not canonical CBOR at byte 3: map key 0 after key 1"
-    );
-    assert!(
-        message("signature-as-array").contains("field 2"),
-        "{}",
-        message("signature-as-array")
-    );
+    assert_eq!(message("unsorted-keys"), "SignedCheckpoint: not canonical CBOR at byte 3: map key 0 after key 1");
+    assert!(message("signature-as-array").contains("field 2"), "{}", message("signature-as-array"));
     assert!(message("signature-as-array").contains("Ed25519 signature"));
     assert!(message("hash-of-wrong-length").contains("field 0.2"));
     assert!(message("missing-field").contains("signature"));
     let rule =
         cbm_tests::invalid::rule_of(&SignedCheckpoint::decode(&by_name("length-over-limit")).expect_err("over limit"))
             .cloned();
-    assert_eq!(
-        rule,
-        Some(CanonicalRule::LengthOverLimit {
-            len: 1 << 32,
-            limit: 1024
-        })
-    );
+    assert_eq!(rule, Some(CanonicalRule::LengthOverLimit { len: 1 << 32, limit: 1024 }));
 }

@@ -67,25 +67,13 @@ fn generate() -> Vectors {
     let leaves: Vec<TreeHash> = (0..1000).map(|i| TreeHash(leaf(i).0)).collect();
     tree.push_leaves(&leaves);
     let root_of = |n| root(&tree, n).expect("in-memory");
-    let trees = SIZES
-        .iter()
-        .map(|&size| TreeVector {
-            size,
-            root: root_of(size),
-        })
-        .collect();
+    let trees = SIZES.iter().map(|&size| TreeVector { size, root: root_of(size) }).collect();
     let mut inclusion = Vec::new();
     let mut consistency = Vec::new();
     for &size in SIZES.iter().filter(|&&s| s > 0) {
         for index in [0, size / 2, size - 1] {
             let proof = inclusion_proof(&tree, index, size).expect("in range");
-            inclusion.push(InclusionVector {
-                index,
-                size,
-                leaf: leaf(index),
-                path: proof.path,
-                root: root_of(size),
-            });
+            inclusion.push(InclusionVector { index, size, leaf: leaf(index), path: proof.path, root: root_of(size) });
         }
         for old_size in [1, size / 2, size - 1].into_iter().filter(|&m| m >= 1) {
             let proof = consistency_proof(&tree, old_size, size).expect("in order");
@@ -123,10 +111,7 @@ fn committed_vectors_match_the_code() {
         std::fs::rename(&temporary, &path).expect("replace");
     }
     let on_disk = std::fs::read_to_string(file()).expect("spec/vectors/merkle/vectors.json");
-    assert_eq!(
-        on_disk, generated,
-        "Merkle vectors differ from the code; regenerate (see module docs)"
-    );
+    assert_eq!(on_disk, generated, "Merkle vectors differ from the code; regenerate (see module docs)");
 }
 
 fn read() -> Vectors {
@@ -143,68 +128,30 @@ fn vectors_verify_from_the_file_alone() {
     let one = vectors.trees.iter().find(|t| t.size == 1).expect("size 1");
     assert_eq!(one.root.0, leaf(0).0, "a one-leaf tree's root is its leaf hash");
     for v in &vectors.inclusion {
-        let proof = InclusionProof {
-            index: v.index,
-            size: v.size,
-            path: v.path.clone(),
-        };
-        let head = TreeHead {
-            size: v.size,
-            root: v.root,
-        };
-        assert_eq!(
-            verify_inclusion(&v.leaf, &proof, &head),
-            Ok(()),
-            "inclusion ({}, {})",
-            v.index,
-            v.size
-        );
+        let proof = InclusionProof { index: v.index, size: v.size, path: v.path.clone() };
+        let head = TreeHead { size: v.size, root: v.root };
+        assert_eq!(verify_inclusion(&v.leaf, &proof, &head), Ok(()), "inclusion ({}, {})", v.index, v.size);
         for i in 0..v.path.len() {
             let mut bad = proof.clone();
             bad.path[i].0[0] ^= 1;
             assert!(verify_inclusion(&v.leaf, &bad, &head).is_err());
         }
-        let moved = InclusionProof {
-            index: v.index ^ 1,
-            ..proof.clone()
-        };
+        let moved = InclusionProof { index: v.index ^ 1, ..proof.clone() };
         assert!(v.size == 1 || verify_inclusion(&v.leaf, &moved, &head).is_err());
-        let resized = InclusionProof {
-            size: v.size + 1,
-            ..proof.clone()
-        };
+        let resized = InclusionProof { size: v.size + 1, ..proof.clone() };
         assert!(verify_inclusion(&v.leaf, &resized, &head).is_err());
     }
     for v in &vectors.consistency {
-        let proof = ConsistencyProof {
-            old_size: v.old_size,
-            new_size: v.new_size,
-            path: v.path.clone(),
-        };
-        let old = TreeHead {
-            size: v.old_size,
-            root: v.old_root,
-        };
-        let new = TreeHead {
-            size: v.new_size,
-            root: v.new_root,
-        };
-        assert_eq!(
-            verify_consistency(&proof, &old, &new),
-            Ok(()),
-            "consistency ({}, {})",
-            v.old_size,
-            v.new_size
-        );
+        let proof = ConsistencyProof { old_size: v.old_size, new_size: v.new_size, path: v.path.clone() };
+        let old = TreeHead { size: v.old_size, root: v.old_root };
+        let new = TreeHead { size: v.new_size, root: v.new_root };
+        assert_eq!(verify_consistency(&proof, &old, &new), Ok(()), "consistency ({}, {})", v.old_size, v.new_size);
         for i in 0..v.path.len() {
             let mut bad = proof.clone();
             bad.path[i].0[0] ^= 1;
             assert!(verify_consistency(&bad, &old, &new).is_err());
         }
-        let resized = ConsistencyProof {
-            old_size: v.old_size + 1,
-            ..proof.clone()
-        };
+        let resized = ConsistencyProof { old_size: v.old_size + 1, ..proof.clone() };
         assert!(verify_consistency(&resized, &old, &new).is_err());
     }
     assert!(vectors.inclusion.len() > 30 && vectors.consistency.len() > 20);

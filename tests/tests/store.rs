@@ -21,10 +21,7 @@ fn appends_survive_reopening_and_prove_correctly() {
         for count in [1, 7, 100, 3] {
             let (entries, checkpoint) = writer.batch(count);
             store.append(&writer.log, &entries, &checkpoint).expect("append");
-            heads.push(TreeHead {
-                size: checkpoint.body.size,
-                root: checkpoint.body.root,
-            });
+            heads.push(TreeHead { size: checkpoint.body.size, root: checkpoint.body.root });
         }
     }
     let store = store(&dir);
@@ -39,15 +36,10 @@ fn appends_survive_reopening_and_prove_correctly() {
             let leaf = writer.entry(index).hash();
             assert_eq!(verify_inclusion(&leaf, &proof, head), Ok(()));
         }
-        let proof = store
-            .consistency_proof(&writer.log, head.size, 111)
-            .expect("consistency");
+        let proof = store.consistency_proof(&writer.log, head.size, 111).expect("consistency");
         assert_eq!(verify_consistency(&proof, head, heads.last().expect("last")), Ok(()));
     }
-    assert!(matches!(
-        store.inclusion_proof(&writer.log, 0, 50),
-        Err(StoreError::NotFound(_))
-    ));
+    assert!(matches!(store.inclusion_proof(&writer.log, 0, 50), Err(StoreError::NotFound(_))));
     let report = store.fsck(|_| {}).expect("fsck");
     assert!(report.is_ok(), "{report:?}");
     assert_eq!(report.logs[0].checkpoints, 4);
@@ -75,30 +67,19 @@ fn refused_appends_store_nothing() {
     ));
     let mut wrong_root = checkpoint.clone();
     wrong_root.body.root = RootHash([0; 32]);
-    assert!(matches!(
-        refuse(&mut store, &entries, &wrong_root),
-        AppendError::RootMismatch { .. }
-    ));
-    assert!(matches!(
-        refuse(&mut store, &entries[..2], &checkpoint),
-        AppendError::SizeMismatch { .. }
-    ));
+    assert!(matches!(refuse(&mut store, &entries, &wrong_root), AppendError::RootMismatch { .. }));
+    assert!(matches!(refuse(&mut store, &entries[..2], &checkpoint), AppendError::SizeMismatch { .. }));
     let other = LogWriter::new("DE", 2);
     let mut foreign = entries.clone();
     foreign[0] = other.entry(5);
-    assert!(matches!(
-        refuse(&mut store, &foreign, &checkpoint),
-        AppendError::WrongLog("entry")
-    ));
+    assert!(matches!(refuse(&mut store, &foreign, &checkpoint), AppendError::WrongLog("entry")));
     let mut old = checkpoint.clone();
     old.body.timestamp.0 = 0;
     assert!(matches!(refuse(&mut store, &entries, &old), AppendError::TimeWentBack));
 
     assert_eq!(store.size(&writer.log).expect("size"), 5);
     assert!(store.fsck(|_| {}).expect("fsck").is_ok());
-    store
-        .append(&writer.log, &entries, &checkpoint)
-        .expect("the valid append still goes through");
+    store.append(&writer.log, &entries, &checkpoint).expect("the valid append still goes through");
     assert_eq!(store.size(&writer.log).expect("size"), 8);
 }
 
@@ -123,10 +104,7 @@ fn a_tampered_entry_is_reported() {
     let mut changed = replacement.clone();
     let last = changed.len() - 1;
     changed[last] ^= 1;
-    tamper(
-        &dir,
-        &format!("UPDATE entries SET bytes = x'{}' WHERE idx = 3", hex::encode(&changed)),
-    );
+    tamper(&dir, &format!("UPDATE entries SET bytes = x'{}' WHERE idx = 3", hex::encode(&changed)));
     let store = store(&dir);
     assert!(matches!(store.entry(&writer.log, 3), Err(StoreError::Corrupt(_))));
     let report = store.fsck(|_| {}).expect("fsck");
@@ -137,29 +115,17 @@ fn a_tampered_entry_is_reported() {
 fn a_tampered_tree_hash_is_reported_on_open() {
     let (dir, _) = populated();
     // Level 2 index 4 (leaves 16..20) is part of the frontier of a 20-leaf tree.
-    tamper(
-        &dir,
-        "UPDATE tree_nodes SET hash = zeroblob(32) WHERE level = 2 AND idx = 4",
-    );
-    assert!(matches!(
-        Store::open(&dir.path().join("store.sqlite")),
-        Err(StoreError::Corrupt(_))
-    ));
+    tamper(&dir, "UPDATE tree_nodes SET hash = zeroblob(32) WHERE level = 2 AND idx = 4");
+    assert!(matches!(Store::open(&dir.path().join("store.sqlite")), Err(StoreError::Corrupt(_))));
 }
 
 #[test]
 fn a_tampered_inner_hash_is_reported_by_proofs_and_fsck() {
     let (dir, writer) = populated();
     // Level 1 index 0 (leaves 0..2) is inside the level-4 subtree, not on the frontier.
-    tamper(
-        &dir,
-        "UPDATE tree_nodes SET hash = zeroblob(32) WHERE level = 1 AND idx = 0",
-    );
+    tamper(&dir, "UPDATE tree_nodes SET hash = zeroblob(32) WHERE level = 1 AND idx = 0");
     let store = store(&dir);
-    assert!(matches!(
-        store.inclusion_proof(&writer.log, 3, 20),
-        Err(StoreError::Corrupt(_))
-    ));
+    assert!(matches!(store.inclusion_proof(&writer.log, 3, 20), Err(StoreError::Corrupt(_))));
     assert!(!store.fsck(|_| {}).expect("fsck").is_ok());
 }
 
@@ -167,8 +133,5 @@ fn a_tampered_inner_hash_is_reported_by_proofs_and_fsck() {
 fn a_store_from_a_newer_cbm_is_refused() {
     let (dir, _) = populated();
     tamper(&dir, "PRAGMA user_version = 99");
-    assert!(matches!(
-        Store::open(&dir.path().join("store.sqlite")),
-        Err(StoreError::TooNew { found: 99, .. })
-    ));
+    assert!(matches!(Store::open(&dir.path().join("store.sqlite")), Err(StoreError::TooNew { found: 99, .. })));
 }

@@ -110,29 +110,15 @@ fn generate() -> Vec<Vector> {
         let mut records = vec![signed_record(&entry, samples::signing_seed(0))];
         if let cbm_wire::EntryKind::KeyRotation { new_key, .. } = &entry.body.kind {
             let message = new_key.possession_message(&agreement);
-            records.push(record(
-                [0x11; 32],
-                context::KEY_POSSESSION,
-                agreement,
-                new_key.id,
-                message,
-            ));
+            records.push(record([0x11; 32], context::KEY_POSSESSION, agreement, new_key.id, message));
         }
         out.push(vector(&format!("signed-entry-{name}"), &entry, records));
     }
     out.push(vector("opening", &samples::opening(), vec![]));
     let checkpoint = samples::checkpoint(0xaa);
-    out.push(vector(
-        "signed-checkpoint",
-        &checkpoint,
-        vec![signed_record(&checkpoint, samples::signing_seed(0))],
-    ));
+    out.push(vector("signed-checkpoint", &checkpoint, vec![signed_record(&checkpoint, samples::signing_seed(0))]));
     let cosignature = samples::cosignature();
-    out.push(vector(
-        "cosignature",
-        &cosignature,
-        vec![signed_record(&cosignature, samples::signing_seed(1))],
-    ));
+    out.push(vector("cosignature", &cosignature, vec![signed_record(&cosignature, samples::signing_seed(1))]));
     out.push(vector("entry-proof", &samples::entry_proof(), vec![]));
     for (name, evidence) in samples::evidence() {
         out.push(vector(&format!("evidence-{name}"), &evidence, vec![]));
@@ -198,12 +184,7 @@ fn committed_vectors_match_the_code() {
     for v in &vectors {
         let path = dir().join(format!("{}.json", v.name));
         let on_disk = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        assert_eq!(
-            on_disk,
-            to_json(v),
-            "{} differs from the code; regenerate (see module docs)",
-            path.display()
-        );
+        assert_eq!(on_disk, to_json(v), "{} differs from the code; regenerate (see module docs)", path.display());
     }
     let on_disk = std::fs::read_to_string(dir().join("invalid.json")).expect("invalid.json");
     assert_eq!(on_disk, to_json(&invalid), "invalid.json differs from the code");
@@ -234,10 +215,7 @@ fn check_signatures(records: &[SigningRecord]) {
         prefix.push(0);
         prefix.extend(r.agreement.as_bytes());
         prefix.extend(r.key_id.to_be_bytes());
-        assert!(
-            message.starts_with(&prefix),
-            "message does not start with context, agreement and key id"
-        );
+        assert!(message.starts_with(&prefix), "message does not start with context, agreement and key id");
         assert_eq!(verify_message("vector", &r.public_key, &message, &r.signature), Ok(()));
     }
 }
@@ -252,22 +230,15 @@ fn signatures_verify(object: &str, bytes: &[u8], records: &[SigningRecord]) -> b
             r.roster.agreement_hash() == agreement
                 && r.signatures.len() == records.len()
                 && r.signatures.iter().all(|s| r.roster.verify_adoption(s).is_ok())
-                && r.roster
-                    .signatories
-                    .iter()
-                    .zip(records)
-                    .all(|(s, rec)| s.signing_keys[0].key == rec.public_key)
+                && r.roster.signatories.iter().zip(records).all(|(s, rec)| s.signing_keys[0].key == rec.public_key)
         }),
         "SignedEntry" => cbm_wire::SignedEntry::decode(bytes).is_ok_and(|e| {
             e.verify(&agreement, &public).is_ok()
                 && match &e.body.kind {
-                    cbm_wire::EntryKind::KeyRotation { new_key, possession } => verify_message(
-                        "possession",
-                        &new_key.key,
-                        &new_key.possession_message(&agreement),
-                        possession,
-                    )
-                    .is_ok(),
+                    cbm_wire::EntryKind::KeyRotation { new_key, possession } => {
+                        verify_message("possession", &new_key.key, &new_key.possession_message(&agreement), possession)
+                            .is_ok()
+                    }
                     _ => true,
                 }
         }),
@@ -321,9 +292,7 @@ fn every_invalid_vector_is_rejected_with_its_error() {
     assert!(rows.len() >= 20);
     for row in rows {
         let bytes = hex::decode(&row.cbor).expect("hex");
-        let error = decode_named(&row.object, &bytes)
-            .expect("known type")
-            .expect_err(&row.name);
+        let error = decode_named(&row.object, &bytes).expect("known type").expect_err(&row.name);
         assert_eq!(error_kind(&error), row.error, "{}", row.name);
     }
 }

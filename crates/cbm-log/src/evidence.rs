@@ -41,11 +41,7 @@ pub enum EvidenceError {
 
 /// The signatory whose log is `log` under `agreement`.
 fn owner_of<'a>(roster: &'a Roster, agreement: &AgreementHash, log: &LogId) -> Option<&'a SignatoryId> {
-    roster
-        .signatories
-        .iter()
-        .map(|s| &s.id)
-        .find(|id| LogId::derive(agreement, id) == *log)
+    roster.signatories.iter().map(|s| &s.id).find(|id| LogId::derive(agreement, id) == *log)
 }
 
 /// Verifies a checkpoint's signature with the owner's roster key valid at its timestamp.
@@ -58,13 +54,8 @@ fn verify_checkpoint(
 ) -> Result<(), EvidenceError> {
     let key = roster
         .signing_key(owner, checkpoint.key, checkpoint.body.timestamp)
-        .ok_or(EvidenceError::BadSignature {
-            which,
-            source: VerifyError::UnknownKey { what: "checkpoint" },
-        })?;
-    checkpoint
-        .verify(agreement, key)
-        .map_err(|source| EvidenceError::BadSignature { which, source })
+        .ok_or(EvidenceError::BadSignature { which, source: VerifyError::UnknownKey { what: "checkpoint" } })?;
+    checkpoint.verify(agreement, key).map_err(|source| EvidenceError::BadSignature { which, source })
 }
 
 /// Checks `evidence` offline (spec/log.md §4.2): both checkpoints are signed
@@ -95,20 +86,14 @@ pub fn verify_evidence(roster: &Roster, evidence: &EquivocationEvidence) -> Resu
         }
         EquivocationEvidence::Inconsistent { older, newer, proof } => {
             if proof.old_size != older.body.size || proof.new_size != newer.body.size {
-                return Err(ProofError::SizeMismatch {
-                    proof: proof.old_size,
-                    head: older.body.size,
-                }
-                .into());
+                return Err(ProofError::SizeMismatch { proof: proof.old_size, head: older.body.size }.into());
             }
             let (old_root, new_root) = consistency_roots(proof.old_size, proof.new_size, &proof.path)?;
             if new_root != newer.body.root {
                 return Err(EvidenceError::NoConflict("the proof does not lead to the newer root"));
             }
             if old_root == older.body.root {
-                return Err(EvidenceError::NoConflict(
-                    "the proof shows the checkpoints are consistent",
-                ));
+                return Err(EvidenceError::NoConflict("the proof shows the checkpoints are consistent"));
             }
         }
     }
@@ -119,10 +104,7 @@ pub fn verify_evidence(roster: &Roster, evidence: &EquivocationEvidence) -> Resu
 pub fn same_size(first: &SignedCheckpoint, second: &SignedCheckpoint) -> Option<EquivocationEvidence> {
     let conflict =
         first.body.log == second.body.log && first.body.size == second.body.size && first.body.root != second.body.root;
-    conflict.then(|| EquivocationEvidence::SameSize {
-        first: first.clone(),
-        second: second.clone(),
-    })
+    conflict.then(|| EquivocationEvidence::SameSize { first: first.clone(), second: second.clone() })
 }
 
 /// Builds inconsistency evidence from an older checkpoint, a newer one, and
@@ -142,16 +124,8 @@ pub fn inconsistent(
         path.push(old_subtree?);
     }
     path.extend_from_slice(&proof.path);
-    let seeded = ConsistencyProof {
-        old_size: proof.old_size,
-        new_size: proof.new_size,
-        path,
-    };
+    let seeded = ConsistencyProof { old_size: proof.old_size, new_size: proof.new_size, path };
     let (old_root, new_root) = consistency_roots(seeded.old_size, seeded.new_size, &seeded.path).ok()?;
     let conflict = older.body.log == newer.body.log && new_root == newer.body.root && old_root != older.body.root;
-    conflict.then(|| EquivocationEvidence::Inconsistent {
-        older: older.clone(),
-        newer: newer.clone(),
-        proof: seeded,
-    })
+    conflict.then(|| EquivocationEvidence::Inconsistent { older: older.clone(), newer: newer.clone(), proof: seeded })
 }

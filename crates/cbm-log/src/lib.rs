@@ -19,6 +19,9 @@
 //! has no network code and never reads a clock.
 #![forbid(unsafe_code)]
 
+pub mod agreement;
+pub mod calendar;
 pub mod evidence;
 pub mod merkle;
+pub mod rules;
 pub mod store;

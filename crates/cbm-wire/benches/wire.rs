@@ -28,10 +28,7 @@ fn sample() -> (SignedEntry, SigningKey) {
         signatory: SignatoryId::new("AT").expect("id"),
         index: 1234,
         issued_at: Timestamp(1_767_225_600_000),
-        kind: EntryKind::Declaration {
-            topic: Topic::new("points-of-contact").expect("topic"),
-            period: 11,
-        },
+        kind: EntryKind::Declaration { topic: Topic::new("points-of-contact").expect("topic"), period: 11 },
         fields: vec![
             plain("contact.email", "cert@example.at"),
             plain("contact.phone", "+43 1 000 000"),
@@ -47,9 +44,7 @@ fn codec(c: &mut Criterion) {
     let mut group = c.benchmark_group("entry");
     group.throughput(Throughput::Bytes(bytes.len() as u64));
     group.bench_function("encode", |b| b.iter(|| black_box(&entry).encode()));
-    group.bench_function("decode_strict", |b| {
-        b.iter(|| SignedEntry::decode(black_box(&bytes)).expect("valid"))
-    });
+    group.bench_function("decode_strict", |b| b.iter(|| SignedEntry::decode(black_box(&bytes)).expect("valid")));
     group.bench_function("limit_serde_cbor_from_slice", |b| {
         b.iter(|| serde_cbor::from_slice::<SignedEntry>(black_box(&bytes)).expect("valid"))
     });
@@ -65,19 +60,12 @@ fn signatures(c: &mut Criterion) {
     let message = signing_message("cbm/1 entry", &agreement, entry.key, &entry.body);
     let dalek_signature = key.sign(&message);
     let mut group = c.benchmark_group("signature");
-    group.bench_function("sign", |b| {
-        b.iter(|| Signed::sign(black_box(entry.body.clone()), &agreement, KeyId(0), &key))
-    });
+    group
+        .bench_function("sign", |b| b.iter(|| Signed::sign(black_box(entry.body.clone()), &agreement, KeyId(0), &key)));
     group.bench_function("limit_raw_sign", |b| b.iter(|| key.sign(black_box(&message))));
-    group.bench_function("verify", |b| {
-        b.iter(|| black_box(&entry).verify(&agreement, &public).expect("valid"))
-    });
+    group.bench_function("verify", |b| b.iter(|| black_box(&entry).verify(&agreement, &public).expect("valid")));
     group.bench_function("limit_raw_verify_strict", |b| {
-        b.iter(|| {
-            key.verifying_key()
-                .verify_strict(black_box(&message), &dalek_signature)
-                .expect("valid")
-        })
+        b.iter(|| key.verifying_key().verify_strict(black_box(&message), &dalek_signature).expect("valid"))
     });
     group.finish();
 }

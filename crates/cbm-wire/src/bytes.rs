@@ -130,14 +130,8 @@ fn decode_lower_hex(s: &str) -> Option<Vec<u8>> {
 
 /// Parses exactly `N` bytes from lowercase hex.
 pub(crate) fn parse_hex<const N: usize>(s: &str, what: &'static str) -> Result<[u8; N], ParseHexError> {
-    let error = ParseHexError {
-        what,
-        len: N,
-        hex_len: 2 * N,
-    };
-    decode_lower_hex(s)
-        .and_then(|bytes| <[u8; N]>::try_from(bytes).ok())
-        .ok_or(error)
+    let error = ParseHexError { what, len: N, hex_len: 2 * N };
+    decode_lower_hex(s).and_then(|bytes| <[u8; N]>::try_from(bytes).ok()).ok_or(error)
 }
 
 /// A variable-length byte payload: the value of a plain field or an opening.
@@ -173,11 +167,7 @@ impl fmt::Debug for Bytes {
 impl FromStr for Bytes {
     type Err = ParseHexError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let error = ParseHexError {
-            what: "bytes",
-            len: s.len() / 2,
-            hex_len: s.len(),
-        };
+        let error = ParseHexError { what: "bytes", len: s.len() / 2, hex_len: s.len() };
         decode_lower_hex(s).map(Self).ok_or(error)
     }
 }

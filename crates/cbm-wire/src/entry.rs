@@ -290,12 +290,7 @@ impl Opening {
             return Err(VerifyError::WrongEntry);
         }
         let field = usize::try_from(self.field).ok().and_then(|i| body.fields.get(i));
-        let Some(Field::Committed {
-            label,
-            media_type,
-            commitment,
-        }) = field
-        else {
+        let Some(Field::Committed { label, media_type, commitment }) = field else {
             return Err(VerifyError::NoSuchCommittedField { field: self.field });
         };
         let position = FieldPosition {

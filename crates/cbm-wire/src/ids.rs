@@ -72,13 +72,7 @@ pub struct ParseIdError {
 /// Checks token syntax: 1..=max bytes of `[A-Za-z0-9._-]`, starting with a
 /// letter or digit; `extra` lists further allowed punctuation.
 fn check_token(what: &'static str, value: &str, max: usize, extra: &[u8]) -> Result<(), ParseIdError> {
-    let error = |rule| {
-        Err(ParseIdError {
-            what,
-            value: value.chars().take(80).collect(),
-            rule,
-        })
-    };
+    let error = |rule| Err(ParseIdError { what, value: value.chars().take(80).collect(), rule });
     let bytes = value.as_bytes();
     match bytes.first() {
         None => return error("must not be empty"),
@@ -204,11 +198,7 @@ impl Text {
     pub fn new(value: impl Into<String>) -> Result<Self, ParseIdError> {
         let value = value.into();
         if value.len() > crate::limits::MAX_TEXT_BYTES {
-            return Err(ParseIdError {
-                what: "text",
-                value: value.chars().take(80).collect(),
-                rule: "too long",
-            });
+            return Err(ParseIdError { what: "text", value: value.chars().take(80).collect(), rule: "too long" });
         }
         Ok(Self(value))
     }

@@ -171,22 +171,9 @@ pub enum ErrorCode {
 impl Bounded for Request {
     fn check_limits(&self, object: &'static str) -> Result<(), DecodeError> {
         match self {
-            Self::Gossip {
-                checkpoints,
-                cosignatures,
-            } => {
-                check_len(
-                    object,
-                    "Request.Gossip.checkpoints",
-                    checkpoints.len(),
-                    limits::MAX_PAGE_ITEMS,
-                )?;
-                check_len(
-                    object,
-                    "Request.Gossip.cosignatures",
-                    cosignatures.len(),
-                    limits::MAX_PAGE_ITEMS,
-                )
+            Self::Gossip { checkpoints, cosignatures } => {
+                check_len(object, "Request.Gossip.checkpoints", checkpoints.len(), limits::MAX_PAGE_ITEMS)?;
+                check_len(object, "Request.Gossip.cosignatures", cosignatures.len(), limits::MAX_PAGE_ITEMS)
             }
             _ => Ok(()),
         }

@@ -49,12 +49,7 @@ impl Bounded for ConsistencyProof {
     fn check_limits(&self, object: &'static str) -> Result<(), DecodeError> {
         // RFC 9162 consistency proofs reach 65 hashes for trees past 2^63 leaves;
         // seeded paths in evidence (spec/log.md §2.5) never exceed that either.
-        check_len(
-            object,
-            "ConsistencyProof.path",
-            self.path.len(),
-            limits::MAX_PROOF_HASHES + 1,
-        )
+        check_len(object, "ConsistencyProof.path", self.path.len(), limits::MAX_PROOF_HASHES + 1)
     }
 }
 
@@ -81,12 +76,7 @@ impl Bounded for EntryProof {
         self.roster.check_limits(object)?;
         self.entry.check_limits(object)?;
         self.inclusion.check_limits(object)?;
-        check_len(
-            object,
-            "EntryProof.cosignatures",
-            self.cosignatures.len(),
-            limits::MAX_SIGNATORIES,
-        )
+        check_len(object, "EntryProof.cosignatures", self.cosignatures.len(), limits::MAX_SIGNATORIES)
     }
 }
 

@@ -141,11 +141,7 @@ pub struct RosterLimits {
 
 impl Default for RosterLimits {
     fn default() -> Self {
-        Self {
-            max_entry_bytes: 64 * 1024,
-            max_frame_bytes: limits::MAX_FRAME_BYTES as u32,
-            max_page_entries: 1024,
-        }
+        Self { max_entry_bytes: 64 * 1024, max_frame_bytes: limits::MAX_FRAME_BYTES as u32, max_page_entries: 1024 }
     }
 }
 
@@ -202,11 +198,7 @@ impl Roster {
     /// listed signing key `key_id` (spec/wire.md §5).
     pub fn sign_adoption(&self, signatory: &SignatoryId, key_id: KeyId, key: &SigningKey) -> RosterSignature {
         let message = signing_message(context::ROSTER, &self.agreement_hash(), key_id, self);
-        RosterSignature {
-            signatory: signatory.clone(),
-            key: key_id,
-            signature: sign_message(key, &message),
-        }
+        RosterSignature { signatory: signatory.clone(), key: key_id, signature: sign_message(key, &message) }
     }
 
     /// Verifies one adoption signature. The key must be one this roster lists
@@ -240,26 +232,11 @@ impl LogId {
 
 impl Bounded for Roster {
     fn check_limits(&self, object: &'static str) -> Result<(), DecodeError> {
-        check_len(
-            object,
-            "Roster.signatories",
-            self.signatories.len(),
-            limits::MAX_SIGNATORIES,
-        )?;
+        check_len(object, "Roster.signatories", self.signatories.len(), limits::MAX_SIGNATORIES)?;
         check_len(object, "Roster.schedules", self.schedules.len(), limits::MAX_SCHEDULES)?;
         for signatory in &self.signatories {
-            check_len(
-                object,
-                "Signatory.signing_keys",
-                signatory.signing_keys.len(),
-                limits::MAX_KEYS_PER_SIGNATORY,
-            )?;
-            check_len(
-                object,
-                "Signatory.addresses",
-                signatory.addresses.len(),
-                limits::MAX_ADDRESSES,
-            )?;
+            check_len(object, "Signatory.signing_keys", signatory.signing_keys.len(), limits::MAX_KEYS_PER_SIGNATORY)?;
+            check_len(object, "Signatory.addresses", signatory.addresses.len(), limits::MAX_ADDRESSES)?;
         }
         for schedule in &self.schedules {
             let applies = schedule.applies_to.as_ref().map_or(0, Vec::len);
@@ -272,12 +249,7 @@ impl Bounded for Roster {
 impl Bounded for SignedRoster {
     fn check_limits(&self, object: &'static str) -> Result<(), DecodeError> {
         self.roster.check_limits(object)?;
-        check_len(
-            object,
-            "SignedRoster.signatures",
-            self.signatures.len(),
-            limits::MAX_SIGNATORIES,
-        )
+        check_len(object, "SignedRoster.signatures", self.signatures.len(), limits::MAX_SIGNATORIES)
     }
 }
 

@@ -93,8 +93,7 @@ pub fn verify_message(
         return Err(VerifyError::InvalidKey { what });
     }
     let signature = ed25519_dalek::Signature::from_bytes(&signature.0);
-    key.verify_strict(message, &signature)
-        .map_err(|_| VerifyError::BadSignature { what })
+    key.verify_strict(message, &signature).map_err(|_| VerifyError::BadSignature { what })
 }
 
 impl PublicKey {
@@ -108,11 +107,7 @@ impl<T: Signable> Signed<T> {
     /// Signs `body` under `agreement` with `key`, recorded as key number `key_id`.
     pub fn sign(body: T, agreement: &AgreementHash, key_id: KeyId, key: &SigningKey) -> Self {
         let signature = sign_message(key, &signing_message(T::CONTEXT, agreement, key_id, &body));
-        Self {
-            body,
-            key: key_id,
-            signature,
-        }
+        Self { body, key: key_id, signature }
     }
 
     /// Verifies the signature under `agreement` with the signer's `public` key.

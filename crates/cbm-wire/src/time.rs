@@ -125,11 +125,8 @@ impl fmt::Debug for TimeSpan {
 impl FromStr for TimeSpan {
     type Err = ParseTimeError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let error = || ParseTimeError {
-            what: "time span",
-            value: s.to_owned(),
-            expected: "a span such as 48h, 30d or 1h 30m",
-        };
+        let error =
+            || ParseTimeError { what: "time span", value: s.to_owned(), expected: "a span such as 48h, 30d or 1h 30m" };
         let span = humantime::parse_duration(s).map_err(|_| error())?;
         u64::try_from(span.as_millis()).map(Self).map_err(|_| error())
     }
@@ -152,9 +149,7 @@ macro_rules! serde_as_millis {
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 if deserializer.is_human_readable() {
-                    String::deserialize(deserializer)?
-                        .parse()
-                        .map_err(D::Error::custom)
+                    String::deserialize(deserializer)?.parse().map_err(D::Error::custom)
                 } else {
                     u64::deserialize(deserializer).map(Self)
                 }

@@ -12,10 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = PathBuf::from(std::env::args().nth(1).ok_or("usage: crash_appender STORE")?);
     let mut store = Store::open(&path)?;
     let mut writer = LogWriter::new("AT", 1);
-    let last = store
-        .latest_checkpoint(&writer.log)?
-        .map(|c| c.body.timestamp)
-        .unwrap_or_default();
+    let last = store.latest_checkpoint(&writer.log)?.map(|c| c.body.timestamp).unwrap_or_default();
     writer.resume(store.size(&writer.log)?, last);
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "ready {}", writer.size())?;

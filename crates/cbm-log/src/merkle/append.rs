@@ -16,10 +16,7 @@ pub struct Frontier {
 impl Frontier {
     /// The frontier of the empty tree.
     pub fn empty() -> Self {
-        Self {
-            size: 0,
-            nodes: Vec::new(),
-        }
+        Self { size: 0, nodes: Vec::new() }
     }
 
     /// Reads the frontier of the tree of `size` leaves: O(log size) hashes.
@@ -30,10 +27,7 @@ impl Frontier {
         let mut indexes = Vec::new();
         decompose(0, size, &mut indexes);
         let hashes = reader.read_hashes(&indexes)?;
-        Ok(Self {
-            size,
-            nodes: indexes.into_iter().zip(hashes).collect(),
-        })
+        Ok(Self { size, nodes: indexes.into_iter().zip(hashes).collect() })
     }
 
     /// The frontier of an in-memory tree.
@@ -58,23 +52,14 @@ impl Frontier {
     /// Appends one leaf, returning the stored nodes it creates (the leaf
     /// first, then each subtree it completes, bottom up).
     pub fn push(&mut self, leaf: TreeHash, created: &mut Vec<(NodeIndex, TreeHash)>) {
-        let mut node = (
-            NodeIndex {
-                level: 0,
-                index: self.size,
-            },
-            leaf,
-        );
+        let mut node = (NodeIndex { level: 0, index: self.size }, leaf);
         created.push(node);
         while let Some(&(left_index, left)) = self.nodes.last() {
             if left_index.level != node.0.level {
                 break;
             }
             self.nodes.pop();
-            let parent = NodeIndex {
-                level: left_index.level + 1,
-                index: left_index.index >> 1,
-            };
+            let parent = NodeIndex { level: left_index.level + 1, index: left_index.index >> 1 };
             node = (parent, node_hash(&left, &node.1));
             created.push(node);
         }

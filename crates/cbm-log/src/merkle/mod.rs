@@ -94,10 +94,7 @@ impl HashReader for MemoryTree {
             .iter()
             .map(|&i| {
                 let level = self.levels.get(usize::from(i.level));
-                level
-                    .and_then(|l| usize::try_from(i.index).ok().and_then(|x| l.get(x)))
-                    .copied()
-                    .ok_or(MissingHash(i))
+                level.and_then(|l| usize::try_from(i.index).ok().and_then(|x| l.get(x))).copied().ok_or(MissingHash(i))
             })
             .collect()
     }

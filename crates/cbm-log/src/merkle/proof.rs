@@ -153,11 +153,7 @@ pub fn consistency_proof<R: HashReader + ?Sized>(
         consistency_ranges(old_size, 0, new_size, true, &mut ranges);
     }
     let path = range_hashes(reader, &ranges).map_err(ProveError::Read)?;
-    Ok(ConsistencyProof {
-        old_size,
-        new_size,
-        path,
-    })
+    Ok(ConsistencyProof { old_size, new_size, path })
 }
 
 /// A tree size and the root of the tree of that size, as a checkpoint states them.
@@ -176,17 +172,11 @@ pub struct TreeHead {
 /// Which check failed.
 pub fn verify_inclusion(leaf: &EntryHash, proof: &InclusionProof, head: &TreeHead) -> Result<(), ProofError> {
     if proof.size != head.size {
-        return Err(ProofError::SizeMismatch {
-            proof: proof.size,
-            head: head.size,
-        });
+        return Err(ProofError::SizeMismatch { proof: proof.size, head: head.size });
     }
     let root = &head.root;
     if proof.index >= proof.size {
-        return Err(ProofError::IndexOutOfRange {
-            index: proof.index,
-            size: proof.size,
-        });
+        return Err(ProofError::IndexOutOfRange { index: proof.index, size: proof.size });
     }
     let (mut fn_, mut sn) = (proof.index, proof.size - 1);
     let mut r = TreeHash(leaf.0);
@@ -268,16 +258,10 @@ pub fn consistency_roots(
 /// Which check failed.
 pub fn verify_consistency(proof: &ConsistencyProof, old: &TreeHead, new: &TreeHead) -> Result<(), ProofError> {
     if proof.old_size != old.size {
-        return Err(ProofError::SizeMismatch {
-            proof: proof.old_size,
-            head: old.size,
-        });
+        return Err(ProofError::SizeMismatch { proof: proof.old_size, head: old.size });
     }
     if proof.new_size != new.size {
-        return Err(ProofError::SizeMismatch {
-            proof: proof.new_size,
-            head: new.size,
-        });
+        return Err(ProofError::SizeMismatch { proof: proof.new_size, head: new.size });
     }
     let (old_root, new_root) = (&old.root, &new.root);
     let (old_size, new_size) = (proof.old_size, proof.new_size);
@@ -288,11 +272,7 @@ pub fn verify_consistency(proof: &ConsistencyProof, old: &TreeHead, new: &TreeHe
         if !proof.path.is_empty() {
             return Err(ProofError::WrongPathLength);
         }
-        return if old_root == new_root {
-            Ok(())
-        } else {
-            Err(ProofError::RootMismatch)
-        };
+        return if old_root == new_root { Ok(()) } else { Err(ProofError::RootMismatch) };
     }
     let mut seeded = Vec::with_capacity(proof.path.len() + 1);
     if old_size.is_power_of_two() {

@@ -20,10 +20,7 @@ impl NodeIndex {
     /// a multiple of `2^level`.
     pub(crate) fn starting_at(level: u8, start: u64) -> Self {
         debug_assert_eq!(start % (1 << level), 0);
-        Self {
-            level,
-            index: start >> level,
-        }
+        Self { level, index: start >> level }
     }
 }
 

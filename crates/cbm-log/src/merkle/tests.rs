@@ -8,9 +8,7 @@ use super::*;
 
 /// The leaf hashes of a synthetic log of `n` entries.
 fn leaves(n: u64) -> Vec<TreeHash> {
-    (0..n)
-        .map(|i| TreeHash(EntryHash::of_leaf(&i.to_be_bytes()).0))
-        .collect()
+    (0..n).map(|i| TreeHash(EntryHash::of_leaf(&i.to_be_bytes()).0)).collect()
 }
 
 /// RFC 9162 MTH, recursively.
@@ -73,10 +71,7 @@ fn tree(leaves: &[TreeHash]) -> MemoryTree {
 }
 
 fn root_of(tree: &MemoryTree, size: u64) -> TreeHead {
-    TreeHead {
-        size,
-        root: root(tree, size).expect("in-memory read"),
-    }
+    TreeHead { size, root: root(tree, size).expect("in-memory read") }
 }
 
 fn as_root(hash: TreeHash) -> RootHash {
@@ -117,11 +112,7 @@ fn roots_match_the_reference_for_every_size_up_to_300() {
     let all = leaves(300);
     let tree = tree(&all);
     for n in 0..=300 {
-        assert_eq!(
-            root_of(&tree, n).root,
-            as_root(reference_root(&all[..n as usize])),
-            "size {n}"
-        );
+        assert_eq!(root_of(&tree, n).root, as_root(reference_root(&all[..n as usize])), "size {n}");
     }
     assert_eq!(Frontier::of(&tree).expect("frontier").root(), reference_root(&all));
 }
@@ -134,16 +125,8 @@ fn inclusion_proofs_for_every_index_and_size_up_to_300() {
         let root = root_of(&tree, n);
         for m in 0..n {
             let proof = inclusion_proof(&tree, m, n).expect("in range");
-            assert_eq!(
-                proof.path,
-                reference_path(m as usize, &all[..n as usize]),
-                "PATH({m}, {n})"
-            );
-            assert_eq!(
-                verify_inclusion(&leaf(all[m as usize]), &proof, &root),
-                Ok(()),
-                "verify ({m}, {n})"
-            );
+            assert_eq!(proof.path, reference_path(m as usize, &all[..n as usize]), "PATH({m}, {n})");
+            assert_eq!(verify_inclusion(&leaf(all[m as usize]), &proof, &root), Ok(()), "verify ({m}, {n})");
         }
     }
 }
@@ -156,17 +139,9 @@ fn consistency_proofs_for_every_pair_up_to_300() {
     for n in 1..=300u64 {
         for m in 1..=n {
             let proof = consistency_proof(&tree, m, n).expect("in order");
-            let expected = if m == n {
-                vec![]
-            } else {
-                reference_subproof(m as usize, &all[..n as usize], true)
-            };
+            let expected = if m == n { vec![] } else { reference_subproof(m as usize, &all[..n as usize], true) };
             assert_eq!(proof.path, expected, "PROOF({m}, {n})");
-            assert_eq!(
-                verify_consistency(&proof, &roots[m as usize], &roots[n as usize]),
-                Ok(()),
-                "({m}, {n})"
-            );
+            assert_eq!(verify_consistency(&proof, &roots[m as usize], &roots[n as usize]), Ok(()), "({m}, {n})");
         }
     }
 }
@@ -182,28 +157,12 @@ fn tampered_inclusion_proofs_are_rejected() {
             let leaf_hash = leaf(all[m as usize]);
             for path in tampered_paths(&proof.path) {
                 let bad = InclusionProof { path, ..proof.clone() };
-                assert!(
-                    verify_inclusion(&leaf_hash, &bad, &root).is_err(),
-                    "tampered path ({m}, {n})"
-                );
+                assert!(verify_inclusion(&leaf_hash, &bad, &root).is_err(), "tampered path ({m}, {n})");
             }
-            for (index, size) in [
-                (m + 1, n),
-                (m.wrapping_sub(1), n),
-                (m, n + 1),
-                (m, n.saturating_sub(1)),
-                (n, n),
-            ] {
+            for (index, size) in [(m + 1, n), (m.wrapping_sub(1), n), (m, n + 1), (m, n.saturating_sub(1)), (n, n)] {
                 if (index, size) != (m, n) {
-                    let bad = InclusionProof {
-                        index,
-                        size,
-                        ..proof.clone()
-                    };
-                    assert!(
-                        verify_inclusion(&leaf_hash, &bad, &root).is_err(),
-                        "({index}, {size}) for ({m}, {n})"
-                    );
+                    let bad = InclusionProof { index, size, ..proof.clone() };
+                    assert!(verify_inclusion(&leaf_hash, &bad, &root).is_err(), "({index}, {size}) for ({m}, {n})");
                 }
             }
             let other_leaf = leaf(all[((m + 1) % 70) as usize]);
@@ -227,21 +186,11 @@ fn tampered_consistency_proofs_are_rejected() {
             }
             for (old_size, new_size) in [(m + 1, n), (m - 1, n), (m, n + 1), (m, n - 1), (n, m)] {
                 if (old_size, new_size) != (m, n) {
-                    let bad = ConsistencyProof {
-                        old_size,
-                        new_size,
-                        ..proof.clone()
-                    };
-                    assert!(
-                        verify_consistency(&bad, old, new).is_err(),
-                        "({old_size}, {new_size}) for ({m}, {n})"
-                    );
+                    let bad = ConsistencyProof { old_size, new_size, ..proof.clone() };
+                    assert!(verify_consistency(&bad, old, new).is_err(), "({old_size}, {new_size}) for ({m}, {n})");
                 }
             }
-            let other = |head: &TreeHead| TreeHead {
-                root: RootHash([0xee; 32]),
-                ..*head
-            };
+            let other = |head: &TreeHead| TreeHead { root: RootHash([0xee; 32]), ..*head };
             assert!(verify_consistency(&proof, &other(old), new).is_err());
             assert!(verify_consistency(&proof, old, &other(new)).is_err());
         }
@@ -251,18 +200,9 @@ fn tampered_consistency_proofs_are_rejected() {
 #[test]
 fn impossible_requests_are_refused() {
     let tree = tree(&leaves(10));
-    assert!(matches!(
-        inclusion_proof(&tree, 10, 10),
-        Err(ProveError::Invalid(ProofError::IndexOutOfRange { .. }))
-    ));
-    assert!(matches!(
-        consistency_proof(&tree, 0, 10),
-        Err(ProveError::Invalid(ProofError::SizesOutOfOrder { .. }))
-    ));
-    assert!(matches!(
-        consistency_proof(&tree, 11, 10),
-        Err(ProveError::Invalid(ProofError::SizesOutOfOrder { .. }))
-    ));
+    assert!(matches!(inclusion_proof(&tree, 10, 10), Err(ProveError::Invalid(ProofError::IndexOutOfRange { .. }))));
+    assert!(matches!(consistency_proof(&tree, 0, 10), Err(ProveError::Invalid(ProofError::SizesOutOfOrder { .. }))));
+    assert!(matches!(consistency_proof(&tree, 11, 10), Err(ProveError::Invalid(ProofError::SizesOutOfOrder { .. }))));
     assert!(matches!(inclusion_proof(&tree, 3, 11), Err(ProveError::Read(_))));
 }
 

@@ -56,9 +56,7 @@ impl Store {
         checked: &mut u64,
         progress: &mut impl FnMut(u64),
     ) -> Result<LogReport, StoreError> {
-        let (id, size) = self
-            .log_row(log)?
-            .ok_or_else(|| StoreError::NotFound(format!("log {log}")))?;
+        let (id, size) = self.log_row(log)?.ok_or_else(|| StoreError::NotFound(format!("log {log}")))?;
         let mut problems = Vec::new();
 
         // Checkpoints, smallest first, to compare as the recomputation passes their size.
@@ -85,20 +83,14 @@ impl Store {
 
         let mut frontier = Frontier::empty();
         let mut created = Vec::new();
-        let mut node = self
-            .conn
-            .prepare_cached("SELECT hash FROM tree_nodes WHERE log = ?1 AND level = ?2 AND idx = ?3")?;
-        let mut statement = self
-            .conn
-            .prepare_cached("SELECT idx, bytes FROM entries WHERE log = ?1 ORDER BY idx")?;
+        let mut node =
+            self.conn.prepare_cached("SELECT hash FROM tree_nodes WHERE log = ?1 AND level = ?2 AND idx = ?3")?;
+        let mut statement = self.conn.prepare_cached("SELECT idx, bytes FROM entries WHERE log = ?1 ORDER BY idx")?;
         let mut rows = statement.query([id])?;
         loop {
             while let Some(c) = pending.next_if(|c| c.body.size == frontier.size()) {
                 if c.body.root.0 != frontier.root().0 {
-                    problems.push(format!(
-                        "checkpoint of size {} has a root the entries do not produce",
-                        c.body.size
-                    ));
+                    problems.push(format!("checkpoint of size {} has a root the entries do not produce", c.body.size));
                 }
             }
             let Some(row) = rows.next()? else { break };
@@ -119,18 +111,9 @@ impl Store {
                 let stored: Option<Vec<u8>> = node
                     .query_row(params![id, at.level, to_i64(at.index)?], |r| r.get(0))
                     .map(Some)
-                    .or_else(|e| {
-                        if e == rusqlite::Error::QueryReturnedNoRows {
-                            Ok(None)
-                        } else {
-                            Err(e)
-                        }
-                    })?;
+                    .or_else(|e| if e == rusqlite::Error::QueryReturnedNoRows { Ok(None) } else { Err(e) })?;
                 if stored.as_deref() != Some(hash.as_bytes().as_slice()) {
-                    problems.push(format!(
-                        "tree hash at level {} index {} is wrong or missing",
-                        at.level, at.index
-                    ));
+                    problems.push(format!("tree hash at level {} index {} is wrong or missing", at.level, at.index));
                 }
             }
             *checked += 1;
@@ -139,27 +122,18 @@ impl Store {
             }
         }
         if frontier.size() != size {
-            problems.push(format!(
-                "log claims {size} entries, {} are stored in order",
-                frontier.size()
-            ));
+            problems.push(format!("log claims {size} entries, {} are stored in order", frontier.size()));
         }
         if pending.next().is_some() {
             problems.push("a checkpoint is larger than the log".to_owned());
         }
-        let stored_nodes: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM tree_nodes WHERE log = ?1", [id], |r| r.get(0))?;
+        let stored_nodes: i64 =
+            self.conn.query_row("SELECT count(*) FROM tree_nodes WHERE log = ?1", [id], |r| r.get(0))?;
         let expected_nodes = 2 * size - u64::from(size.count_ones());
         if to_u64(stored_nodes, "node count")? != expected_nodes {
             problems.push(format!("{stored_nodes} tree hashes stored, {expected_nodes} expected"));
         }
         progress(*checked);
-        Ok(LogReport {
-            log: *log,
-            size,
-            checkpoints: checkpoint_count,
-            problems,
-        })
+        Ok(LogReport { log: *log, size, checkpoints: checkpoint_count, problems })
     }
 }

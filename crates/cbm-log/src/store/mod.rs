@@ -142,9 +142,7 @@ impl Store {
         let rows = statement.query_map([], |row| row.get::<_, Vec<u8>>(0))?;
         rows.map(|bytes| {
             let bytes = bytes?;
-            <[u8; 32]>::try_from(bytes.as_slice())
-                .map(LogId)
-                .map_err(|_| corrupt("log id is not 32 bytes"))
+            <[u8; 32]>::try_from(bytes.as_slice()).map(LogId).map_err(|_| corrupt("log id is not 32 bytes"))
         })
         .collect()
     }
@@ -153,9 +151,7 @@ impl Store {
         let row = self
             .conn
             .prepare_cached("SELECT id, size FROM logs WHERE log_id = ?1")?
-            .query_row([log.as_bytes()], |row| {
-                Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?))
-            })
+            .query_row([log.as_bytes()], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)))
             .optional()?;
         row.map(|(id, size)| Ok((id, to_u64(size, "log size")?))).transpose()
     }
@@ -188,10 +184,7 @@ impl Store {
             return Err(AppendError::WrongLog("checkpoint").into());
         }
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute(
-            "INSERT OR IGNORE INTO logs (log_id, size) VALUES (?1, 0)",
-            [log.as_bytes()],
-        )?;
+        tx.execute("INSERT OR IGNORE INTO logs (log_id, size) VALUES (?1, 0)", [log.as_bytes()])?;
         let (id, size): (i64, i64) =
             tx.query_row("SELECT id, size FROM logs WHERE log_id = ?1", [log.as_bytes()], |r| {
                 Ok((r.get(0)?, r.get(1)?))
@@ -203,11 +196,7 @@ impl Store {
         for (offset, entry) in entries.iter().enumerate() {
             let expected = size + offset as u64;
             if entry.body.index != expected {
-                return Err(AppendError::NotContiguous {
-                    expected,
-                    found: entry.body.index,
-                }
-                .into());
+                return Err(AppendError::NotContiguous { expected, found: entry.body.index }.into());
             }
             if LogId::derive(&entry.body.agreement, &entry.body.signatory) != *log {
                 return Err(AppendError::WrongLog("entry").into());
@@ -219,23 +208,13 @@ impl Store {
         let new_size = frontier.size();
         let computed = RootHash(frontier.root().0);
         if checkpoint.body.size != new_size {
-            return Err(AppendError::SizeMismatch {
-                checkpoint: checkpoint.body.size,
-                log: new_size,
-            }
-            .into());
+            return Err(AppendError::SizeMismatch { checkpoint: checkpoint.body.size, log: new_size }.into());
         }
         if checkpoint.body.root != computed {
-            return Err(AppendError::RootMismatch {
-                checkpoint: checkpoint.body.root,
-                computed,
-            }
-            .into());
+            return Err(AppendError::RootMismatch { checkpoint: checkpoint.body.root, computed }.into());
         }
         let latest_time: Option<i64> =
-            tx.query_row("SELECT max(timestamp) FROM checkpoints WHERE log = ?1", [id], |r| {
-                r.get(0)
-            })?;
+            tx.query_row("SELECT max(timestamp) FROM checkpoints WHERE log = ?1", [id], |r| r.get(0))?;
         if latest_time.is_some_and(|t| u64::try_from(t).is_ok_and(|t| t > checkpoint.body.timestamp.0)) {
             return Err(AppendError::TimeWentBack.into());
         }
@@ -258,10 +237,7 @@ impl Store {
                 to_i64(checkpoint.body.timestamp.0)?,
                 checkpoint.encode()
             ])?;
-            tx.execute(
-                "UPDATE logs SET size = ?1 WHERE id = ?2",
-                params![to_i64(new_size)?, id],
-            )?;
+            tx.execute("UPDATE logs SET size = ?1 WHERE id = ?2", params![to_i64(new_size)?, id])?;
         }
         tx.commit()?;
         Ok(())
@@ -273,24 +249,16 @@ impl Store {
     /// [`StoreError::NotFound`] past the end, [`StoreError::Corrupt`] if the
     /// stored bytes do not decode or do not match the tree.
     pub fn entry(&self, log: &LogId, index: u64) -> Result<SignedEntry, StoreError> {
-        let (id, _) = self
-            .log_row(log)?
-            .ok_or_else(|| StoreError::NotFound(format!("log {log}")))?;
+        let (id, _) = self.log_row(log)?.ok_or_else(|| StoreError::NotFound(format!("log {log}")))?;
         let bytes: Vec<u8> = self
             .conn
             .prepare_cached("SELECT bytes FROM entries WHERE log = ?1 AND idx = ?2")?
             .query_row(params![id, to_i64(index)?], |r| r.get(0))
             .optional()?
             .ok_or_else(|| StoreError::NotFound(format!("entry {index} of log {log}")))?;
-        let leaf = NodeReader {
-            conn: &self.conn,
-            log: id,
-        }
-        .read_hashes(&[NodeIndex { level: 0, index }])?;
+        let leaf = NodeReader { conn: &self.conn, log: id }.read_hashes(&[NodeIndex { level: 0, index }])?;
         if leaf[0].0 != EntryHash::of_leaf(&bytes).0 {
-            return Err(corrupt(format!(
-                "entry {index} of log {log} does not match its leaf hash"
-            )));
+            return Err(corrupt(format!("entry {index} of log {log} does not match its leaf hash")));
         }
         SignedEntry::decode(&bytes).map_err(|e| corrupt(format!("entry {index} of log {log}: {e}")))
     }
@@ -333,30 +301,16 @@ impl Store {
                 checkpoint.body.size
             )));
         }
-        let computed = Frontier::read(
-            &NodeReader {
-                conn: &self.conn,
-                log: id,
-            },
-            size,
-        )?
-        .root();
+        let computed = Frontier::read(&NodeReader { conn: &self.conn, log: id }, size)?.root();
         if computed.0 != checkpoint.body.root.0 {
-            return Err(corrupt(format!(
-                "stored tree of log {log} does not match its latest checkpoint"
-            )));
+            return Err(corrupt(format!("stored tree of log {log} does not match its latest checkpoint")));
         }
-        Ok(Some(TreeHead {
-            size,
-            root: checkpoint.body.root,
-        }))
+        Ok(Some(TreeHead { size, root: checkpoint.body.root }))
     }
 
     /// The stored checkpoint of `log` of exactly `size` entries.
     fn head_at(&self, log: &LogId, size: u64) -> Result<(i64, TreeHead), StoreError> {
-        let (id, _) = self
-            .log_row(log)?
-            .ok_or_else(|| StoreError::NotFound(format!("log {log}")))?;
+        let (id, _) = self.log_row(log)?.ok_or_else(|| StoreError::NotFound(format!("log {log}")))?;
         let bytes: Vec<u8> = self
             .conn
             .prepare_cached("SELECT bytes FROM checkpoints WHERE log = ?1 AND size = ?2 LIMIT 1")?
@@ -364,13 +318,7 @@ impl Store {
             .optional()?
             .ok_or_else(|| StoreError::NotFound(format!("checkpoint of size {size} of log {log}")))?;
         let checkpoint = decode_checkpoint(&bytes, log)?;
-        Ok((
-            id,
-            TreeHead {
-                size,
-                root: checkpoint.body.root,
-            },
-        ))
+        Ok((id, TreeHead { size, root: checkpoint.body.root }))
     }
 
     /// The inclusion proof of entry `index` in the checkpointed tree of
@@ -381,20 +329,8 @@ impl Store {
     /// [`StoreError::Corrupt`] if stored hashes do not check out.
     pub fn inclusion_proof(&self, log: &LogId, index: u64, size: u64) -> Result<InclusionProof, StoreError> {
         let (id, head) = self.head_at(log, size)?;
-        let proof = inclusion_proof(
-            &NodeReader {
-                conn: &self.conn,
-                log: id,
-            },
-            index,
-            size,
-        )
-        .map_err(prove_error)?;
-        let leaf = NodeReader {
-            conn: &self.conn,
-            log: id,
-        }
-        .read_hashes(&[NodeIndex { level: 0, index }])?;
+        let proof = inclusion_proof(&NodeReader { conn: &self.conn, log: id }, index, size).map_err(prove_error)?;
+        let leaf = NodeReader { conn: &self.conn, log: id }.read_hashes(&[NodeIndex { level: 0, index }])?;
         verify_inclusion(&EntryHash(leaf[0].0), &proof, &head)
             .map_err(|e| corrupt(format!("inclusion proof of entry {index} in log {log}: {e}")))?;
         Ok(proof)
@@ -408,15 +344,8 @@ impl Store {
     pub fn consistency_proof(&self, log: &LogId, old_size: u64, new_size: u64) -> Result<ConsistencyProof, StoreError> {
         let (id, new) = self.head_at(log, new_size)?;
         let (_, old) = self.head_at(log, old_size)?;
-        let proof = consistency_proof(
-            &NodeReader {
-                conn: &self.conn,
-                log: id,
-            },
-            old_size,
-            new_size,
-        )
-        .map_err(prove_error)?;
+        let proof =
+            consistency_proof(&NodeReader { conn: &self.conn, log: id }, old_size, new_size).map_err(prove_error)?;
         verify_consistency(&proof, &old, &new)
             .map_err(|e| corrupt(format!("consistency proof {old_size}..{new_size} of log {log}: {e}")))?;
         Ok(proof)
@@ -448,9 +377,8 @@ impl HashReader for NodeReader<'_> {
     type Error = StoreError;
 
     fn read_hashes(&self, indexes: &[NodeIndex]) -> Result<Vec<TreeHash>, StoreError> {
-        let mut statement = self
-            .conn
-            .prepare_cached("SELECT hash FROM tree_nodes WHERE log = ?1 AND level = ?2 AND idx = ?3")?;
+        let mut statement =
+            self.conn.prepare_cached("SELECT hash FROM tree_nodes WHERE log = ?1 AND level = ?2 AND idx = ?3")?;
         indexes
             .iter()
             .map(|index| {
@@ -458,9 +386,7 @@ impl HashReader for NodeReader<'_> {
                     .query_row(params![self.log, index.level, to_i64(index.index)?], |r| r.get(0))
                     .optional()?
                     .ok_or_else(|| corrupt(format!("missing tree hash {index:?}")))?;
-                <[u8; 32]>::try_from(hash.as_slice())
-                    .map(TreeHash)
-                    .map_err(|_| corrupt("tree hash is not 32 bytes"))
+                <[u8; 32]>::try_from(hash.as_slice()).map(TreeHash).map_err(|_| corrupt("tree hash is not 32 bytes"))
             })
             .collect()
     }

@@ -44,10 +44,7 @@ const MIGRATIONS: [&str; CURRENT_VERSION as usize] = [
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let found: u32 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     if found > CURRENT_VERSION {
-        return Err(StoreError::TooNew {
-            found,
-            supported: CURRENT_VERSION,
-        });
+        return Err(StoreError::TooNew { found, supported: CURRENT_VERSION });
     }
     for version in found..CURRENT_VERSION {
         let tx = conn.transaction()?;

@@ -66,12 +66,7 @@ pub(crate) fn check_len(
     limit: usize,
 ) -> Result<(), DecodeError> {
     if len > limit {
-        return Err(DecodeError::OverLimit {
-            object,
-            field,
-            len,
-            limit,
-        });
+        return Err(DecodeError::OverLimit { object, field, len, limit });
     }
     Ok(())
 }
@@ -95,9 +90,7 @@ pub(crate) fn to_canonical<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
 /// Encodes `value` canonically, appending to `out`.
 pub(crate) fn append_canonical<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) {
     let mut serializer = serde_cbor::Serializer::new(&mut *out).packed_format();
-    value
-        .serialize(&mut serializer)
-        .expect("wire types serialize infallibly into a Vec"); // ok: invariant of the types
+    value.serialize(&mut serializer).expect("wire types serialize infallibly into a Vec"); // ok: invariant of the types
 }
 
 /// Strictly decodes `bytes` as a `T` (steps 1–3 of the module docs).

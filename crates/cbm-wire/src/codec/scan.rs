@@ -33,10 +33,7 @@ pub(crate) fn check(input: &[u8], limits: &Limits) -> Result<(), CanonicalError>
     if input.len() > limits.max_bytes {
         return Err(CanonicalError::new(
             0,
-            CanonicalRule::TooLarge {
-                len: input.len() as u64,
-                limit: limits.max_bytes as u64,
-            },
+            CanonicalRule::TooLarge { len: input.len() as u64, limit: limits.max_bytes as u64 },
         ));
     }
     let mut scanner = Scanner { input, pos: 0, limits };
@@ -111,13 +108,7 @@ impl Scanner<'_> {
     fn length(&self, head: &Head, limit: usize) -> Result<usize, CanonicalError> {
         let remaining = (self.input.len() - self.pos) as u64;
         if head.arg > limit as u64 {
-            return self.fail(
-                head.at,
-                CanonicalRule::LengthOverLimit {
-                    len: head.arg,
-                    limit: limit as u64,
-                },
-            );
+            return self.fail(head.at, CanonicalRule::LengthOverLimit { len: head.arg, limit: limit as u64 });
         }
         if head.arg > remaining {
             return self.fail(self.input.len(), CanonicalRule::Truncated);
@@ -127,12 +118,7 @@ impl Scanner<'_> {
 
     fn item(&mut self, depth: usize) -> Result<(), CanonicalError> {
         if depth > self.limits.max_depth {
-            return self.fail(
-                self.pos,
-                CanonicalRule::TooDeep {
-                    limit: self.limits.max_depth as u64,
-                },
-            );
+            return self.fail(self.pos, CanonicalRule::TooDeep { limit: self.limits.max_depth as u64 });
         }
         let head = self.head()?;
         match head.major {
@@ -186,13 +172,7 @@ impl Scanner<'_> {
                     return self.fail(key.at, CanonicalRule::DuplicateKey { key: key.arg });
                 }
                 Some(prev) if key.arg < prev => {
-                    return self.fail(
-                        key.at,
-                        CanonicalRule::UnsortedKeys {
-                            key: key.arg,
-                            after: prev,
-                        },
-                    );
+                    return self.fail(key.at, CanonicalRule::UnsortedKeys { key: key.arg, after: prev });
                 }
                 _ => previous = Some(key.arg),
             }

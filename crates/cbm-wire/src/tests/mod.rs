@@ -10,7 +10,6 @@ use proptest::prelude::*;
 /// A proptest strategy for any `Arbitrary` type: the same generators the
 /// fuzz targets use, so property tests and fuzzing explore one space.
 pub(crate) fn arb<T: for<'a> Arbitrary<'a> + std::fmt::Debug>() -> impl Strategy<Value = T> {
-    proptest::collection::vec(any::<u8>(), 0..4096).prop_filter_map("arbitrary ran out of bytes", |bytes| {
-        T::arbitrary_take_rest(Unstructured::new(&bytes)).ok()
-    })
+    proptest::collection::vec(any::<u8>(), 0..4096)
+        .prop_filter_map("arbitrary ran out of bytes", |bytes| T::arbitrary_take_rest(Unstructured::new(&bytes)).ok())
 }

@@ -11,9 +11,7 @@ use crate::*;
 fn roundtrip<T: Wire + PartialEq + std::fmt::Debug>(value: &T) -> Result<(), TestCaseError> {
     let bytes = value.encode();
     if let Err(e) = check_canonical(&bytes, &T::LIMITS) {
-        return Err(TestCaseError::fail(format!(
-            "our encoder wrote non-canonical bytes: {e}"
-        )));
+        return Err(TestCaseError::fail(format!("our encoder wrote non-canonical bytes: {e}")));
     }
     match value.check_limits(T::NAME) {
         Ok(()) => {

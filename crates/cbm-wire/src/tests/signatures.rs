@@ -10,12 +10,7 @@ fn key(seed: u8) -> SigningKey {
 }
 
 fn checkpoint() -> Checkpoint {
-    Checkpoint {
-        log: LogId([1; 32]),
-        size: 10,
-        root: RootHash([2; 32]),
-        timestamp: Timestamp(5),
-    }
+    Checkpoint { log: LogId([1; 32]), size: 10, root: RootHash([2; 32]), timestamp: Timestamp(5) }
 }
 
 const AGREEMENT: AgreementHash = AgreementHash([9; 32]);
@@ -48,17 +43,12 @@ fn a_signature_verifies_under_its_own_context_and_agreement_only() {
     assert_eq!(signed.verify(&AGREEMENT, &public), Ok(()));
     assert_eq!(
         signed.verify(&AgreementHash([8; 32]), &public),
-        Err(VerifyError::BadSignature {
-            what: context::CHECKPOINT
-        })
+        Err(VerifyError::BadSignature { what: context::CHECKPOINT })
     );
     assert!(signed.verify(&AGREEMENT, &PublicKey::of(&key(2))).is_err());
     // The same body bytes signed as a cosignature context never verify as a checkpoint.
     let message = signing_message(context::COSIGNATURE, &AGREEMENT, signed.key, &signed.body);
-    let forged = Signed {
-        signature: sign_message(&key(1), &message),
-        ..signed
-    };
+    let forged = Signed { signature: sign_message(&key(1), &message), ..signed };
     assert!(forged.verify(&AGREEMENT, &public).is_err());
 }
 
@@ -71,18 +61,11 @@ fn small_order_public_keys_are_rejected_even_with_a_trivial_signature() {
     for hex in SMALL_ORDER_POINTS {
         let public = PublicKey(point(hex));
         let result = verify_message("test", &public, b"any message", &Signature(trivial));
-        assert!(
-            matches!(result, Err(VerifyError::InvalidKey { .. })),
-            "{hex}: {result:?}"
-        );
+        assert!(matches!(result, Err(VerifyError::InvalidKey { .. })), "{hex}: {result:?}");
     }
     // Plain (non-strict) RFC 8032 verification accepts it: the reason for verify_strict.
     let identity = ed25519_dalek::VerifyingKey::from_bytes(&point(SMALL_ORDER_POINTS[0])).expect("decompresses");
-    assert!(
-        identity
-            .verify(b"any message", &ed25519_dalek::Signature::from_bytes(&trivial))
-            .is_ok()
-    );
+    assert!(identity.verify(b"any message", &ed25519_dalek::Signature::from_bytes(&trivial)).is_ok());
 }
 
 #[test]
@@ -91,10 +74,7 @@ fn small_order_r_is_rejected() {
     for hex in SMALL_ORDER_POINTS {
         let mut signature = [0u8; 64];
         signature[..32].copy_from_slice(&point(hex));
-        assert!(
-            verify_message("test", &public, b"m", &Signature(signature)).is_err(),
-            "{hex}"
-        );
+        assert!(verify_message("test", &public, b"m", &Signature(signature)).is_err(), "{hex}");
     }
 }
 
@@ -159,14 +139,8 @@ fn roster_adoption_signatures() {
     };
     let adoption = roster.sign_adoption(&signatory, KeyId(0), &key(6));
     assert_eq!(roster.verify_adoption(&adoption), Ok(()));
-    let unknown_key = RosterSignature {
-        key: KeyId(1),
-        ..adoption.clone()
-    };
-    assert_eq!(
-        roster.verify_adoption(&unknown_key),
-        Err(VerifyError::UnknownKey { what: context::ROSTER })
-    );
+    let unknown_key = RosterSignature { key: KeyId(1), ..adoption.clone() };
+    assert_eq!(roster.verify_adoption(&unknown_key), Err(VerifyError::UnknownKey { what: context::ROSTER }));
     let mut changed = roster.clone();
     changed.version = 2;
     assert!(changed.verify_adoption(&adoption).is_err());

@@ -1,0 +1,171 @@
+//! An adopted agreement (spec/log.md §3.1): a signed roster that passed every
+//! check, with the lookups the other rules need.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use cbm_wire::limits::{MAX_ENTRY_BYTES, MAX_FRAME_BYTES, MAX_PAGE_ITEMS};
+use cbm_wire::{AgreementHash, Cadence, LogId, Roster, Signatory, SignatoryId, SignedRoster, VerifyError};
+
+/// Why a signed roster cannot be adopted.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RosterError {
+    /// Fewer than two signatories.
+    #[error("an agreement needs at least two signatories")]
+    TooFewSignatories,
+    /// Two signatories share an id.
+    #[error("signatory {0} is listed twice")]
+    DuplicateSignatory(SignatoryId),
+    /// A signatory lists no signing key.
+    #[error("signatory {0} has no signing key")]
+    NoSigningKey(SignatoryId),
+    /// A signatory lists a key id twice.
+    #[error("signatory {0} lists a key id twice")]
+    DuplicateKeyId(SignatoryId),
+    /// One public key is listed for two signatories, or as a signing and a transport key.
+    #[error("a public key of {0} is also listed elsewhere in the roster")]
+    SharedKey(SignatoryId),
+    /// Two schedules govern one topic.
+    #[error("topic {0} has two schedules")]
+    DuplicateTopic(String),
+    /// A schedule has a zero cadence or names an unknown signatory.
+    #[error("schedule for {topic}: {reason}")]
+    BadSchedule {
+        /// The schedule's topic.
+        topic: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The quorum is not between 1 and the number of other signatories.
+    #[error("quorum threshold {threshold} is not between 1 and {others}")]
+    BadQuorum {
+        /// The threshold.
+        threshold: u32,
+        /// Signatories other than a log owner.
+        others: usize,
+    },
+    /// A roster limit is zero or looser than the wire limits.
+    #[error("roster limit {0} is zero or looser than the wire limit")]
+    BadLimit(&'static str),
+    /// A signatory has not signed, or signed twice, or a non-signatory signed.
+    #[error("adoption signatures: {0}")]
+    Adoption(String),
+    /// An adoption signature does not verify.
+    #[error("adoption signature of {signatory}: {source}")]
+    BadAdoption {
+        /// The signer.
+        signatory: SignatoryId,
+        /// Why.
+        source: VerifyError,
+    },
+}
+
+/// A roster every signatory has adopted, checked and indexed.
+#[derive(Clone, Debug)]
+pub struct Agreement {
+    roster: Roster,
+    hash: AgreementHash,
+    logs: BTreeMap<LogId, usize>,
+}
+
+impl Agreement {
+    /// Checks `signed` (spec/log.md §3.1) and adopts it.
+    ///
+    /// # Errors
+    /// The first problem found.
+    pub fn adopt(signed: &SignedRoster) -> Result<Self, RosterError> {
+        let roster = &signed.roster;
+        check_roster(roster)?;
+        let signers: Vec<&SignatoryId> = signed.signatures.iter().map(|s| &s.signatory).collect();
+        let expected: Vec<&SignatoryId> = roster.signatories.iter().map(|s| &s.id).collect();
+        if signers != expected {
+            return Err(RosterError::Adoption("every signatory must sign exactly once, in roster order".into()));
+        }
+        for signature in &signed.signatures {
+            roster
+                .verify_adoption(signature)
+                .map_err(|source| RosterError::BadAdoption { signatory: signature.signatory.clone(), source })?;
+        }
+        let hash = roster.agreement_hash();
+        let logs = roster.signatories.iter().enumerate().map(|(i, s)| (LogId::derive(&hash, &s.id), i)).collect();
+        Ok(Self { roster: roster.clone(), hash, logs })
+    }
+
+    /// The roster.
+    pub fn roster(&self) -> &Roster {
+        &self.roster
+    }
+
+    /// The agreement hash every signature is bound to.
+    pub fn hash(&self) -> &AgreementHash {
+        &self.hash
+    }
+
+    /// The signatory whose log is `log`.
+    pub fn owner_of(&self, log: &LogId) -> Option<&Signatory> {
+        self.logs.get(log).map(|&i| &self.roster.signatories[i])
+    }
+
+    /// The log of `signatory`.
+    pub fn log_of(&self, signatory: &SignatoryId) -> LogId {
+        LogId::derive(&self.hash, signatory)
+    }
+}
+
+/// Structural checks of a roster, before its signatures.
+fn check_roster(roster: &Roster) -> Result<(), RosterError> {
+    if roster.signatories.len() < 2 {
+        return Err(RosterError::TooFewSignatories);
+    }
+    let mut ids = BTreeSet::new();
+    let mut keys = BTreeSet::new();
+    for signatory in &roster.signatories {
+        if !ids.insert(&signatory.id) {
+            return Err(RosterError::DuplicateSignatory(signatory.id.clone()));
+        }
+        if signatory.signing_keys.is_empty() {
+            return Err(RosterError::NoSigningKey(signatory.id.clone()));
+        }
+        let key_ids: BTreeSet<_> = signatory.signing_keys.iter().map(|k| k.id).collect();
+        if key_ids.len() != signatory.signing_keys.len() {
+            return Err(RosterError::DuplicateKeyId(signatory.id.clone()));
+        }
+        let own: BTreeSet<_> = signatory.signing_keys.iter().map(|k| k.key).chain([signatory.transport_key]).collect();
+        if own.len() != signatory.signing_keys.len() + 1 || own.iter().any(|k| !keys.insert(*k)) {
+            return Err(RosterError::SharedKey(signatory.id.clone()));
+        }
+    }
+    let mut topics = BTreeSet::new();
+    for schedule in &roster.schedules {
+        let topic = schedule.topic.to_string();
+        if !topics.insert(&schedule.topic) {
+            return Err(RosterError::DuplicateTopic(topic));
+        }
+        let zero = match schedule.cadence {
+            Cadence::Every { span } => span.0 == 0,
+            Cadence::Months { months } => months == 0,
+        };
+        if zero {
+            return Err(RosterError::BadSchedule { topic, reason: "zero cadence" });
+        }
+        if schedule.applies_to.iter().flatten().any(|s| !ids.contains(s)) {
+            return Err(RosterError::BadSchedule { topic, reason: "applies to an unknown signatory" });
+        }
+    }
+    let others = roster.signatories.len() - 1;
+    let threshold = roster.quorum.threshold;
+    if threshold == 0 || threshold as usize > others {
+        return Err(RosterError::BadQuorum { threshold, others });
+    }
+    let limits = &roster.limits;
+    for (name, value, wire) in [
+        ("max_entry_bytes", limits.max_entry_bytes, MAX_ENTRY_BYTES),
+        ("max_frame_bytes", limits.max_frame_bytes, MAX_FRAME_BYTES),
+        ("max_page_entries", limits.max_page_entries, MAX_PAGE_ITEMS),
+    ] {
+        if value == 0 || value as usize > wire {
+            return Err(RosterError::BadLimit(name));
+        }
+    }
+    Ok(())
+}

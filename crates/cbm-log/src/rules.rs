@@ -1,0 +1,195 @@
+//! The log-owner rules (spec/log.md §3.2): whether an entry may stand at the
+//! next position of its signatory's log. Owners check before they sign and
+//! append; witnesses check every mirrored entry before they cosign.
+
+use cbm_wire::{
+    EntryHash, EntryKind, SignatoryId, SignedEntry, SigningKeyInfo, StatusChange, Topic, VerifyError, Wire,
+    verify_message,
+};
+
+use crate::agreement::Agreement;
+use crate::calendar::period_of;
+
+/// What the rules need to know about the logs already held.
+pub trait LogView {
+    /// Number of entries held for `signatory`'s log: the next index.
+    fn size(&self, signatory: &SignatoryId) -> u64;
+    /// The hash of entry `index` of `signatory`'s log, if held.
+    fn entry_hash(&self, signatory: &SignatoryId, index: u64) -> Option<EntryHash>;
+    /// Keys `signatory` added by key-rotation entries so far.
+    fn rotated_keys(&self, signatory: &SignatoryId) -> Vec<SigningKeyInfo>;
+    /// The latest status change `signatory` declared for `topic`, if any.
+    fn status(&self, signatory: &SignatoryId, topic: &Topic) -> Option<StatusChange>;
+}
+
+/// Why an entry may not be appended.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EntryError {
+    /// The entry is bound to another agreement.
+    #[error("entry is made under another agreement")]
+    WrongAgreement,
+    /// The signatory is not in the roster.
+    #[error("{0} is not a signatory")]
+    UnknownSignatory(SignatoryId),
+    /// The index is not the next leaf index.
+    #[error("entry index {found}, the next index is {expected}")]
+    WrongIndex {
+        /// The next index.
+        expected: u64,
+        /// The entry's index.
+        found: u64,
+    },
+    /// No key with the entry's key id may sign at its `issued_at`.
+    #[error("no key {0} valid at the entry's time")]
+    NoValidKey(cbm_wire::KeyId),
+    /// The signature does not verify.
+    #[error(transparent)]
+    BadSignature(#[from] VerifyError),
+    /// The encoded entry is larger than the roster allows.
+    #[error("entry is {len} bytes, the roster allows {limit}")]
+    TooLarge {
+        /// Encoded size.
+        len: usize,
+        /// Roster limit.
+        limit: usize,
+    },
+    /// A declaration, no-change or status for a topic with no schedule that binds the signatory.
+    #[error("topic {0} has no schedule binding this signatory")]
+    NotScheduled(Topic),
+    /// A declaration for a period that has not begun at `issued_at`.
+    #[error("period {period} has not begun (current period {current:?})")]
+    FuturePeriod {
+        /// The declared period.
+        period: u64,
+        /// The period of `issued_at`, if the schedule has started.
+        current: Option<u64>,
+    },
+    /// A citation that does not match a held entry, or of the wrong log.
+    #[error("cited entry: {0}")]
+    BadCitation(&'static str),
+    /// A malformed request.
+    #[error("request: {0}")]
+    BadRequest(&'static str),
+    /// A status change that does not follow from the current status.
+    #[error("status change: {0}")]
+    BadStatus(&'static str),
+    /// A malformed key rotation.
+    #[error("key rotation: {0}")]
+    BadKeyRotation(&'static str),
+}
+
+/// Checks `entry` against the agreement and the logs held (spec/log.md §3.2).
+///
+/// # Errors
+/// The first rule the entry breaks.
+pub fn check_entry(agreement: &Agreement, view: &impl LogView, entry: &SignedEntry) -> Result<(), EntryError> {
+    let body = &entry.body;
+    if body.agreement != *agreement.hash() {
+        return Err(EntryError::WrongAgreement);
+    }
+    let signatory = agreement
+        .roster()
+        .signatory(&body.signatory)
+        .ok_or_else(|| EntryError::UnknownSignatory(body.signatory.clone()))?;
+    let expected = view.size(&body.signatory);
+    if body.index != expected {
+        return Err(EntryError::WrongIndex { expected, found: body.index });
+    }
+    let rotated = view.rotated_keys(&body.signatory);
+    let key = signatory
+        .signing_keys
+        .iter()
+        .chain(&rotated)
+        .find(|k| k.id == entry.key && k.is_valid_at(body.issued_at))
+        .ok_or(EntryError::NoValidKey(entry.key))?;
+    entry.verify(agreement.hash(), &key.key)?;
+    let len = entry.encode().len();
+    let limit = agreement.roster().limits.max_entry_bytes as usize;
+    if len > limit {
+        return Err(EntryError::TooLarge { len, limit });
+    }
+    check_kind(agreement, view, entry, &rotated)
+}
+
+fn binding_schedule<'a>(
+    agreement: &'a Agreement,
+    signatory: &SignatoryId,
+    topic: &Topic,
+) -> Result<&'a cbm_wire::Schedule, EntryError> {
+    agreement
+        .roster()
+        .schedule(topic)
+        .filter(|s| s.applies_to.as_ref().is_none_or(|list| list.contains(signatory)))
+        .ok_or_else(|| EntryError::NotScheduled(topic.clone()))
+}
+
+fn check_kind(
+    agreement: &Agreement,
+    view: &impl LogView,
+    entry: &SignedEntry,
+    rotated: &[SigningKeyInfo],
+) -> Result<(), EntryError> {
+    let body = &entry.body;
+    let own = &body.signatory;
+    match &body.kind {
+        EntryKind::Declaration { topic, period } | EntryKind::NoChange { topic, period } => {
+            let schedule = binding_schedule(agreement, own, topic)?;
+            let current = period_of(schedule, body.issued_at);
+            if current.is_none_or(|current| *period > current) {
+                return Err(EntryError::FuturePeriod { period: *period, current });
+            }
+        }
+        EntryKind::Notification { .. } => {}
+        EntryKind::Amendment { amends, .. } => {
+            if amends.signatory != *own {
+                return Err(EntryError::BadCitation("an amendment amends an entry of its own log"));
+            }
+            if view.entry_hash(own, amends.index) != Some(amends.hash) {
+                return Err(EntryError::BadCitation("the amended entry is not held"));
+            }
+        }
+        EntryKind::Objection { cites, .. } | EntryKind::Response { cites } => {
+            if cites.signatory == *own {
+                return Err(EntryError::BadCitation("objections and responses cite another signatory's entry"));
+            }
+            if view.entry_hash(&cites.signatory, cites.index) != Some(cites.hash) {
+                return Err(EntryError::BadCitation("the cited entry is not held"));
+            }
+        }
+        EntryKind::Request { to, reply_by } => {
+            if *reply_by <= body.issued_at {
+                return Err(EntryError::BadRequest("the reply-by time is not after the request"));
+            }
+            let mut seen = std::collections::BTreeSet::new();
+            for recipient in to {
+                if recipient == own || agreement.roster().signatory(recipient).is_none() || !seen.insert(recipient) {
+                    return Err(EntryError::BadRequest("recipients must be distinct other signatories"));
+                }
+            }
+        }
+        EntryKind::Status { topic, change, .. } => {
+            binding_schedule(agreement, own, topic)?;
+            let allowed = match (view.status(own, topic), change) {
+                (Some(StatusChange::Withdraw), _) => Err("the obligation was withdrawn"),
+                (Some(StatusChange::Suspend), StatusChange::Suspend) => Err("already suspended"),
+                (None | Some(StatusChange::Resume), StatusChange::Resume) => Err("not suspended"),
+                _ => Ok(()),
+            };
+            allowed.map_err(EntryError::BadStatus)?;
+        }
+        EntryKind::KeyRotation { new_key, possession } => {
+            let roster_keys = &agreement.roster().signatory(own).map(|s| s.signing_keys.clone()).unwrap_or_default();
+            if roster_keys.iter().chain(rotated).any(|k| k.id == new_key.id || k.key == new_key.key) {
+                return Err(EntryError::BadKeyRotation("the key id or key is already in use"));
+            }
+            if new_key.valid_from < body.issued_at {
+                return Err(EntryError::BadKeyRotation("a new key cannot be valid before its announcement"));
+            }
+            let message = new_key.possession_message(agreement.hash());
+            verify_message("key possession", &new_key.key, &message, possession)
+                .map_err(|_| EntryError::BadKeyRotation("the proof of possession does not verify"))?;
+        }
+    }
+    Ok(())
+}

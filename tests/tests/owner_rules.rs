@@ -1,0 +1,184 @@
+//! The log-owner rules (spec/log.md §3.2) on the sample agreement: every
+//! sample entry kind is accepted in order, and each rule has an entry that
+//! breaks it.
+
+use std::collections::HashMap;
+
+use cbm_log::agreement::{Agreement, RosterError};
+use cbm_log::rules::{EntryError, LogView, check_entry};
+use cbm_tests::samples;
+use cbm_wire::{
+    Bytes, Entry, EntryHash, EntryKind, EntryRef, Field, KeyId, Label, MediaType, RosterSignature, SignatoryId,
+    Signature, SignedEntry, SigningKeyInfo, StatusChange, Text, Timestamp, Topic,
+};
+
+/// The logs a node holds, in memory.
+#[derive(Default)]
+struct View {
+    hashes: HashMap<(SignatoryId, u64), EntryHash>,
+    sizes: HashMap<SignatoryId, u64>,
+    keys: HashMap<SignatoryId, Vec<SigningKeyInfo>>,
+    status: HashMap<(SignatoryId, Topic), StatusChange>,
+}
+
+impl View {
+    fn apply(&mut self, entry: &SignedEntry) {
+        let who = entry.body.signatory.clone();
+        self.hashes.insert((who.clone(), entry.body.index), entry.hash());
+        *self.sizes.entry(who.clone()).or_default() += 1;
+        match &entry.body.kind {
+            EntryKind::KeyRotation { new_key, .. } => self.keys.entry(who).or_default().push(new_key.clone()),
+            EntryKind::Status { topic, change, .. } => {
+                self.status.insert((who, topic.clone()), *change);
+            }
+            _ => {}
+        }
+    }
+}
+
+impl LogView for View {
+    fn size(&self, signatory: &SignatoryId) -> u64 {
+        self.sizes.get(signatory).copied().unwrap_or(0)
+    }
+    fn entry_hash(&self, signatory: &SignatoryId, index: u64) -> Option<EntryHash> {
+        self.hashes.get(&(signatory.clone(), index)).copied()
+    }
+    fn rotated_keys(&self, signatory: &SignatoryId) -> Vec<SigningKeyInfo> {
+        self.keys.get(signatory).cloned().unwrap_or_default()
+    }
+    fn status(&self, signatory: &SignatoryId, topic: &Topic) -> Option<StatusChange> {
+        self.status.get(&(signatory.clone(), topic.clone())).copied()
+    }
+}
+
+fn id(s: &str) -> SignatoryId {
+    SignatoryId::new(s).expect("id")
+}
+
+/// The sample agreement, with DE's entry 3 (cited by the samples) held.
+fn setup() -> (Agreement, View) {
+    let agreement = Agreement::adopt(&samples::signed_roster()).expect("sample roster adopts");
+    let mut view = View::default();
+    view.hashes.insert((id("DE"), 3), EntryHash([0xde; 32]));
+    view.sizes.insert(id("DE"), 4);
+    (agreement, view)
+}
+
+#[test]
+fn every_sample_entry_is_accepted_in_order() {
+    let (agreement, mut view) = setup();
+    for (name, entry) in samples::entries() {
+        assert_eq!(check_entry(&agreement, &view, &entry), Ok(()), "{name}");
+        view.apply(&entry);
+    }
+}
+
+/// The next AT entry (index 9, after all samples) of `kind`, signed.
+fn next(kind: EntryKind, issued_day: u64) -> Entry {
+    Entry {
+        agreement: samples::agreement(),
+        signatory: id("AT"),
+        index: 9,
+        issued_at: Timestamp(samples::EPOCH.0 + 86_400_000 * issued_day),
+        kind,
+        fields: vec![],
+    }
+}
+
+fn after_samples() -> (Agreement, View) {
+    let (agreement, mut view) = setup();
+    for (_, entry) in samples::entries() {
+        view.apply(&entry);
+    }
+    (agreement, view)
+}
+
+fn verdict(entry: Entry) -> Result<(), EntryError> {
+    let (agreement, view) = after_samples();
+    check_entry(&agreement, &view, &samples::sign_entry(entry))
+}
+
+fn topic(s: &str) -> Topic {
+    Topic::new(s).expect("topic")
+}
+
+#[test]
+fn each_rule_rejects_an_entry_that_breaks_it() {
+    let note = || EntryKind::Notification { topic: topic("incident") };
+    assert_eq!(verdict(next(note(), 12)), Ok(()));
+
+    let mut other = next(note(), 12);
+    other.agreement = cbm_wire::AgreementHash([1; 32]);
+    assert_eq!(verdict(other), Err(EntryError::WrongAgreement));
+
+    let mut stranger = next(note(), 12);
+    stranger.signatory = id("XX");
+    assert_eq!(verdict(stranger), Err(EntryError::UnknownSignatory(id("XX"))));
+
+    let mut skipped = next(note(), 12);
+    skipped.index = 10;
+    assert_eq!(verdict(skipped), Err(EntryError::WrongIndex { expected: 9, found: 10 }));
+
+    // Before the key's validity window.
+    let mut early = next(note(), 0);
+    early.issued_at = Timestamp(samples::EPOCH.0 - 1);
+    assert_eq!(verdict(early), Err(EntryError::NoValidKey(KeyId(0))));
+
+    let (agreement, view) = after_samples();
+    let mut forged = samples::sign_entry(next(note(), 12));
+    forged.signature = Signature([0; 64]);
+    assert!(matches!(check_entry(&agreement, &view, &forged), Err(EntryError::BadSignature(_))));
+
+    let mut large = next(note(), 12);
+    large.fields = vec![Field::Plain {
+        label: Label::new("blob").expect("label"),
+        media_type: MediaType::new("application/octet-stream").expect("media type"),
+        value: Bytes(vec![0; 70_000]),
+    }];
+    assert!(matches!(verdict(large), Err(EntryError::TooLarge { .. })));
+
+    let unscheduled = EntryKind::Declaration { topic: topic("incident"), period: 0 };
+    assert_eq!(verdict(next(unscheduled, 12)), Err(EntryError::NotScheduled(topic("incident"))));
+    // FI is not bound by the national-policy schedule; AT declaring period 5 in period 0 is too early.
+    let future = EntryKind::Declaration { topic: topic("points-of-contact"), period: 5 };
+    assert!(matches!(verdict(next(future, 12)), Err(EntryError::FuturePeriod { period: 5, current: Some(0) })));
+
+    let wrong_hash = EntryRef { signatory: id("AT"), index: 0, hash: EntryHash([0; 32]) };
+    let amendment = EntryKind::Amendment { amends: wrong_hash, reason: Text::default() };
+    assert!(matches!(verdict(next(amendment, 12)), Err(EntryError::BadCitation(_))));
+    let own = EntryRef { signatory: id("AT"), index: 0, hash: samples::declaration().hash() };
+    let self_objection = EntryKind::Objection { cites: own, reason: Text::default() };
+    assert!(matches!(verdict(next(self_objection, 12)), Err(EntryError::BadCitation(_))));
+
+    let late_reply = EntryKind::Request { to: vec![id("DE")], reply_by: Timestamp(samples::EPOCH.0) };
+    assert!(matches!(verdict(next(late_reply, 12)), Err(EntryError::BadRequest(_))));
+    let to_self = EntryKind::Request { to: vec![id("AT")], reply_by: Timestamp(samples::EPOCH.0 + 86_400_000 * 99) };
+    assert!(matches!(verdict(next(to_self, 12)), Err(EntryError::BadRequest(_))));
+
+    // The samples suspended national-policy; suspending again is refused, resuming is fine.
+    let change = |change| EntryKind::Status { topic: topic("national-policy"), change, effective_from: Timestamp(0) };
+    assert!(matches!(verdict(next(change(StatusChange::Suspend), 12)), Err(EntryError::BadStatus(_))));
+    assert_eq!(verdict(next(change(StatusChange::Resume), 12)), Ok(()));
+
+    let new_key = SigningKeyInfo {
+        id: KeyId(2),
+        key: cbm_wire::PublicKey::of(&cbm_wire::SigningKey::from_bytes(&[0x22; 32])),
+        valid_from: Timestamp(samples::EPOCH.0 + 86_400_000 * 50),
+        valid_until: None,
+    };
+    let unproven = EntryKind::KeyRotation { new_key, possession: Signature([0; 64]) };
+    assert!(matches!(verdict(next(unproven, 12)), Err(EntryError::BadKeyRotation(_))));
+}
+
+#[test]
+fn a_roster_not_adopted_by_all_is_refused() {
+    let mut signed = samples::signed_roster();
+    signed.signatures.pop();
+    assert!(matches!(Agreement::adopt(&signed), Err(RosterError::Adoption(_))));
+    let mut signed = samples::signed_roster();
+    signed.signatures[1] = RosterSignature { signature: Signature([0; 64]), ..signed.signatures[1].clone() };
+    assert!(matches!(Agreement::adopt(&signed), Err(RosterError::BadAdoption { .. })));
+    let mut signed = samples::signed_roster();
+    signed.roster.quorum.threshold = 3;
+    assert!(matches!(Agreement::adopt(&signed), Err(RosterError::BadQuorum { threshold: 3, others: 2 })));
+}
