@@ -117,7 +117,7 @@ impl Store {
                 }
             }
             *checked += 1;
-            if *checked % 4096 == 0 {
+            if checked.is_multiple_of(4096) {
                 progress(*checked);
             }
         }
