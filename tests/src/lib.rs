@@ -10,6 +10,7 @@ pub mod fuzz;
 pub mod invalid;
 pub mod logs;
 pub mod samples;
+pub mod view;
 
 /// Runs `$body` with `T` bound to the top-level wire type named `$name`
 /// (its `Wire::NAME`); evaluates to `None` for an unknown name.

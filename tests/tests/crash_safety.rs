@@ -28,9 +28,11 @@ impl Instants {
 fn every_acknowledged_append_survives_sigkill() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("store.sqlite");
-    let seed =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64) | 1;
-    eprintln!("kill-instant seed: {seed}");
+    // CBM_CRASH_SEED=<n> replays a run's kill instants.
+    let seed = std::env::var("CBM_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64) | 1
+    });
+    eprintln!("kill-instant seed: {seed} (set CBM_CRASH_SEED to replay)");
     let mut instants = Instants(seed);
     let log = LogWriter::new("AT", 1).log;
     let mut acknowledged = 0;

@@ -2,54 +2,14 @@
 //! sample entry kind is accepted in order, and each rule has an entry that
 //! breaks it.
 
-use std::collections::HashMap;
-
 use cbm_log::agreement::{Agreement, RosterError};
-use cbm_log::rules::{EntryError, LogView, check_entry};
+use cbm_log::rules::{EntryError, check_entry};
 use cbm_tests::samples;
+use cbm_tests::view::MemoryView as View;
 use cbm_wire::{
     Bytes, Entry, EntryHash, EntryKind, EntryRef, Field, KeyId, Label, MediaType, RosterSignature, SignatoryId,
-    Signature, SignedEntry, SigningKeyInfo, StatusChange, Text, Timestamp, Topic,
+    Signature, SigningKeyInfo, StatusChange, Text, Timestamp, Topic,
 };
-
-/// The logs a node holds, in memory.
-#[derive(Default)]
-struct View {
-    hashes: HashMap<(SignatoryId, u64), EntryHash>,
-    sizes: HashMap<SignatoryId, u64>,
-    keys: HashMap<SignatoryId, Vec<SigningKeyInfo>>,
-    status: HashMap<(SignatoryId, Topic), StatusChange>,
-}
-
-impl View {
-    fn apply(&mut self, entry: &SignedEntry) {
-        let who = entry.body.signatory.clone();
-        self.hashes.insert((who.clone(), entry.body.index), entry.hash());
-        *self.sizes.entry(who.clone()).or_default() += 1;
-        match &entry.body.kind {
-            EntryKind::KeyRotation { new_key, .. } => self.keys.entry(who).or_default().push(new_key.clone()),
-            EntryKind::Status { topic, change, .. } => {
-                self.status.insert((who, topic.clone()), *change);
-            }
-            _ => {}
-        }
-    }
-}
-
-impl LogView for View {
-    fn size(&self, signatory: &SignatoryId) -> u64 {
-        self.sizes.get(signatory).copied().unwrap_or(0)
-    }
-    fn entry_hash(&self, signatory: &SignatoryId, index: u64) -> Option<EntryHash> {
-        self.hashes.get(&(signatory.clone(), index)).copied()
-    }
-    fn rotated_keys(&self, signatory: &SignatoryId) -> Vec<SigningKeyInfo> {
-        self.keys.get(signatory).cloned().unwrap_or_default()
-    }
-    fn status(&self, signatory: &SignatoryId, topic: &Topic) -> Option<StatusChange> {
-        self.status.get(&(signatory.clone(), topic.clone())).copied()
-    }
-}
 
 fn id(s: &str) -> SignatoryId {
     SignatoryId::new(s).expect("id")
@@ -59,8 +19,7 @@ fn id(s: &str) -> SignatoryId {
 fn setup() -> (Agreement, View) {
     let agreement = Agreement::adopt(&samples::signed_roster()).expect("sample roster adopts");
     let mut view = View::default();
-    view.hashes.insert((id("DE"), 3), EntryHash([0xde; 32]));
-    view.sizes.insert(id("DE"), 4);
+    view.hold(&id("DE"), 4, 3, EntryHash([0xde; 32]));
     (agreement, view)
 }
 

@@ -81,6 +81,12 @@ fn refused_appends_store_nothing() {
     assert!(store.fsck(|_| {}).expect("fsck").is_ok());
     store.append(&writer.log, &entries, &checkpoint).expect("the valid append still goes through");
     assert_eq!(store.size(&writer.log).expect("size"), 8);
+
+    // Re-storing the same checkpoint is idempotent; a different one of the same size and time is refused.
+    store.append(&writer.log, &[], &checkpoint).expect("idempotent");
+    let mut other_key = checkpoint.clone();
+    other_key.key = cbm_wire::KeyId(1);
+    assert!(matches!(refuse(&mut store, &[], &other_key), AppendError::DuplicateCheckpoint));
 }
 
 fn tamper(dir: &tempfile::TempDir, sql: &str) {

@@ -85,8 +85,11 @@ pub fn verify_evidence(roster: &Roster, evidence: &EquivocationEvidence) -> Resu
             }
         }
         EquivocationEvidence::Inconsistent { older, newer, proof } => {
-            if proof.old_size != older.body.size || proof.new_size != newer.body.size {
+            if proof.old_size != older.body.size {
                 return Err(ProofError::SizeMismatch { proof: proof.old_size, head: older.body.size }.into());
+            }
+            if proof.new_size != newer.body.size {
+                return Err(ProofError::SizeMismatch { proof: proof.new_size, head: newer.body.size }.into());
             }
             let (old_root, new_root) = consistency_roots(proof.old_size, proof.new_size, &proof.path)?;
             if new_root != newer.body.root {
@@ -119,8 +122,11 @@ pub fn inconsistent(
     proof: &ConsistencyProof,
     old_subtree: Option<TreeHash>,
 ) -> Option<EquivocationEvidence> {
+    if proof.old_size != older.body.size || proof.new_size != newer.body.size {
+        return None;
+    }
     let mut path = Vec::with_capacity(proof.path.len() + 1);
-    if older.body.size.is_power_of_two() {
+    if proof.old_size.is_power_of_two() {
         path.push(old_subtree?);
     }
     path.extend_from_slice(&proof.path);

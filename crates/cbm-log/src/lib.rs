@@ -15,7 +15,11 @@
 //! - [`evidence`]: equivocation evidence, built from conflicting checkpoints
 //!   and verified offline with nothing but the roster.
 //!
-//! Witness rules, schedules, bundles and audit are still to come. The crate
+//! - [`agreement`] and [`rules`]: roster adoption and the log-owner rules an
+//!   entry must meet; [`witness`]: when a peer checkpoint may be cosigned;
+//!   [`calendar`]: schedule periods and due dates.
+//!
+//! Schedule evaluation on receipts, bundles and the audit are still to come. The crate
 //! has no network code and never reads a clock.
 #![forbid(unsafe_code)]
 
@@ -25,3 +29,4 @@ pub mod evidence;
 pub mod merkle;
 pub mod rules;
 pub mod store;
+pub mod witness;

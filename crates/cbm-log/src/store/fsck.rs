@@ -36,11 +36,13 @@ impl FsckReport {
 
 impl Store {
     /// Recomputes every log from its entries and compares every stored tree
-    /// hash and checkpoint root. Memory stays O(log n) per log; `progress`
-    /// is called with the number of entries checked so far.
+    /// hash and checkpoint root. Entries are streamed, so memory grows with
+    /// the number of checkpoints, not entries; `progress` is called with the
+    /// number of entries checked so far.
     ///
     /// # Errors
-    /// Only on a database failure; inconsistencies go in the report.
+    /// A database failure, or a stored value no log can hold (a negative
+    /// size or index); every other inconsistency goes in the report.
     pub fn fsck(&self, mut progress: impl FnMut(u64)) -> Result<FsckReport, StoreError> {
         let mut logs = Vec::new();
         let mut checked = 0;

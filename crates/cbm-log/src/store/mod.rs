@@ -48,6 +48,9 @@ pub enum StoreError {
     /// The caller asked for something the store does not hold.
     #[error("not found: {0}")]
     NotFound(String),
+    /// A size, index or time of 2^63 or more, which SQLite integers cannot hold.
+    #[error("{0} is too large to store (the limit is 2^63 - 1)")]
+    TooLargeToStore(u64),
     /// An append was refused; nothing was stored.
     #[error("append refused: {0}")]
     Refused(#[from] AppendError),
@@ -84,6 +87,10 @@ pub enum AppendError {
         /// Recomputed root.
         computed: RootHash,
     },
+    /// Another checkpoint of the same size and time is stored (signed with
+    /// another key or otherwise different).
+    #[error("a different checkpoint of the same size and time is already stored")]
+    DuplicateCheckpoint,
     /// The checkpoint is older than one already stored.
     #[error("checkpoint time is before the latest stored checkpoint of this log")]
     TimeWentBack,
@@ -110,7 +117,7 @@ fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
 }
 
 fn to_i64(value: u64) -> Result<i64, StoreError> {
-    i64::try_from(value).map_err(|_| StoreError::NotFound(format!("index {value} beyond any log")))
+    i64::try_from(value).map_err(|_| StoreError::TooLargeToStore(value))
 }
 
 impl Store {
@@ -121,6 +128,7 @@ impl Store {
     /// If the file cannot be opened, is from a newer cbm, or is corrupt.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let mut conn = Connection::open(path)?;
+        schema::refuse_newer(&conn)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -228,15 +236,20 @@ impl Store {
             for (index, hash) in &created {
                 insert_node.execute(params![id, index.level, to_i64(index.index)?, hash.as_bytes()])?;
             }
-            tx.prepare_cached(
-                "INSERT OR IGNORE INTO checkpoints (log, size, timestamp, bytes) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![
-                id,
-                to_i64(new_size)?,
-                to_i64(checkpoint.body.timestamp.0)?,
-                checkpoint.encode()
-            ])?;
+            let bytes = checkpoint.encode();
+            let time = to_i64(checkpoint.body.timestamp.0)?;
+            let existing: Option<Vec<u8>> = tx
+                .prepare_cached("SELECT bytes FROM checkpoints WHERE log = ?1 AND size = ?2 AND timestamp = ?3")?
+                .query_row(params![id, to_i64(new_size)?, time], |r| r.get(0))
+                .optional()?;
+            match existing {
+                Some(stored) if stored != bytes => return Err(AppendError::DuplicateCheckpoint.into()),
+                Some(_) => {}
+                None => {
+                    tx.prepare_cached("INSERT INTO checkpoints (log, size, timestamp, bytes) VALUES (?1, ?2, ?3, ?4)")?
+                        .execute(params![id, to_i64(new_size)?, time, bytes])?;
+                }
+            }
             tx.execute("UPDATE logs SET size = ?1 WHERE id = ?2", params![to_i64(new_size)?, id])?;
         }
         tx.commit()?;
@@ -260,7 +273,11 @@ impl Store {
         if leaf[0].0 != EntryHash::of_leaf(&bytes).0 {
             return Err(corrupt(format!("entry {index} of log {log} does not match its leaf hash")));
         }
-        SignedEntry::decode(&bytes).map_err(|e| corrupt(format!("entry {index} of log {log}: {e}")))
+        let entry = SignedEntry::decode(&bytes).map_err(|e| corrupt(format!("entry {index} of log {log}: {e}")))?;
+        if entry.body.index != index || LogId::derive(&entry.body.agreement, &entry.body.signatory) != *log {
+            return Err(corrupt(format!("row {index} of log {log} holds another entry")));
+        }
+        Ok(entry)
     }
 
     /// Entries `start..start + count` of `log` (fewer at the end of the log), checked.

@@ -40,12 +40,18 @@ const MIGRATIONS: [&str; CURRENT_VERSION as usize] = [
     ) WITHOUT ROWID;",
 ];
 
-/// Brings the store at `conn` to [`CURRENT_VERSION`].
-pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+/// Fails, changing nothing, if the store was written by a newer cbm.
+pub(crate) fn refuse_newer(conn: &Connection) -> Result<u32, StoreError> {
     let found: u32 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     if found > CURRENT_VERSION {
         return Err(StoreError::TooNew { found, supported: CURRENT_VERSION });
     }
+    Ok(found)
+}
+
+/// Brings the store at `conn` to [`CURRENT_VERSION`].
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let found = refuse_newer(conn)?;
     for version in found..CURRENT_VERSION {
         let tx = conn.transaction()?;
         tx.execute_batch(MIGRATIONS[version as usize])?;

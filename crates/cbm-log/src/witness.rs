@@ -1,0 +1,184 @@
+//! The witness rules (spec/log.md §3.3): may this signatory cosign a peer's
+//! new checkpoint? One pure function of what the witness cosigned before,
+//! the new checkpoint, and the new entries it fetched.
+//!
+//! A witness cosigns only a checkpoint whose tree it has recomputed from
+//! entries it checked, extending the tree it cosigned before. It therefore
+//! never cosigns two checkpoints of one log that are inconsistent with each
+//! other; a conflict it sees instead becomes [`Decision::Equivocation`].
+
+use cbm_wire::{
+    CosignBody, EntryHash, SignatoryId, SignedCheckpoint, SignedEntry, SigningKeyInfo, StatusChange, Timestamp, Topic,
+    TreeHash, VerifyError,
+};
+
+use crate::agreement::Agreement;
+use crate::evidence::same_size;
+use crate::merkle::Frontier;
+use crate::rules::{EntryError, LogView, check_entry};
+
+/// What the witness should do with a new checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Cosign: sign this body, after storing the new entries and checkpoint.
+    Cosign(CosignBody),
+    /// The witness already cosigned this very tree; nothing to do.
+    AlreadyCosigned,
+    /// The owner signed two conflicting checkpoints: keep this evidence,
+    /// gossip it, and never cosign either.
+    Equivocation(cbm_wire::EquivocationEvidence),
+}
+
+/// Why a checkpoint cannot be cosigned (and proves nothing by itself).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WitnessError {
+    /// The checkpoint's log is no signatory's log, or is the witness's own.
+    #[error("the checkpoint is not of a peer's log")]
+    NotAPeerLog,
+    /// The checkpoint's signature does not verify under the owner's key.
+    #[error("checkpoint signature: {0}")]
+    BadSignature(VerifyError),
+    /// The checkpoint is smaller than the one cosigned before.
+    #[error("checkpoint of size {size} is older than the cosigned size {cosigned}")]
+    Stale {
+        /// Its size.
+        size: u64,
+        /// Size cosigned before.
+        cosigned: u64,
+    },
+    /// The entries given do not cover exactly the new part of the log.
+    #[error("expected entries {from}..{to}")]
+    MissingEntries {
+        /// First index needed.
+        from: u64,
+        /// One past the last index needed.
+        to: u64,
+    },
+    /// A new entry breaks the log-owner rules.
+    #[error("entry {index}: {error}")]
+    BadEntry {
+        /// Its index.
+        index: u64,
+        /// The rule it breaks.
+        error: EntryError,
+    },
+    /// The entries do not produce the checkpoint's root. This is not yet
+    /// proof of equivocation: ask the owner for a consistency proof from the
+    /// cosigned size (see [`crate::evidence::inconsistent`]).
+    #[error("the entries do not produce the checkpoint's root")]
+    RootMismatch,
+}
+
+/// Decides whether `witness` may cosign `new` (spec/log.md §3.3).
+///
+/// - `cosigned`: the latest checkpoint of this log the witness cosigned, and
+///   `held`, the frontier of the tree it holds for that checkpoint;
+/// - `entries`: the entries from the cosigned size up to `new`'s size,
+///   fetched from the owner or any mirror;
+/// - `view`: the logs the witness holds, for citations and keys;
+/// - `now`: the witness's clock, the time of the cosignature.
+///
+/// # Errors
+/// Why it may not cosign; see [`WitnessError`].
+#[allow(clippy::too_many_arguments)] // ok: each input is one the rule needs, and naming them keeps it pure
+pub fn review(
+    agreement: &Agreement,
+    witness: &SignatoryId,
+    cosigned: Option<&SignedCheckpoint>,
+    held: &Frontier,
+    new: &SignedCheckpoint,
+    entries: &[SignedEntry],
+    view: &impl LogView,
+    now: Timestamp,
+) -> Result<Decision, WitnessError> {
+    let owner = agreement.owner_of(&new.body.log).filter(|o| o.id != *witness).ok_or(WitnessError::NotAPeerLog)?;
+    let key = agreement
+        .roster()
+        .signing_key(&owner.id, new.key, new.body.timestamp)
+        .ok_or(WitnessError::BadSignature(VerifyError::UnknownKey { what: "checkpoint" }))?;
+    new.verify(agreement.hash(), key).map_err(WitnessError::BadSignature)?;
+
+    let cosigned_size = cosigned.map_or(0, |c| c.body.size);
+    if let Some(previous) = cosigned {
+        if let Some(evidence) = same_size(previous, new) {
+            return Ok(Decision::Equivocation(evidence));
+        }
+        if new.body.size < previous.body.size {
+            return Err(WitnessError::Stale { size: new.body.size, cosigned: previous.body.size });
+        }
+        if new.body.size == previous.body.size {
+            return Ok(Decision::AlreadyCosigned);
+        }
+    }
+    let (from, to) = (cosigned_size, new.body.size);
+    if held.size() != from || entries.len() as u64 != to - from {
+        return Err(WitnessError::MissingEntries { from, to });
+    }
+    let mut frontier = held.clone();
+    let mut overlay = Overlay { base: view, owner: &owner.id, batch: Vec::with_capacity(entries.len()) };
+    let mut created = Vec::new();
+    for entry in entries {
+        let index = entry.body.index;
+        if entry.body.signatory != owner.id {
+            return Err(WitnessError::BadEntry {
+                index,
+                error: EntryError::UnknownSignatory(entry.body.signatory.clone()),
+            });
+        }
+        check_entry(agreement, &overlay, entry).map_err(|error| WitnessError::BadEntry { index, error })?;
+        overlay.batch.push(entry);
+        frontier.push(TreeHash(entry.hash().0), &mut created);
+        created.clear();
+    }
+    if frontier.root().0 != new.body.root.0 {
+        return Err(WitnessError::RootMismatch);
+    }
+    Ok(Decision::Cosign(CosignBody { witness: witness.clone(), checkpoint: new.body.clone(), cosigned_at: now }))
+}
+
+/// The witness's view with the batch under review appended to the owner's log.
+struct Overlay<'a, V> {
+    base: &'a V,
+    owner: &'a SignatoryId,
+    batch: Vec<&'a SignedEntry>,
+}
+
+impl<V: LogView> LogView for Overlay<'_, V> {
+    fn size(&self, signatory: &SignatoryId) -> u64 {
+        let extra = if signatory == self.owner { self.batch.len() as u64 } else { 0 };
+        self.base.size(signatory) + extra
+    }
+
+    fn entry_hash(&self, signatory: &SignatoryId, index: u64) -> Option<EntryHash> {
+        let in_batch = || self.batch.iter().find(|e| e.body.index == index).map(|e| e.hash());
+        if signatory == self.owner {
+            self.base.entry_hash(signatory, index).or_else(in_batch)
+        } else {
+            self.base.entry_hash(signatory, index)
+        }
+    }
+
+    fn rotated_keys(&self, signatory: &SignatoryId) -> Vec<SigningKeyInfo> {
+        let mut keys = self.base.rotated_keys(signatory);
+        if signatory == self.owner {
+            keys.extend(self.batch.iter().filter_map(|e| match &e.body.kind {
+                cbm_wire::EntryKind::KeyRotation { new_key, .. } => Some(new_key.clone()),
+                _ => None,
+            }));
+        }
+        keys
+    }
+
+    fn status(&self, signatory: &SignatoryId, topic: &Topic) -> Option<StatusChange> {
+        let from_batch = (signatory == self.owner)
+            .then(|| {
+                self.batch.iter().rev().find_map(|e| match &e.body.kind {
+                    cbm_wire::EntryKind::Status { topic: t, change, .. } if t == topic => Some(*change),
+                    _ => None,
+                })
+            })
+            .flatten();
+        from_batch.or_else(|| self.base.status(signatory, topic))
+    }
+}

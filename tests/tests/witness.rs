@@ -1,0 +1,119 @@
+//! The witness rules (spec/log.md §3.3): cosign only checked extensions of
+//! what was cosigned; turn conflicts into evidence; refuse everything else.
+
+use cbm_log::agreement::Agreement;
+use cbm_log::evidence::{inconsistent, verify_evidence};
+use cbm_log::merkle::{Frontier, consistency_proof, subtree_hash};
+use cbm_log::witness::{Decision, WitnessError, review};
+use cbm_tests::logs::LogWriter;
+use cbm_tests::samples;
+use cbm_tests::view::MemoryView;
+use cbm_wire::{SignatoryId, Signature, Timestamp};
+
+fn id(s: &str) -> SignatoryId {
+    SignatoryId::new(s).expect("id")
+}
+
+fn setup() -> (Agreement, LogWriter, LogWriter) {
+    let agreement = Agreement::adopt(&samples::signed_roster()).expect("adopt");
+    let honest = LogWriter::with_agreement("AT", 1, *agreement.hash(), "honest");
+    let forked = LogWriter::with_agreement("AT", 1, *agreement.hash(), "forked");
+    (agreement, honest, forked)
+}
+
+const NOW: Timestamp = Timestamp(1_767_225_600_000 + 86_400_000);
+
+#[test]
+fn a_witness_cosigns_checked_extensions_only() {
+    let (agreement, mut honest, mut forked) = setup();
+    let mut view = MemoryView::default();
+    let de = id("DE");
+
+    let (first_entries, first) = honest.batch(5);
+    let decision = review(&agreement, &de, None, &Frontier::empty(), &first, &first_entries, &view, NOW);
+    let Ok(Decision::Cosign(body)) = decision else { panic!("{decision:?}") };
+    assert_eq!(
+        (body.witness.clone(), body.checkpoint.clone(), body.cosigned_at),
+        (de.clone(), first.body.clone(), NOW)
+    );
+    first_entries.iter().for_each(|e| view.apply(e));
+
+    let held = Frontier::read(honest.tree(), 5).expect("frontier");
+    let (entries, second) = honest.batch(3);
+    let decision = review(&agreement, &de, Some(&first), &held, &second, &entries, &view, NOW);
+    assert!(matches!(decision, Ok(Decision::Cosign(_))), "{decision:?}");
+    entries.iter().for_each(|e| view.apply(e));
+    let held = Frontier::read(honest.tree(), 8).expect("frontier");
+    assert_eq!(review(&agreement, &de, Some(&second), &held, &second, &[], &view, NOW), Ok(Decision::AlreadyCosigned));
+
+    // The same size with another root: equivocation, with evidence anyone can check.
+    let (_, fork) = forked.batch(8);
+    let Ok(Decision::Equivocation(evidence)) = review(&agreement, &de, Some(&second), &held, &fork, &[], &view, NOW)
+    else {
+        panic!("expected equivocation")
+    };
+    assert_eq!(verify_evidence(agreement.roster(), &evidence), Ok(id("AT")));
+
+    // Older than what was cosigned.
+    assert_eq!(
+        review(&agreement, &de, Some(&second), &held, &first, &[], &view, NOW),
+        Err(WitnessError::Stale { size: 5, cosigned: 8 })
+    );
+
+    // Entries missing, or one tampered with.
+    let (more, third) = honest.batch(4);
+    assert_eq!(
+        review(&agreement, &de, Some(&second), &held, &third, &more[1..], &view, NOW),
+        Err(WitnessError::MissingEntries { from: 8, to: 12 })
+    );
+    let mut tampered = more.clone();
+    tampered[2].signature = Signature([0; 64]);
+    assert!(matches!(
+        review(&agreement, &de, Some(&second), &held, &third, &tampered, &view, NOW),
+        Err(WitnessError::BadEntry { index: 10, .. })
+    ));
+
+    // A witness does not cosign its own log.
+    assert_eq!(
+        review(&agreement, &id("AT"), Some(&second), &held, &third, &more, &view, NOW),
+        Err(WitnessError::NotAPeerLog)
+    );
+}
+
+#[test]
+fn a_larger_forked_checkpoint_is_refused_and_then_proven_with_a_consistency_proof() {
+    let (agreement, mut honest, mut forked) = setup();
+    let mut view = MemoryView::default();
+    let de = id("DE");
+    let (entries, cosigned) = honest.batch(8);
+    assert!(matches!(
+        review(&agreement, &de, None, &Frontier::empty(), &cosigned, &entries, &view, NOW),
+        Ok(Decision::Cosign(_))
+    ));
+    entries.iter().for_each(|e| view.apply(e));
+    let held = Frontier::read(honest.tree(), 8).expect("frontier");
+
+    // The owner forks: a 10-entry checkpoint whose tree does not extend the cosigned one.
+    let (_, fork) = forked.batch(10);
+    let (honest_next, _) = honest.batch(2);
+    assert_eq!(
+        review(&agreement, &de, Some(&cosigned), &held, &fork, &honest_next, &view, NOW),
+        Err(WitnessError::RootMismatch)
+    );
+    // The witness asks for a consistency proof 8 -> 10; the owner can only
+    // serve one for the forked tree, and that proof convicts it.
+    let proof = consistency_proof(forked.tree(), 8, 10).expect("proof");
+    let old_subtree = subtree_hash(forked.tree(), 0, 8).expect("hash");
+    let evidence = inconsistent(&cosigned, &fork, &proof, Some(old_subtree)).expect("evidence");
+    assert_eq!(verify_evidence(agreement.roster(), &evidence), Ok(id("AT")));
+}
+
+#[test]
+fn a_checkpoint_signed_with_another_key_is_refused() {
+    let (agreement, _, _) = setup();
+    let mut impostor = LogWriter::with_agreement("AT", 2, *agreement.hash(), "impostor");
+    let (entries, checkpoint) = impostor.batch(2);
+    let decision =
+        review(&agreement, &id("DE"), None, &Frontier::empty(), &checkpoint, &entries, &MemoryView::default(), NOW);
+    assert!(matches!(decision, Err(WitnessError::BadSignature(_))), "{decision:?}");
+}
