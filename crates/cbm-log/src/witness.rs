@@ -26,7 +26,7 @@ pub enum Decision {
     AlreadyCosigned,
     /// The owner signed two conflicting checkpoints: keep this evidence,
     /// gossip it, and never cosign either.
-    Equivocation(cbm_wire::EquivocationEvidence),
+    Equivocation(Box<cbm_wire::EquivocationEvidence>),
 }
 
 /// Why a checkpoint cannot be cosigned (and proves nothing by itself).
@@ -102,7 +102,7 @@ pub fn review(
     let cosigned_size = cosigned.map_or(0, |c| c.body.size);
     if let Some(previous) = cosigned {
         if let Some(evidence) = same_size(previous, new) {
-            return Ok(Decision::Equivocation(evidence));
+            return Ok(Decision::Equivocation(Box::new(evidence)));
         }
         if new.body.size < previous.body.size {
             return Err(WitnessError::Stale { size: new.body.size, cosigned: previous.body.size });
