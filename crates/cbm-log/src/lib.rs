@@ -28,5 +28,6 @@ pub mod calendar;
 pub mod evidence;
 pub mod merkle;
 pub mod rules;
+pub mod schedule;
 pub mod store;
 pub mod witness;

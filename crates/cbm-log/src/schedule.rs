@@ -1,0 +1,277 @@
+//! Judging a log against the roster's schedules on receipts (spec/log.md
+//! §5.2–5.4). Pure: every input is passed in, including `now`.
+//!
+//! A witness's *receipt* of an entry is the time of its first cosignature
+//! covering the entry. An entry is *delivered* once the roster's quorum of
+//! other signatories has received it: at the quorum-th earliest receipt.
+//! Deadlines are judged on delivery, never on the owner's own `issued_at`.
+
+use std::collections::BTreeMap;
+
+use cbm_wire::{
+    Cosignature, EntryKind, SignatoryId, SignedCheckpoint, SignedEntry, StatusChange, TimeSpan, Timestamp, Topic,
+};
+
+use crate::agreement::Agreement;
+use crate::calendar::{due_at, period_of};
+
+/// When each other signatory first received each entry of one log.
+#[derive(Clone, Debug, Default)]
+pub struct Receipts {
+    /// Per witness: (checkpoint size, earliest time it cosigned a checkpoint
+    /// of this size or larger), sorted by size.
+    by_witness: BTreeMap<SignatoryId, Vec<(u64, Timestamp)>>,
+}
+
+impl Receipts {
+    /// Collects receipts from the cosignatures of one log (any order; others ignored).
+    pub fn new(cosignatures: &[Cosignature]) -> Self {
+        let mut by_witness: BTreeMap<SignatoryId, Vec<(u64, Timestamp)>> = BTreeMap::new();
+        for c in cosignatures {
+            by_witness.entry(c.body.witness.clone()).or_default().push((c.body.checkpoint.size, c.body.cosigned_at));
+        }
+        for list in by_witness.values_mut() {
+            list.sort();
+            // Suffix minima: the earliest cosignature of size >= list[i].0.
+            for i in (0..list.len().saturating_sub(1)).rev() {
+                list[i].1 = list[i].1.min(list[i + 1].1);
+            }
+        }
+        Self { by_witness }
+    }
+
+    /// When `witness` first received entry `index`: its earliest
+    /// cosignature of a checkpoint with more than `index` entries.
+    pub fn receipt(&self, witness: &SignatoryId, index: u64) -> Option<Timestamp> {
+        let list = self.by_witness.get(witness)?;
+        let first_covering = list.partition_point(|(size, _)| *size <= index);
+        list.get(first_covering).map(|(_, at)| *at)
+    }
+
+    /// When entry `index` of `owner`'s log was delivered: the `quorum`-th
+    /// earliest receipt among the other signatories of `agreement`.
+    pub fn delivered(&self, agreement: &Agreement, owner: &SignatoryId, index: u64) -> Option<Timestamp> {
+        let mut times: Vec<Timestamp> = agreement
+            .roster()
+            .signatories
+            .iter()
+            .filter(|s| s.id != *owner)
+            .filter_map(|s| self.receipt(&s.id, index))
+            .collect();
+        times.sort();
+        let quorum = agreement.roster().quorum.threshold as usize;
+        quorum.checked_sub(1).and_then(|i| times.get(i)).copied()
+    }
+}
+
+/// How a signatory met one period of one schedule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeriodStatus {
+    /// Not yet due, and nothing delivered yet.
+    Pending,
+    /// Delivered by the due time.
+    OnTime,
+    /// Delivered after the due time, or due and still not delivered.
+    Late,
+    /// Due, and nothing declared at all.
+    Missing,
+    /// The obligation was suspended at the due time.
+    Suspended,
+    /// The obligation was withdrawn before the due time.
+    Withdrawn,
+}
+
+/// One period of one schedule, for one signatory.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PeriodReport {
+    /// The schedule's topic.
+    pub topic: Topic,
+    /// The period number.
+    pub period: u64,
+    /// When its declaration was due.
+    pub due: Timestamp,
+    /// The verdict.
+    pub status: PeriodStatus,
+    /// The first declaration or no-change for the period, by log index.
+    pub entry: Option<u64>,
+    /// Whether that entry says "no change".
+    pub no_change: bool,
+    /// When it was delivered (quorum receipt), if it was.
+    pub delivered: Option<Timestamp>,
+    /// Indexes of amendments of that entry.
+    pub amendments: Vec<u64>,
+}
+
+/// How one recipient acknowledged one entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum AckStatus {
+    /// Received within the acknowledgement window (or no window applies).
+    InTime {
+        /// Delay from publication to receipt.
+        delay: TimeSpan,
+    },
+    /// Received after the window closed.
+    Late {
+        /// Delay from publication to receipt.
+        delay: TimeSpan,
+    },
+    /// Not received, and the window has closed.
+    Missing,
+    /// Not received yet, and the window is still open (or no window applies).
+    Pending,
+}
+
+/// Acknowledgements of one entry by every other signatory.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct EntryAcks {
+    /// The entry's index.
+    pub index: u64,
+    /// When the owner published it: the time of its first checkpoint covering it.
+    pub published: Option<Timestamp>,
+    /// Per recipient, in roster order.
+    pub recipients: Vec<(SignatoryId, AckStatus)>,
+}
+
+/// The ack window for an entry: its topic's schedule's, if it has one.
+fn ack_window(agreement: &Agreement, entry: &SignedEntry) -> Option<TimeSpan> {
+    let topic = match &entry.body.kind {
+        EntryKind::Declaration { topic, .. }
+        | EntryKind::NoChange { topic, .. }
+        | EntryKind::Notification { topic }
+        | EntryKind::Status { topic, .. } => topic,
+        _ => return None,
+    };
+    agreement.roster().schedule(topic).map(|s| s.ack_window)
+}
+
+/// Judges each entry's acknowledgements (spec/log.md §5.4). `checkpoints`
+/// are the owner's, for publication times; `now` closes open windows.
+pub fn acknowledgements(
+    agreement: &Agreement,
+    owner: &SignatoryId,
+    entries: &[SignedEntry],
+    checkpoints: &[SignedCheckpoint],
+    receipts: &Receipts,
+    now: Timestamp,
+) -> Vec<EntryAcks> {
+    let mut published: Vec<(u64, Timestamp)> = checkpoints.iter().map(|c| (c.body.size, c.body.timestamp)).collect();
+    published.sort();
+    for i in (0..published.len().saturating_sub(1)).rev() {
+        published[i].1 = published[i].1.min(published[i + 1].1);
+    }
+    entries
+        .iter()
+        .map(|entry| {
+            let index = entry.body.index;
+            let at = published.get(published.partition_point(|(size, _)| *size <= index)).map(|(_, t)| *t);
+            let window = ack_window(agreement, entry);
+            let recipients = agreement
+                .roster()
+                .signatories
+                .iter()
+                .filter(|s| s.id != *owner)
+                .map(|s| {
+                    let status = match (receipts.receipt(&s.id, index), at, window) {
+                        (Some(received), Some(at), Some(window)) => {
+                            let delay = received.saturating_since(at);
+                            if delay <= window { AckStatus::InTime { delay } } else { AckStatus::Late { delay } }
+                        }
+                        (Some(received), Some(at), None) => AckStatus::InTime { delay: received.saturating_since(at) },
+                        (Some(_), None, _) => AckStatus::InTime { delay: TimeSpan(0) },
+                        (None, Some(at), Some(window)) if now > at.saturating_add(window) => AckStatus::Missing,
+                        (None, _, _) => AckStatus::Pending,
+                    };
+                    (s.id.clone(), status)
+                })
+                .collect();
+            EntryAcks { index, published: at, recipients }
+        })
+        .collect()
+}
+
+/// The status in force for `topic` at `at`: that of the last status entry
+/// (in log order) effective by `at` and delivered by `at`.
+fn status_at(
+    agreement: &Agreement,
+    owner: &SignatoryId,
+    entries: &[SignedEntry],
+    receipts: &Receipts,
+    topic: &Topic,
+    at: Timestamp,
+) -> Option<StatusChange> {
+    let mut current = None;
+    for entry in entries {
+        if let EntryKind::Status { topic: t, change, effective_from } = &entry.body.kind {
+            let delivered = receipts.delivered(agreement, owner, entry.body.index);
+            // A status change counts from its effective time, and only if it
+            // was delivered by then: no retroactive suspensions.
+            let counts = t == topic && *effective_from <= at && delivered.is_some_and(|d| d <= at);
+            if counts {
+                current = Some(*change);
+            }
+        }
+    }
+    current
+}
+
+/// Judges `owner`'s log against every schedule binding it, for every period
+/// that has started by `now` (spec/log.md §5.3).
+pub fn judge_periods(
+    agreement: &Agreement,
+    owner: &SignatoryId,
+    entries: &[SignedEntry],
+    receipts: &Receipts,
+    now: Timestamp,
+) -> Vec<PeriodReport> {
+    let mut reports = Vec::new();
+    for schedule in &agreement.roster().schedules {
+        if schedule.applies_to.as_ref().is_some_and(|list| !list.contains(owner)) {
+            continue;
+        }
+        let Some(last) = period_of(schedule, now) else { continue };
+        for period in 0..=last {
+            let Some(due) = due_at(schedule, period) else { break };
+            let declaration = entries.iter().find(|e| match &e.body.kind {
+                EntryKind::Declaration { topic, period: p } | EntryKind::NoChange { topic, period: p } => {
+                    *topic == schedule.topic && *p == period
+                }
+                _ => false,
+            });
+            let delivered = declaration.and_then(|e| receipts.delivered(agreement, owner, e.body.index));
+            let amendments = declaration
+                .map(|d| {
+                    let hash = d.hash();
+                    entries
+                        .iter()
+                        .filter(|e| matches!(&e.body.kind, EntryKind::Amendment { amends, .. } if amends.hash == hash))
+                        .map(|e| e.body.index)
+                        .collect()
+                })
+                .unwrap_or_default();
+            let status = match status_at(agreement, owner, entries, receipts, &schedule.topic, due) {
+                Some(StatusChange::Withdraw) => PeriodStatus::Withdrawn,
+                Some(StatusChange::Suspend) => PeriodStatus::Suspended,
+                _ => match (declaration, delivered) {
+                    (_, Some(at)) if at <= due => PeriodStatus::OnTime,
+                    (_, Some(_)) => PeriodStatus::Late,
+                    (_, None) if now <= due => PeriodStatus::Pending,
+                    (Some(_), None) => PeriodStatus::Late,
+                    (None, None) => PeriodStatus::Missing,
+                },
+            };
+            reports.push(PeriodReport {
+                topic: schedule.topic.clone(),
+                period,
+                due,
+                status,
+                entry: declaration.map(|e| e.body.index),
+                no_change: declaration.is_some_and(|e| matches!(e.body.kind, EntryKind::NoChange { .. })),
+                delivered,
+                amendments,
+            });
+        }
+    }
+    reports
+}
