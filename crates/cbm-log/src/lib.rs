@@ -25,6 +25,7 @@
 
 pub mod agreement;
 pub mod calendar;
+pub mod entry_proof;
 pub mod evidence;
 pub mod merkle;
 pub mod rules;
