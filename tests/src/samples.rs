@@ -3,12 +3,12 @@
 //! reproducible.
 
 use cbm_wire::{
-    Address, AgreementHash, AgreementId, BUNDLE_FORMAT_VERSION, BundleHeader, BundleRecord, Bytes, Cadence, Checkpoint,
-    Commitment, ConsistencyProof, CosignBody, Cosignature, Entry, EntryHash, EntryKind, EntryProof, EntryRef,
-    EquivocationEvidence, ErrorCode, Field, FieldPosition, InclusionProof, KeyId, Label, LogId, MediaType, Opening,
-    PublicKey, QuorumPolicy, Request, Response, RootHash, Roster, RosterLimits, Salt, Schedule, Signatory, SignatoryId,
-    Signed, SignedCheckpoint, SignedEntry, SignedRoster, SigningKey, SigningKeyInfo, StatusChange, Text, TimeSpan,
-    Timestamp, Topic, TreeHash,
+    Address, AgreementHash, AgreementId, BUNDLE_FORMAT_VERSION, BundleEnd, BundleHeader, BundleRecord, Bytes, Cadence,
+    Checkpoint, Commitment, ConsistencyProof, CosignBody, Cosignature, Digest, Entry, EntryHash, EntryKind, EntryProof,
+    EntryRef, EquivocationEvidence, ErrorCode, Field, FieldPosition, InclusionProof, KeyId, Label, LogId, MediaType,
+    Opening, PublicKey, QuorumPolicy, Request, Response, RootHash, Roster, RosterLimits, Salt, Schedule, Signatory,
+    SignatoryId, Signed, SignedCheckpoint, SignedEntry, SignedRoster, SigningKey, SigningKeyInfo, StatusChange, Text,
+    TimeSpan, Timestamp, Topic, TreeHash,
 };
 
 /// The sample signatories, in roster order.
@@ -285,6 +285,7 @@ pub fn bundle_records() -> Vec<(&'static str, BundleRecord)> {
             },
         ),
         ("entry", BundleRecord::Entry { entry: declaration() }),
+        ("end", BundleRecord::End { end: BundleEnd { records: 2, digest: Digest([0x3c; 32]) } }),
     ]
 }
 

@@ -46,21 +46,31 @@ fn every_acknowledged_append_survives_sigkill() {
             .expect("spawn the appender");
         let stdout = child.stdout.take().expect("piped stdout");
         // Read the child's acknowledgements on a thread; the main thread
-        // picks the kill instant.
+        // picks the kill instant: in even rounds counted from the spawn (so
+        // some kills land while the store opens), in odd rounds from the
+        // moment the child reports it is ready (so most land mid-append).
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let reader = std::thread::spawn(move || {
             let mut last = None;
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if let Some(size) = line.strip_prefix("durable ") {
+                if line.starts_with("ready ") {
+                    let _ = ready_tx.send(());
+                } else if let Some(size) = line.strip_prefix("durable ") {
                     last = Some(size.parse::<u64>().expect("size"));
                 }
             }
             last
         });
+        if round % 2 == 1 {
+            ready_rx.recv_timeout(Duration::from_secs(60)).expect("the appender reports ready");
+        }
         std::thread::sleep(Duration::from_millis(instants.next_millis()));
+        if let Some(status) = child.try_wait().expect("poll the appender") {
+            panic!("round {round}: the appender stopped by itself ({status}) before it was killed");
+        }
         child.kill().expect("SIGKILL");
-        let status = child.wait().expect("reap");
-        assert!(!status.success(), "round {round}: the appender exited by itself: {status}");
+        child.wait().expect("reap");
         if let Some(size) = reader.join().expect("reader thread") {
             assert!(size >= acknowledged, "round {round}: acknowledgements went backwards");
             if size > acknowledged {

@@ -34,6 +34,12 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 /// day; a day past the end of the target month clamps to its last day
 /// (31 January + 1 month = 28 or 29 February).
 fn add_months(start: Timestamp, months: u64) -> Option<Timestamp> {
+    // Timestamps end before year 600 million; refusing larger steps keeps the
+    // civil-date arithmetic far from overflow.
+    const MAX_MONTHS: u64 = 12 * 600_000_000;
+    if months > MAX_MONTHS {
+        return None;
+    }
     let days = i64::try_from(start.0 / MILLIS_PER_DAY).ok()?;
     let time_of_day = start.0 % MILLIS_PER_DAY;
     let (year, month, day) = civil_from_days(days);

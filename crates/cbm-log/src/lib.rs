@@ -24,6 +24,8 @@
 #![forbid(unsafe_code)]
 
 pub mod agreement;
+pub mod audit;
+pub mod bundle;
 pub mod calendar;
 pub mod entry_proof;
 pub mod evidence;

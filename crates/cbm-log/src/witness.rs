@@ -24,8 +24,8 @@ pub enum Decision {
     Cosign(CosignBody),
     /// The witness already cosigned this very tree; nothing to do.
     AlreadyCosigned,
-    /// The owner signed two conflicting checkpoints: keep this evidence,
-    /// gossip it, and never cosign either.
+    /// The owner signed a checkpoint conflicting with the one cosigned:
+    /// keep this evidence, gossip it, and do not cosign the new one.
     Equivocation(Box<cbm_wire::EquivocationEvidence>),
 }
 
@@ -63,6 +63,10 @@ pub enum WitnessError {
         /// The rule it breaks.
         error: EntryError,
     },
+    /// The held tree (or the cosigned checkpoint) passed in is not the one
+    /// cosigned before for this log: the caller's state is inconsistent.
+    #[error("the held tree does not match the cosigned checkpoint")]
+    HeldTreeMismatch,
     /// The entries do not produce the checkpoint's root. This is not yet
     /// proof of equivocation: ask the owner for a consistency proof from the
     /// cosigned size (see [`crate::evidence::inconsistent`]).
@@ -114,6 +118,10 @@ pub fn review(
     let (from, to) = (cosigned_size, new.body.size);
     if held.size() != from || entries.len() as u64 != to - from {
         return Err(WitnessError::MissingEntries { from, to });
+    }
+    // The held tree must be the one cosigned: the caller's state is checked, not trusted.
+    if cosigned.is_some_and(|c| c.body.log != new.body.log || held.root().0 != c.body.root.0) {
+        return Err(WitnessError::HeldTreeMismatch);
     }
     let mut frontier = held.clone();
     let mut overlay = Overlay { base: view, owner: &owner.id, batch: Vec::with_capacity(entries.len()) };

@@ -8,6 +8,7 @@ use crate::codec::{Bounded, Wire};
 use crate::entry::{Opening, SignedEntry};
 use crate::error::DecodeError;
 use crate::evidence::EquivocationEvidence;
+use crate::ids::Digest;
 use crate::limits::Limits;
 use crate::roster::SignedRoster;
 use crate::time::Timestamp;
@@ -28,8 +29,20 @@ pub struct BundleHeader {
     pub public: bool,
 }
 
-/// One record of a bundle. A bundle is a header, the roster, then any
-/// number of the other records in the order spec/log.md prescribes.
+/// The last record of every bundle: it makes truncation at a record
+/// boundary, and any change to an earlier byte, detectable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
+#[serde(deny_unknown_fields)]
+pub struct BundleEnd {
+    /// Number of records before this one.
+    pub records: u64,
+    /// BLAKE3 of every byte before this record.
+    pub digest: Digest,
+}
+
+/// One record of a bundle. A bundle is a header, the roster, any number of
+/// the other records in the order spec/log.md prescribes, and an end record.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
 #[serde(deny_unknown_fields)]
@@ -69,6 +82,11 @@ pub enum BundleRecord {
         /// The opening.
         opening: Opening,
     },
+    /// The end of the bundle; always last.
+    End {
+        /// The record count and digest of everything before.
+        end: BundleEnd,
+    },
 }
 
 impl Bounded for BundleRecord {
@@ -77,7 +95,11 @@ impl Bounded for BundleRecord {
             Self::Roster { roster } => roster.check_limits(object),
             Self::Entry { entry } => entry.check_limits(object),
             Self::Evidence { evidence } => evidence.check_limits(object),
-            Self::Header { .. } | Self::Checkpoint { .. } | Self::Cosignature { .. } | Self::Opening { .. } => Ok(()),
+            Self::Header { .. }
+            | Self::Checkpoint { .. }
+            | Self::Cosignature { .. }
+            | Self::Opening { .. }
+            | Self::End { .. } => Ok(()),
         }
     }
 }

@@ -31,6 +31,10 @@ fixed_bytes!(
     TreeHash, 32, "a tree hash (32-byte string)"
 );
 fixed_bytes!(
+    /// BLAKE3 of a run of bytes, such as everything in a bundle before its end record.
+    Digest, 32, "a digest (32-byte string)"
+);
+fixed_bytes!(
     /// Keyed-BLAKE3 commitment to the value of a committed field.
     Commitment, 32, "a commitment (32-byte string)"
 );

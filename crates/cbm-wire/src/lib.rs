@@ -40,15 +40,15 @@ mod time;
 #[cfg(any(test, feature = "arbitrary"))]
 mod arbitrary_support;
 
-pub use bundle::{BUNDLE_FORMAT_VERSION, BundleHeader, BundleRecord};
+pub use bundle::{BUNDLE_FORMAT_VERSION, BundleEnd, BundleHeader, BundleRecord};
 pub use bytes::{Bytes, ParseHexError};
 pub use checkpoint::{Checkpoint, CosignBody, Cosignature, SignedCheckpoint};
-pub use codec::{Bounded, Wire, check_canonical};
+pub use codec::{Bounded, Wire, check_canonical, first_item_len};
 pub use entry::{Entry, EntryKind, EntryRef, Field, FieldPosition, Opening, SignedEntry, StatusChange};
 pub use error::{CanonicalError, CanonicalRule, DecodeError, VerifyError};
 pub use evidence::EquivocationEvidence;
 pub use ids::{
-    Address, AgreementHash, AgreementId, Commitment, EntryHash, KeyId, Label, LogId, MediaType, ParseIdError,
+    Address, AgreementHash, AgreementId, Commitment, Digest, EntryHash, KeyId, Label, LogId, MediaType, ParseIdError,
     PublicKey, RootHash, Salt, SignatoryId, Signature, Text, Topic, TreeHash,
 };
 pub use limits::Limits;

@@ -79,6 +79,16 @@ pub fn check_canonical(bytes: &[u8], limits: &Limits) -> Result<(), CanonicalErr
     scan::check(bytes, limits)
 }
 
+/// The length of the first data item in `bytes`, for reading CBOR sequences
+/// (RFC 8742) one item at a time.
+///
+/// # Errors
+/// [`CanonicalRule::Truncated`](crate::CanonicalRule::Truncated) if `bytes`
+/// ends inside the item (read more and retry), or the rule the item breaks.
+pub fn first_item_len(bytes: &[u8], limits: &Limits) -> Result<usize, CanonicalError> {
+    scan::first_item_len(bytes, limits)
+}
+
 /// Encodes `value` canonically. Only for cbm's own wire types, whose
 /// serialization cannot fail.
 pub(crate) fn to_canonical<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {

@@ -44,6 +44,22 @@ pub(crate) fn check(input: &[u8], limits: &Limits) -> Result<(), CanonicalError>
     Ok(())
 }
 
+/// The length of the first data item of `input`, which may be followed by
+/// more bytes (a CBOR sequence, RFC 8742). The item must be canonical and
+/// within `limits`; [`CanonicalRule::Truncated`] means more input is needed.
+pub(crate) fn first_item_len(input: &[u8], limits: &Limits) -> Result<usize, CanonicalError> {
+    let window = &input[..input.len().min(limits.max_bytes)];
+    let mut scanner = Scanner { input: window, pos: 0, limits };
+    match scanner.item(1) {
+        Err(e) if e.rule == CanonicalRule::Truncated && window.len() == limits.max_bytes => Err(CanonicalError::new(
+            0,
+            CanonicalRule::TooLarge { len: input.len() as u64, limit: limits.max_bytes as u64 },
+        )),
+        Err(e) => Err(e),
+        Ok(()) => Ok(scanner.pos),
+    }
+}
+
 struct Scanner<'a> {
     input: &'a [u8],
     pos: usize,

@@ -1,0 +1,376 @@
+//! The offline audit of a bundle (spec/log.md §7): every signature, every
+//! tree, every checkpoint and cosignature checked in one streaming pass, and
+//! each signatory's record judged against the schedules on receipts.
+//!
+//! Memory grows with the number of signatories, checkpoints and
+//! schedule-relevant entries, not with the number of entries.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use cbm_wire::{
+    BUNDLE_FORMAT_VERSION, BundleEnd, BundleRecord, Cosignature, EntryKind, LogId, SignatoryId, SignedCheckpoint,
+    SignedEntry, SigningKeyInfo, Timestamp, TreeHash,
+};
+use serde::Serialize;
+
+use crate::agreement::Agreement;
+use crate::bundle::{BundleError, BundleReader};
+use crate::evidence::verify_evidence;
+use crate::merkle::Frontier;
+use crate::schedule::{AckStatus, PeriodReport, PeriodStatus, Receipts, acknowledgements, judge_periods};
+
+/// The overall verdict, and the CLI's exit code for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Everything verifies and every obligation was met.
+    Ok,
+    /// Everything verifies, but there are findings: equivocation, late or
+    /// missing declarations or acknowledgements.
+    Findings,
+    /// Something does not verify: the bundle cannot be trusted.
+    Invalid,
+}
+
+/// What the audit found about one signatory.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SignatoryReport {
+    /// The signatory.
+    pub signatory: Option<SignatoryId>,
+    /// Entries in its log.
+    pub entries: u64,
+    /// Checkpoints of its log.
+    pub checkpoints: u64,
+    /// Largest checkpoint size cosigned by the roster's quorum.
+    pub settled_size: u64,
+    /// Amendments, objections and status changes it made.
+    pub amendments: u64,
+    /// Objections it raised.
+    pub objections: u64,
+    /// Status changes (suspend, resume, withdraw) it declared.
+    pub status_changes: u64,
+    /// Every scheduled period, judged on receipts.
+    pub periods: Vec<PeriodReport>,
+    /// Acknowledgements of its scheduled entries that were late or missing,
+    /// as (entry index, recipient, status).
+    pub ack_problems: Vec<(u64, SignatoryId, AckStatus)>,
+    /// Whether it was caught equivocating.
+    pub equivocated: bool,
+}
+
+/// The audit's result.
+#[derive(Clone, Debug, Serialize)]
+pub struct AuditReport {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Agreement name, if the roster was read.
+    pub agreement: Option<String>,
+    /// Records read.
+    pub records: u64,
+    /// Per signatory, in roster order.
+    pub signatories: Vec<SignatoryReport>,
+    /// Problems that make the bundle invalid.
+    pub problems: Vec<String>,
+}
+
+/// Per-log state during the pass.
+struct LogState {
+    owner: SignatoryId,
+    frontier: Frontier,
+    checkpoints: Vec<SignedCheckpoint>,
+    cosignatures: Vec<Cosignature>,
+    kept: Vec<SignedEntry>,
+    rotated: Vec<SigningKeyInfo>,
+    report: SignatoryReport,
+}
+
+/// Whether the schedule evaluation needs this entry kept.
+fn schedule_relevant(entry: &SignedEntry) -> bool {
+    matches!(
+        entry.body.kind,
+        EntryKind::Declaration { .. }
+            | EntryKind::NoChange { .. }
+            | EntryKind::Status { .. }
+            | EntryKind::Amendment { .. }
+    )
+}
+
+struct Auditor {
+    agreement: Option<Agreement>,
+    ended: bool,
+    logs: BTreeMap<LogId, LogState>,
+    problems: Vec<String>,
+    records: u64,
+}
+
+impl Auditor {
+    fn record(&mut self, record: BundleRecord, expected_end: impl FnOnce() -> BundleEnd) {
+        self.records += 1;
+        let position = self.records;
+        if self.ended {
+            self.problems.push(format!("record {position}: records after the end record"));
+            return;
+        }
+        match (record, &self.agreement) {
+            (BundleRecord::End { end }, _) => {
+                self.ended = true;
+                if end != expected_end() {
+                    self.problems.push(
+                        "the end record does not match the bundle: records were changed, added or removed".into(),
+                    );
+                }
+            }
+            (BundleRecord::Header { header }, _) if position == 1 => {
+                if header.format_version != BUNDLE_FORMAT_VERSION {
+                    self.problems.push(format!("bundle format version {} is not supported", header.format_version));
+                }
+            }
+            (BundleRecord::Roster { roster }, _) if position == 2 => match Agreement::adopt(&roster) {
+                Ok(agreement) => {
+                    self.logs = agreement
+                        .roster()
+                        .signatories
+                        .iter()
+                        .map(|s| {
+                            let report =
+                                SignatoryReport { signatory: Some(s.id.clone()), ..SignatoryReport::default() };
+                            let state = LogState {
+                                owner: s.id.clone(),
+                                frontier: Frontier::empty(),
+                                checkpoints: Vec::new(),
+                                cosignatures: Vec::new(),
+                                kept: Vec::new(),
+                                rotated: Vec::new(),
+                                report,
+                            };
+                            (agreement.log_of(&s.id), state)
+                        })
+                        .collect();
+                    self.agreement = Some(agreement);
+                }
+                Err(e) => self.problems.push(format!("roster: {e}")),
+            },
+            (BundleRecord::Header { .. } | BundleRecord::Roster { .. }, _) => {
+                self.problems.push(format!("record {position}: header and roster must be the first two records"));
+            }
+            (_, None) => self.problems.push(format!("record {position}: no adopted roster before it")),
+            (BundleRecord::Entry { entry }, Some(_)) => self.entry(position, entry),
+            (BundleRecord::Checkpoint { checkpoint }, Some(_)) => self.checkpoint(position, checkpoint),
+            (BundleRecord::Cosignature { cosignature }, Some(_)) => self.cosignature(position, cosignature),
+            (BundleRecord::Evidence { evidence }, Some(agreement)) => {
+                match verify_evidence(agreement.roster(), &evidence) {
+                    Ok(owner) => {
+                        let log = agreement.log_of(&owner);
+                        if let Some(state) = self.logs.get_mut(&log) {
+                            state.report.equivocated = true;
+                        }
+                    }
+                    Err(e) => self.problems.push(format!("record {position}: evidence does not verify: {e}")),
+                }
+            }
+            // Openings are private; their check needs the entry and is left to `verify-opening`.
+            (BundleRecord::Opening { .. }, Some(_)) => {}
+        }
+    }
+
+    fn entry(&mut self, position: u64, entry: SignedEntry) {
+        let Some(agreement) = &self.agreement else { return };
+        let log = agreement.log_of(&entry.body.signatory);
+        let Some(state) = self.logs.get_mut(&log) else {
+            self.problems.push(format!("record {position}: entry by non-signatory {}", entry.body.signatory));
+            return;
+        };
+        let problem = (|| {
+            if entry.body.agreement != *agreement.hash() {
+                return Err("made under another agreement".to_owned());
+            }
+            if entry.body.index != state.frontier.size() {
+                return Err(format!("index {} where {} was next", entry.body.index, state.frontier.size()));
+            }
+            let roster_keys =
+                agreement.roster().signatory(&state.owner).map(|s| s.signing_keys.as_slice()).unwrap_or(&[]);
+            let key = roster_keys
+                .iter()
+                .chain(&state.rotated)
+                .find(|k| k.id == entry.key && k.is_valid_at(entry.body.issued_at))
+                .ok_or_else(|| format!("no key {} valid at its time", entry.key))?;
+            entry.verify(agreement.hash(), &key.key).map_err(|e| e.to_string())
+        })();
+        if let Err(problem) = problem {
+            self.problems.push(format!("record {position}: entry {} of {}: {problem}", entry.body.index, state.owner));
+            return;
+        }
+        let mut created = Vec::new();
+        state.frontier.push(TreeHash(entry.hash().0), &mut created);
+        state.report.entries += 1;
+        match &entry.body.kind {
+            EntryKind::Amendment { .. } => state.report.amendments += 1,
+            EntryKind::Objection { .. } => state.report.objections += 1,
+            EntryKind::Status { .. } => state.report.status_changes += 1,
+            EntryKind::KeyRotation { new_key, .. } => state.rotated.push(new_key.clone()),
+            _ => {}
+        }
+        if schedule_relevant(&entry) {
+            state.kept.push(entry);
+        }
+    }
+
+    fn checkpoint(&mut self, position: u64, checkpoint: SignedCheckpoint) {
+        let Some(agreement) = &self.agreement else { return };
+        let Some(state) = self.logs.get_mut(&checkpoint.body.log) else {
+            self.problems.push(format!("record {position}: checkpoint of an unknown log"));
+            return;
+        };
+        let body = &checkpoint.body;
+        let verified = agreement
+            .roster()
+            .signing_key(&state.owner, checkpoint.key, body.timestamp)
+            .is_some_and(|key| checkpoint.verify(agreement.hash(), key).is_ok());
+        if !verified {
+            self.problems.push(format!("record {position}: checkpoint of {} does not verify", state.owner));
+        } else if body.size != state.frontier.size() {
+            self.problems.push(format!(
+                "record {position}: checkpoint of size {} of {} does not follow its last entry ({})",
+                body.size,
+                state.owner,
+                state.frontier.size()
+            ));
+        } else if body.root.0 != state.frontier.root().0 {
+            self.problems.push(format!(
+                "record {position}: checkpoint of {} has a root its entries do not produce",
+                state.owner
+            ));
+        } else {
+            state.report.checkpoints += 1;
+            state.checkpoints.push(checkpoint);
+        }
+    }
+
+    fn cosignature(&mut self, position: u64, cosignature: Cosignature) {
+        let Some(agreement) = &self.agreement else { return };
+        let body = &cosignature.body;
+        let Some(state) = self.logs.get_mut(&body.checkpoint.log) else {
+            self.problems.push(format!("record {position}: cosignature of an unknown log"));
+            return;
+        };
+        let known = state.checkpoints.iter().any(|c| c.body == body.checkpoint);
+        let verified = body.witness != state.owner
+            && agreement
+                .roster()
+                .signing_key(&body.witness, cosignature.key, body.cosigned_at)
+                .is_some_and(|key| cosignature.verify(agreement.hash(), key).is_ok());
+        if !known || !verified {
+            self.problems.push(format!(
+                "record {position}: cosignature by {} of {}'s checkpoint {}",
+                body.witness,
+                state.owner,
+                if known { "does not verify" } else { "of a checkpoint not in the bundle before it" }
+            ));
+            return;
+        }
+        state.cosignatures.push(cosignature);
+    }
+
+    fn finish(self, now: Timestamp) -> AuditReport {
+        let mut problems = self.problems;
+        if !self.ended {
+            problems.push("the bundle has no end record: it was truncated".to_owned());
+        }
+        let mut logs = self.logs;
+        let Some(agreement) = self.agreement else {
+            problems.push("the bundle has no adopted roster".to_owned());
+            return AuditReport {
+                verdict: Verdict::Invalid,
+                agreement: None,
+                records: self.records,
+                signatories: vec![],
+                problems,
+            };
+        };
+        let quorum = agreement.roster().quorum.threshold as usize;
+        let mut signatories = Vec::new();
+        let mut findings = false;
+        for signatory in &agreement.roster().signatories {
+            let Some(mut state) = logs.remove(&agreement.log_of(&signatory.id)) else { continue };
+            let receipts = Receipts::new(&state.cosignatures);
+            let settled = state
+                .checkpoints
+                .iter()
+                .filter(|c| {
+                    let witnesses: std::collections::BTreeSet<_> = state
+                        .cosignatures
+                        .iter()
+                        .filter(|s| s.body.checkpoint == c.body)
+                        .map(|s| &s.body.witness)
+                        .collect();
+                    witnesses.len() >= quorum
+                })
+                .map(|c| c.body.size)
+                .max()
+                .unwrap_or(0);
+            state.report.settled_size = settled;
+            state.report.periods = judge_periods(&agreement, &signatory.id, &state.kept, &receipts, now);
+            let scheduled: Vec<SignedEntry> =
+                state.kept.iter().filter(|e| !matches!(e.body.kind, EntryKind::Amendment { .. })).cloned().collect();
+            for acks in acknowledgements(&agreement, &signatory.id, &scheduled, &state.checkpoints, &receipts, now) {
+                for (recipient, status) in acks.recipients {
+                    if matches!(status, AckStatus::Late { .. } | AckStatus::Missing) {
+                        state.report.ack_problems.push((acks.index, recipient, status));
+                    }
+                }
+            }
+            findings |= state.report.equivocated
+                || !state.report.ack_problems.is_empty()
+                || state.report.periods.iter().any(|p| matches!(p.status, PeriodStatus::Late | PeriodStatus::Missing));
+            signatories.push(state.report);
+        }
+        let verdict = if !problems.is_empty() {
+            Verdict::Invalid
+        } else if findings {
+            Verdict::Findings
+        } else {
+            Verdict::Ok
+        };
+        AuditReport {
+            verdict,
+            agreement: Some(agreement.roster().agreement.to_string()),
+            records: self.records,
+            signatories,
+            problems,
+        }
+    }
+}
+
+/// Audits a bundle read from `input` (spec/log.md §7), as of `now`.
+/// `progress` is called with the bytes read so far every 4096 records.
+///
+/// A bundle that cannot be read to its end (truncated, or a record that does
+/// not decode) is reported [`Verdict::Invalid`], with the reason.
+pub fn audit<R: Read>(input: R, now: Timestamp, mut progress: impl FnMut(u64)) -> AuditReport {
+    let mut reader = BundleReader::new(input);
+    let mut auditor =
+        Auditor { agreement: None, ended: false, logs: BTreeMap::new(), problems: Vec::new(), records: 0 };
+    loop {
+        match reader.next() {
+            None => break,
+            Some(Ok(record)) => {
+                let expected = reader.expected_end();
+                auditor.record(record, || expected);
+            }
+            Some(Err(e)) => {
+                auditor.problems.push(bundle_problem(&e));
+                break;
+            }
+        }
+        if auditor.records.is_multiple_of(4096) {
+            progress(reader.offset());
+        }
+    }
+    progress(reader.offset());
+    auditor.finish(now)
+}
+
+fn bundle_problem(error: &BundleError) -> String {
+    format!("unreadable bundle: {error}")
+}

@@ -1,0 +1,156 @@
+//! The offline audit of whole bundles: a clean record is `ok`, missed
+//! obligations and equivocation are `findings`, and any damage is `invalid`.
+
+use cbm_log::audit::{Verdict, audit};
+use cbm_log::bundle::{BundleReader, BundleWriter};
+use cbm_log::evidence::same_size;
+use cbm_log::merkle::{MemoryTree, root};
+use cbm_tests::logs::LogWriter;
+use cbm_tests::samples::{self, EPOCH};
+use cbm_wire::{
+    BUNDLE_FORMAT_VERSION, BundleHeader, BundleRecord, Checkpoint, CosignBody, Entry, EntryKind, KeyId, LogId,
+    SignatoryId, Signed, SignedCheckpoint, SignedEntry, Timestamp, Topic, TreeHash,
+};
+
+const DAY: u64 = 86_400_000;
+
+fn id(s: &str) -> SignatoryId {
+    SignatoryId::new(s).expect("id")
+}
+
+/// AT's two period-0 declarations, its checkpoint over them on day 1.
+fn at_log() -> (Vec<SignedEntry>, SignedCheckpoint) {
+    let kinds = [
+        EntryKind::Declaration { topic: Topic::new("points-of-contact").expect("t"), period: 0 },
+        EntryKind::NoChange { topic: Topic::new("national-policy").expect("t"), period: 0 },
+    ];
+    let entries: Vec<SignedEntry> = kinds
+        .into_iter()
+        .enumerate()
+        .map(|(i, kind)| {
+            samples::sign_entry(Entry {
+                agreement: samples::agreement(),
+                signatory: id("AT"),
+                index: i as u64,
+                issued_at: Timestamp(EPOCH.0 + DAY),
+                kind,
+                fields: vec![],
+            })
+        })
+        .collect();
+    let mut tree = MemoryTree::new();
+    tree.push_leaves(&entries.iter().map(|e| TreeHash(e.hash().0)).collect::<Vec<_>>());
+    let body = Checkpoint {
+        log: LogId::derive(&samples::agreement(), &id("AT")),
+        size: 2,
+        root: root(&tree, 2).expect("root"),
+        timestamp: Timestamp(EPOCH.0 + DAY),
+    };
+    (entries, Signed::sign(body, &samples::agreement(), KeyId(0), &samples::signing_key(0)))
+}
+
+fn cosign(witness: usize, checkpoint: &SignedCheckpoint, at: u64) -> BundleRecord {
+    let body = CosignBody {
+        witness: id(samples::SIGNATORIES[witness]),
+        checkpoint: checkpoint.body.clone(),
+        cosigned_at: Timestamp(at),
+    };
+    let cosignature = Signed::sign(body, &samples::agreement(), KeyId(0), &samples::signing_key(witness));
+    BundleRecord::Cosignature { cosignature }
+}
+
+/// A bundle of the sample agreement: AT declares and is cosigned by DE and FI
+/// an hour later; DE and FI publish notifications cosigned by the others.
+fn records() -> Vec<BundleRecord> {
+    let mut records = Vec::new();
+    let (entries, checkpoint) = at_log();
+    records.extend(entries.into_iter().map(|entry| BundleRecord::Entry { entry }));
+    records.push(BundleRecord::Checkpoint { checkpoint: checkpoint.clone() });
+    records.push(cosign(1, &checkpoint, EPOCH.0 + DAY + 3_600_000));
+    records.push(cosign(2, &checkpoint, EPOCH.0 + DAY + 3_600_000));
+    for (i, name) in [(1, "DE"), (2, "FI")] {
+        let mut writer = LogWriter::with_agreement(name, u8::try_from(i + 1).expect("seed"), samples::agreement(), "n");
+        let (entries, checkpoint) = writer.batch(3);
+        records.extend(entries.into_iter().map(|entry| BundleRecord::Entry { entry }));
+        records.push(BundleRecord::Checkpoint { checkpoint: checkpoint.clone() });
+        for other in [0, 1, 2].into_iter().filter(|&o| o != i) {
+            records.push(cosign(other, &checkpoint, checkpoint.body.timestamp.0 + 1000));
+        }
+    }
+    records
+}
+
+fn bundle(records: &[BundleRecord]) -> Vec<u8> {
+    let header = BundleHeader { format_version: BUNDLE_FORMAT_VERSION, created_at: EPOCH, public: true };
+    let mut writer = BundleWriter::new(Vec::new(), header, samples::signed_roster()).expect("write");
+    for record in records {
+        writer.write(record).expect("write");
+    }
+    writer.finish().expect("finish")
+}
+
+fn at(days: u64) -> Timestamp {
+    Timestamp(EPOCH.0 + days * DAY)
+}
+
+#[test]
+fn a_bundle_reads_back_record_by_record() {
+    let records = records();
+    let bytes = bundle(&records);
+    let read: Vec<BundleRecord> = BundleReader::new(&bytes[..]).collect::<Result<_, _>>().expect("reads");
+    assert_eq!(read.len(), records.len() + 3, "header, roster, records, end");
+    assert_eq!(&read[2..read.len() - 1], &records[..]);
+    let Some(BundleRecord::End { end }) = read.last() else { panic!("no end record") };
+    assert_eq!(end.records, records.len() as u64 + 2);
+}
+
+#[test]
+fn a_clean_record_is_ok_and_missed_obligations_are_findings() {
+    let bytes = bundle(&records());
+    let report = audit(&bytes[..], at(5), |_| {});
+    assert_eq!(report.verdict, Verdict::Ok, "{:#?}", report.problems);
+    assert_eq!(report.signatories.len(), 3);
+    assert_eq!(report.signatories[0].entries, 2);
+    assert_eq!(report.signatories[0].settled_size, 2);
+
+    // Forty days on, February's declarations are missing for everyone.
+    let report = audit(&bytes[..], at(40), |_| {});
+    assert_eq!(report.verdict, Verdict::Findings);
+    assert!(report.problems.is_empty());
+}
+
+#[test]
+fn equivocation_evidence_is_a_finding() {
+    let mut records = records();
+    let mut fork = LogWriter::with_agreement("AT", 1, samples::agreement(), "fork");
+    let (_, other) = fork.batch(2);
+    let (_, checkpoint) = at_log();
+    let evidence = same_size(&checkpoint, &other).expect("conflict");
+    records.push(BundleRecord::Evidence { evidence });
+    let report = audit(&bundle(&records)[..], at(5), |_| {});
+    assert_eq!(report.verdict, Verdict::Findings);
+    assert!(report.signatories[0].equivocated);
+}
+
+#[test]
+fn damage_anywhere_makes_the_bundle_invalid() {
+    let bytes = bundle(&records());
+    let clean = audit(&bytes[..], at(5), |_| {}).verdict;
+    assert_eq!(clean, Verdict::Ok);
+    // Every truncation, and a flipped bit in every byte, is detected.
+    for cut in 0..bytes.len() {
+        assert_eq!(audit(&bytes[..cut], at(5), |_| {}).verdict, Verdict::Invalid, "truncated at {cut}");
+    }
+    for at_byte in 0..bytes.len() {
+        let mut damaged = bytes.clone();
+        damaged[at_byte] ^= 0x10;
+        assert_eq!(audit(&damaged[..], at(5), |_| {}).verdict, Verdict::Invalid, "flipped byte {at_byte}");
+    }
+}
+
+#[test]
+fn records_out_of_order_are_invalid() {
+    let mut records = records();
+    records.swap(0, 1);
+    assert_eq!(audit(&bundle(&records)[..], at(5), |_| {}).verdict, Verdict::Invalid);
+}
