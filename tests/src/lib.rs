@@ -8,8 +8,10 @@
 pub mod cbor_writer;
 pub mod fuzz;
 pub mod invalid;
+#[cfg(feature = "log")]
 pub mod logs;
 pub mod samples;
+#[cfg(feature = "log")]
 pub mod view;
 
 /// Runs `$body` with `T` bound to the top-level wire type named `$name`

@@ -117,3 +117,25 @@ fn a_checkpoint_signed_with_another_key_is_refused() {
         review(&agreement, &id("DE"), None, &Frontier::empty(), &checkpoint, &entries, &MemoryView::default(), NOW);
     assert!(matches!(decision, Err(WitnessError::BadSignature(_))), "{decision:?}");
 }
+
+#[test]
+fn a_held_tree_that_is_not_the_cosigned_one_is_refused() {
+    let (agreement, mut honest, mut forked) = setup();
+    let view = MemoryView::default();
+    let (_, cosigned) = honest.batch(5);
+    forked.batch(5);
+    let wrong_tree = Frontier::read(forked.tree(), 5).expect("frontier");
+    let (entries, next) = honest.batch(2);
+    assert_eq!(
+        review(&agreement, &id("DE"), Some(&cosigned), &wrong_tree, &next, &entries, &view, NOW),
+        Err(WitnessError::HeldTreeMismatch)
+    );
+    // A cosigned checkpoint of another log is refused the same way.
+    let mut other_log = LogWriter::with_agreement("FI", 3, *agreement.hash(), "other");
+    let (_, foreign) = other_log.batch(9);
+    let held = Frontier::read(honest.tree(), 5).expect("frontier");
+    assert_eq!(
+        review(&agreement, &id("DE"), Some(&foreign), &held, &next, &entries, &view, NOW),
+        Err(WitnessError::HeldTreeMismatch)
+    );
+}

@@ -44,7 +44,7 @@ pub struct SignatoryReport {
     pub checkpoints: u64,
     /// Largest checkpoint size cosigned by the roster's quorum.
     pub settled_size: u64,
-    /// Amendments, objections and status changes it made.
+    /// Amendments it made.
     pub amendments: u64,
     /// Objections it raised.
     pub objections: u64,

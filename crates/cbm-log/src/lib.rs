@@ -3,24 +3,22 @@
 //! The append-only commitment log of cbm: what makes a declaration impossible
 //! to deny, to revise in silence, or to show differently to different parties.
 //!
-//! So far it holds:
+//! It holds, each module implementing one part of spec/log.md:
 //!
-//! - [`merkle`]: the Merkle tree of spec/log.md §2 — RFC 9162 §2.1 tree shape
-//!   with BLAKE3, roots, inclusion and consistency proofs, generated from
-//!   stored subtree hashes through [`merkle::HashReader`] and verified with
-//!   nothing but the proof. Pure: no I/O, no clock.
-//! - [`store`]: the durable SQLite store of logs, tree hashes and
-//!   checkpoints, with appends that commit atomically and an `fsck`.
+//! - [`merkle`] (§2): RFC 9162 tree shape with BLAKE3, roots, inclusion and
+//!   consistency proofs from stored subtree hashes ([`merkle::HashReader`]);
+//! - [`agreement`] and [`rules`] (§3.1–3.2): roster adoption and the rules
+//!   every entry must meet; [`witness`] (§3.3): when a peer checkpoint may
+//!   be cosigned;
+//! - [`evidence`] (§4): equivocation evidence, built and verified offline;
+//! - [`calendar`] and [`schedule`] (§5): periods, due dates, and judging a
+//!   log on quorum receipts;
+//! - [`entry_proof`] and [`bundle`] (§6): single-entry proofs and streaming
+//!   bundles; [`audit`] (§7): the offline audit and its verdict;
+//! - [`store`] (§9): the durable SQLite store with checked reads and `fsck`.
 //!
-//! - [`evidence`]: equivocation evidence, built from conflicting checkpoints
-//!   and verified offline with nothing but the roster.
-//!
-//! - [`agreement`] and [`rules`]: roster adoption and the log-owner rules an
-//!   entry must meet; [`witness`]: when a peer checkpoint may be cosigned;
-//!   [`calendar`]: schedule periods and due dates.
-//!
-//! Schedule evaluation on receipts, bundles and the audit are still to come. The crate
-//! has no network code and never reads a clock.
+//! Everything but [`store`] and [`bundle`] is pure: no I/O, and no clock —
+//! every "now" is passed in. The crate has no network code.
 #![forbid(unsafe_code)]
 
 pub mod agreement;

@@ -24,7 +24,9 @@ pub struct Receipts {
 }
 
 impl Receipts {
-    /// Collects receipts from the cosignatures of one log (any order; others ignored).
+    /// Collects receipts from the cosignatures of one log, in any order. The
+    /// caller passes only that log's cosignatures, and only those made by
+    /// the time it judges ("as of now").
     pub fn new(cosignatures: &[Cosignature]) -> Self {
         let mut by_witness: BTreeMap<SignatoryId, Vec<(u64, Timestamp)>> = BTreeMap::new();
         for c in cosignatures {
@@ -134,7 +136,7 @@ pub struct EntryAcks {
     pub recipients: Vec<(SignatoryId, AckStatus)>,
 }
 
-/// The ack window for an entry: its topic's schedule's, if it has one.
+/// The ack window for an entry: that of its topic's schedule, if one binds the owner.
 fn ack_window(agreement: &Agreement, entry: &SignedEntry) -> Option<TimeSpan> {
     let topic = match &entry.body.kind {
         EntryKind::Declaration { topic, .. }
@@ -143,7 +145,12 @@ fn ack_window(agreement: &Agreement, entry: &SignedEntry) -> Option<TimeSpan> {
         | EntryKind::Status { topic, .. } => topic,
         _ => return None,
     };
-    agreement.roster().schedule(topic).map(|s| s.ack_window)
+    let owner = &entry.body.signatory;
+    agreement
+        .roster()
+        .schedule(topic)
+        .filter(|s| s.applies_to.as_ref().is_none_or(|list| list.contains(owner)))
+        .map(|s| s.ack_window)
 }
 
 /// Judges each entry's acknowledgements (spec/log.md §5.4). `checkpoints`

@@ -103,6 +103,9 @@ pub fn review(
         .ok_or(WitnessError::BadSignature(VerifyError::UnknownKey { what: "checkpoint" }))?;
     new.verify(agreement.hash(), key).map_err(WitnessError::BadSignature)?;
 
+    if cosigned.is_some_and(|c| c.body.log != new.body.log) {
+        return Err(WitnessError::HeldTreeMismatch);
+    }
     let cosigned_size = cosigned.map_or(0, |c| c.body.size);
     if let Some(previous) = cosigned {
         if let Some(evidence) = same_size(previous, new) {
@@ -120,7 +123,7 @@ pub fn review(
         return Err(WitnessError::MissingEntries { from, to });
     }
     // The held tree must be the one cosigned: the caller's state is checked, not trusted.
-    if cosigned.is_some_and(|c| c.body.log != new.body.log || held.root().0 != c.body.root.0) {
+    if cosigned.is_some_and(|c| held.root().0 != c.body.root.0) {
         return Err(WitnessError::HeldTreeMismatch);
     }
     let mut frontier = held.clone();
