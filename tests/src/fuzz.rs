@@ -5,8 +5,8 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use cbm_wire::{
-    BundleRecord, Cosignature, EntryProof, EquivocationEvidence, Opening, Request, Response, SignedCheckpoint,
-    SignedEntry, SignedRoster, Wire, check_canonical,
+    BundleRecord, CanonicalRule, Cosignature, DecodeError, EntryProof, EquivocationEvidence, Opening, Request,
+    Response, SignedCheckpoint, SignedEntry, SignedRoster, Wire, check_canonical,
 };
 
 /// A fuzz target: its name (as under fuzz/fuzz_targets/) and its check.
@@ -79,9 +79,15 @@ where
     };
     let bytes = value.encode();
     if let Err(error) = check_canonical(&bytes, &T::LIMITS) {
-        // Values larger than the wire limits cannot be sent; the encoder is
-        // only required to be canonical for values that fit.
-        assert!(bytes.len() > T::LIMITS.max_bytes, "{}: encoder wrote non-canonical bytes: {error}", T::NAME);
+        // A value over the scan limits (size, depth, collection length)
+        // cannot be sent: the decoder must refuse it with that very rule.
+        // Any other failure means the encoder wrote non-canonical bytes.
+        let over_limit = matches!(
+            error.rule,
+            CanonicalRule::TooLarge { .. } | CanonicalRule::TooDeep { .. } | CanonicalRule::LengthOverLimit { .. }
+        );
+        assert!(over_limit, "{}: encoder wrote non-canonical bytes: {error}", T::NAME);
+        assert!(matches!(T::decode(&bytes), Err(DecodeError::Canonical { source, .. }) if source == error));
         return;
     }
     match value.check_limits(T::NAME) {
