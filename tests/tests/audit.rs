@@ -107,14 +107,14 @@ fn a_bundle_reads_back_record_by_record() {
 #[test]
 fn a_clean_record_is_ok_and_missed_obligations_are_findings() {
     let bytes = bundle(&records());
-    let report = audit(&bytes[..], at(5), |_| {});
+    let report = audit(&bytes[..], None, at(5), |_| {});
     assert_eq!(report.verdict, Verdict::Ok, "{:#?}", report.problems);
     assert_eq!(report.signatories.len(), 3);
     assert_eq!(report.signatories[0].entries, 2);
     assert_eq!(report.signatories[0].settled_size, 2);
 
     // Forty days on, February's declarations are missing for everyone.
-    let report = audit(&bytes[..], at(40), |_| {});
+    let report = audit(&bytes[..], None, at(40), |_| {});
     assert_eq!(report.verdict, Verdict::Findings);
     assert!(report.problems.is_empty());
 }
@@ -127,7 +127,7 @@ fn equivocation_evidence_is_a_finding() {
     let (_, checkpoint) = at_log();
     let evidence = same_size(&checkpoint, &other).expect("conflict");
     records.push(BundleRecord::Evidence { evidence });
-    let report = audit(&bundle(&records)[..], at(5), |_| {});
+    let report = audit(&bundle(&records)[..], None, at(5), |_| {});
     assert_eq!(report.verdict, Verdict::Findings);
     assert!(report.signatories[0].equivocated);
 }
@@ -135,16 +135,16 @@ fn equivocation_evidence_is_a_finding() {
 #[test]
 fn damage_anywhere_makes_the_bundle_invalid() {
     let bytes = bundle(&records());
-    let clean = audit(&bytes[..], at(5), |_| {}).verdict;
+    let clean = audit(&bytes[..], None, at(5), |_| {}).verdict;
     assert_eq!(clean, Verdict::Ok);
     // Every truncation, and a flipped bit in every byte, is detected.
     for cut in 0..bytes.len() {
-        assert_eq!(audit(&bytes[..cut], at(5), |_| {}).verdict, Verdict::Invalid, "truncated at {cut}");
+        assert_eq!(audit(&bytes[..cut], None, at(5), |_| {}).verdict, Verdict::Invalid, "truncated at {cut}");
     }
     for at_byte in 0..bytes.len() {
         let mut damaged = bytes.clone();
         damaged[at_byte] ^= 0x10;
-        assert_eq!(audit(&damaged[..], at(5), |_| {}).verdict, Verdict::Invalid, "flipped byte {at_byte}");
+        assert_eq!(audit(&damaged[..], None, at(5), |_| {}).verdict, Verdict::Invalid, "flipped byte {at_byte}");
     }
 }
 
@@ -152,5 +152,15 @@ fn damage_anywhere_makes_the_bundle_invalid() {
 fn records_out_of_order_are_invalid() {
     let mut records = records();
     records.swap(0, 1);
-    assert_eq!(audit(&bundle(&records)[..], at(5), |_| {}).verdict, Verdict::Invalid);
+    assert_eq!(audit(&bundle(&records)[..], None, at(5), |_| {}).verdict, Verdict::Invalid);
+}
+
+#[test]
+fn a_bundle_of_another_agreement_than_expected_is_invalid() {
+    let bytes = bundle(&records());
+    let expected = samples::agreement();
+    let report = audit(&bytes[..], Some(&expected), at(5), |_| {});
+    assert_eq!((report.verdict, report.agreement_hash), (Verdict::Ok, Some(expected)));
+    let other = cbm_wire::AgreementHash([0; 32]);
+    assert_eq!(audit(&bytes[..], Some(&other), at(5), |_| {}).verdict, Verdict::Invalid);
 }

@@ -6,6 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use cbm_wire::limits::{MAX_ENTRY_BYTES, MAX_FRAME_BYTES, MAX_PAGE_ITEMS};
 use cbm_wire::{AgreementHash, Cadence, LogId, Roster, Signatory, SignatoryId, SignedRoster, VerifyError};
 
+/// The shortest fixed cadence a schedule may have. CBM obligations run in
+/// days to years; the floor also bounds how many periods an audit judges.
+pub const MIN_CADENCE: cbm_wire::TimeSpan = cbm_wire::TimeSpan::from_hours(1);
+
 /// Why a signed roster cannot be adopted.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -141,12 +145,12 @@ fn check_roster(roster: &Roster) -> Result<(), RosterError> {
         if !topics.insert(&schedule.topic) {
             return Err(RosterError::DuplicateTopic(topic));
         }
-        let zero = match schedule.cadence {
-            Cadence::Every { span } => span.0 == 0,
+        let too_short = match schedule.cadence {
+            Cadence::Every { span } => span < MIN_CADENCE,
             Cadence::Months { months } => months == 0,
         };
-        if zero {
-            return Err(RosterError::BadSchedule { topic, reason: "zero cadence" });
+        if too_short {
+            return Err(RosterError::BadSchedule { topic, reason: "cadence shorter than one hour" });
         }
         if schedule.applies_to.iter().flatten().any(|s| !ids.contains(s)) {
             return Err(RosterError::BadSchedule { topic, reason: "applies to an unknown signatory" });

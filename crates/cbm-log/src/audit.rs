@@ -66,6 +66,11 @@ pub struct AuditReport {
     pub verdict: Verdict,
     /// Agreement name, if the roster was read.
     pub agreement: Option<String>,
+    /// The agreement hash of the bundle's roster, if it was read. A bundle
+    /// carries its own roster: only an agreement hash obtained through a
+    /// trusted channel tells a verifier it is the agreement it expects
+    /// (pass it to [`audit`] as `expected`).
+    pub agreement_hash: Option<cbm_wire::AgreementHash>,
     /// Records read.
     pub records: u64,
     /// Per signatory, in roster order.
@@ -97,6 +102,7 @@ fn schedule_relevant(entry: &SignedEntry) -> bool {
 }
 
 struct Auditor {
+    expected: Option<cbm_wire::AgreementHash>,
     agreement: Option<Agreement>,
     ended: bool,
     logs: BTreeMap<LogId, LogState>,
@@ -127,6 +133,9 @@ impl Auditor {
                 }
             }
             (BundleRecord::Roster { roster }, _) if position == 2 => match Agreement::adopt(&roster) {
+                Ok(agreement) if self.expected.is_some_and(|h| h != *agreement.hash()) => {
+                    self.problems.push(format!("roster: agreement hash {} is not the expected one", agreement.hash()));
+                }
                 Ok(agreement) => {
                     self.logs = agreement
                         .roster()
@@ -283,6 +292,7 @@ impl Auditor {
             return AuditReport {
                 verdict: Verdict::Invalid,
                 agreement: None,
+                agreement_hash: None,
                 records: self.records,
                 signatories: vec![],
                 problems,
@@ -335,6 +345,7 @@ impl Auditor {
         AuditReport {
             verdict,
             agreement: Some(agreement.roster().agreement.to_string()),
+            agreement_hash: Some(*agreement.hash()),
             records: self.records,
             signatories,
             problems,
@@ -342,15 +353,27 @@ impl Auditor {
     }
 }
 
-/// Audits a bundle read from `input` (spec/log.md §7), as of `now`.
+/// Audits a bundle read from `input` (spec/log.md §7), as of `now`. With
+/// `expected`, a bundle whose roster has another agreement hash is invalid.
 /// `progress` is called with the bytes read so far every 4096 records.
 ///
 /// A bundle that cannot be read to its end (truncated, or a record that does
 /// not decode) is reported [`Verdict::Invalid`], with the reason.
-pub fn audit<R: Read>(input: R, now: Timestamp, mut progress: impl FnMut(u64)) -> AuditReport {
+pub fn audit<R: Read>(
+    input: R,
+    expected: Option<&cbm_wire::AgreementHash>,
+    now: Timestamp,
+    mut progress: impl FnMut(u64),
+) -> AuditReport {
     let mut reader = BundleReader::new(input);
-    let mut auditor =
-        Auditor { agreement: None, ended: false, logs: BTreeMap::new(), problems: Vec::new(), records: 0 };
+    let mut auditor = Auditor {
+        expected: expected.copied(),
+        agreement: None,
+        ended: false,
+        logs: BTreeMap::new(),
+        problems: Vec::new(),
+        records: 0,
+    };
     loop {
         match reader.next() {
             None => break,

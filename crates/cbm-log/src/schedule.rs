@@ -66,6 +66,10 @@ impl Receipts {
     }
 }
 
+/// Most periods of one schedule that are judged (the latest ones): hourly
+/// for about eleven years.
+pub const MAX_PERIODS: u64 = 100_000;
+
 /// How a signatory met one period of one schedule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -238,7 +242,8 @@ pub fn judge_periods(
             continue;
         }
         let Some(last) = period_of(schedule, now) else { continue };
-        for period in 0..=last {
+        // Judge at most the latest MAX_PERIODS periods of a schedule.
+        for period in last.saturating_sub(MAX_PERIODS - 1)..=last {
             let Some(due) = due_at(schedule, period) else { break };
             let declaration = entries.iter().find(|e| match &e.body.kind {
                 EntryKind::Declaration { topic, period: p } | EntryKind::NoChange { topic, period: p } => {
