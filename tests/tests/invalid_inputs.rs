@@ -66,3 +66,18 @@ fn errors_name_the_place() {
             .cloned();
     assert_eq!(rule, Some(CanonicalRule::LengthOverLimit { len: 1 << 32, limit: 1024 }));
 }
+
+#[test]
+fn an_entry_nested_in_a_bundle_record_is_held_to_the_entry_size_limit() {
+    use cbm_wire::{BundleRecord, Bytes, DecodeError, Field, Label, MediaType};
+    let mut entry = cbm_tests::samples::declaration();
+    let big = Field::Plain {
+        label: Label::new("blob").expect("label"),
+        media_type: MediaType::new("application/octet-stream").expect("media type"),
+        value: Bytes(vec![0; 400_000]),
+    };
+    entry.body.fields = vec![big.clone(), big.clone(), big];
+    let record = BundleRecord::Entry { entry };
+    let error = BundleRecord::decode(&record.encode()).expect_err("over 1 MiB");
+    assert!(matches!(error, DecodeError::OverLimit { field: "SignedEntry (encoded bytes)", .. }), "{error}");
+}

@@ -30,7 +30,9 @@ pub struct BundleHeader {
 }
 
 /// The last record of every bundle: it makes truncation at a record
-/// boundary, and any change to an earlier byte, detectable.
+/// boundary and accidental damage detectable. It is not signed: whoever
+/// passes a bundle on can drop records and write a matching end record;
+/// what the records say is protected by their own signatures.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
 #[serde(deny_unknown_fields)]
@@ -93,7 +95,7 @@ impl Bounded for BundleRecord {
     fn check_limits(&self, object: &'static str) -> Result<(), DecodeError> {
         match self {
             Self::Roster { roster } => roster.check_limits(object),
-            Self::Entry { entry } => entry.check_limits(object),
+            Self::Entry { entry } => entry.check_limits(object).and_then(|()| entry.check_size(object)),
             Self::Evidence { evidence } => evidence.check_limits(object),
             Self::Header { .. }
             | Self::Checkpoint { .. }

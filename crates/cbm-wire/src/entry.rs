@@ -186,6 +186,18 @@ impl Wire for SignedEntry {
     const NAME: &'static str = "SignedEntry";
 }
 
+impl SignedEntry {
+    /// Checks an entry nested in a larger object (a bundle record, a
+    /// response, a proof) against the limit a standalone entry has: those
+    /// objects are scanned with the larger frame limits.
+    ///
+    /// # Errors
+    /// [`DecodeError::OverLimit`] for an entry over [`limits::MAX_ENTRY_BYTES`].
+    pub(crate) fn check_size(&self, object: &'static str) -> Result<(), DecodeError> {
+        check_len(object, "SignedEntry (encoded bytes)", self.encode().len(), limits::MAX_ENTRY_BYTES)
+    }
+}
+
 impl EntryHash {
     /// The Merkle leaf hash of a signed entry's canonical bytes:
     /// `BLAKE3(0x00 || bytes)` (spec/log.md, RFC 9162 §2.1.1 with BLAKE3).

@@ -91,7 +91,8 @@ impl fmt::Display for CanonicalRule {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("at byte {offset}: {rule}")]
 pub struct CanonicalError {
-    /// Offset of the offending head (or of the end of input, if truncated).
+    /// Offset of the offending head; for invalid UTF-8, of the first invalid
+    /// byte; for truncation, the end of the input.
     pub offset: usize,
     /// The rule that was broken.
     pub rule: CanonicalRule,

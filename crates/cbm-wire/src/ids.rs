@@ -185,7 +185,8 @@ text_id!(
     MediaType, "media type", max = 127, extra = b"/+"
 );
 text_id!(
-    /// A network address of a node, `host:port` or `[v6]:port`. Up to 255 bytes.
+    /// A network address of a node: `host:port`, with an IPv4 address or a
+    /// DNS name as host (bracketed IPv6 is not accepted yet). Up to 255 bytes.
     Address, "address", max = 255, extra = b":[]"
 );
 

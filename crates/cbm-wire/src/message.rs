@@ -183,7 +183,9 @@ impl Bounded for Request {
 impl Bounded for Response {
     fn check_limits(&self, object: &'static str) -> Result<(), DecodeError> {
         match self {
-            Self::Entries { entries } => entries.iter().try_for_each(|e| e.check_limits(object)),
+            Self::Entries { entries } => {
+                entries.iter().try_for_each(|e| e.check_limits(object).and_then(|()| e.check_size(object)))
+            }
             Self::InclusionProof { proof } => proof.check_limits(object),
             Self::ConsistencyProof { proof } => proof.check_limits(object),
             Self::Evidence { evidence } => evidence.iter().try_for_each(|e| e.check_limits(object)),

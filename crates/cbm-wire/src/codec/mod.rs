@@ -115,7 +115,7 @@ where
     };
     // Re-encoding is cheap next to decoding and rules out every alternative
     // encoding that serde would otherwise accept (struct as array, variant by
-    // name). Compare without allocating a second buffer for the common case.
+    // name).
     let mut reencoded = Vec::with_capacity(bytes.len());
     append_canonical(&value, &mut reencoded);
     if reencoded != bytes {
