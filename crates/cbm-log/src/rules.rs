@@ -120,7 +120,7 @@ fn binding_schedule<'a>(
     agreement
         .roster()
         .schedule(topic)
-        .filter(|s| s.applies_to.as_ref().is_none_or(|list| list.contains(signatory)))
+        .filter(|s| s.binds(signatory))
         .ok_or_else(|| EntryError::NotScheduled(topic.clone()))
 }
 

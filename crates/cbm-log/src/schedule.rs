@@ -33,11 +33,7 @@ impl Receipts {
             by_witness.entry(c.body.witness.clone()).or_default().push((c.body.checkpoint.size, c.body.cosigned_at));
         }
         for list in by_witness.values_mut() {
-            list.sort();
-            // Suffix minima: the earliest cosignature of size >= list[i].0.
-            for i in (0..list.len().saturating_sub(1)).rev() {
-                list[i].1 = list[i].1.min(list[i + 1].1);
-            }
+            earliest_from_size(list);
         }
         Self { by_witness }
     }
@@ -69,6 +65,16 @@ impl Receipts {
 /// Most periods of one schedule that are judged (the latest ones): hourly
 /// for about eleven years.
 pub const MAX_PERIODS: u64 = 100_000;
+
+/// Sorts `(size, time)` pairs by size and turns each time into the earliest
+/// time of any pair of that size or larger: the time an index below the size
+/// was first covered.
+fn earliest_from_size(list: &mut [(u64, Timestamp)]) {
+    list.sort();
+    for i in (0..list.len().saturating_sub(1)).rev() {
+        list[i].1 = list[i].1.min(list[i + 1].1);
+    }
+}
 
 /// How a signatory met one period of one schedule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -150,11 +156,7 @@ fn ack_window(agreement: &Agreement, entry: &SignedEntry) -> Option<TimeSpan> {
         _ => return None,
     };
     let owner = &entry.body.signatory;
-    agreement
-        .roster()
-        .schedule(topic)
-        .filter(|s| s.applies_to.as_ref().is_none_or(|list| list.contains(owner)))
-        .map(|s| s.ack_window)
+    agreement.roster().schedule(topic).filter(|s| s.binds(owner)).map(|s| s.ack_window)
 }
 
 /// Judges each entry's acknowledgements (spec/log.md §5.4). `checkpoints`
@@ -168,10 +170,7 @@ pub fn acknowledgements(
     now: Timestamp,
 ) -> Vec<EntryAcks> {
     let mut published: Vec<(u64, Timestamp)> = checkpoints.iter().map(|c| (c.body.size, c.body.timestamp)).collect();
-    published.sort();
-    for i in (0..published.len().saturating_sub(1)).rev() {
-        published[i].1 = published[i].1.min(published[i + 1].1);
-    }
+    earliest_from_size(&mut published);
     entries
         .iter()
         .map(|entry| {
@@ -238,7 +237,7 @@ pub fn judge_periods(
 ) -> Vec<PeriodReport> {
     let mut reports = Vec::new();
     for schedule in &agreement.roster().schedules {
-        if schedule.applies_to.as_ref().is_some_and(|list| !list.contains(owner)) {
+        if !schedule.binds(owner) {
             continue;
         }
         let Some(last) = period_of(schedule, now) else { continue };

@@ -170,6 +170,13 @@ pub struct RosterSignature {
     pub signature: Signature,
 }
 
+impl Schedule {
+    /// Whether this schedule binds `signatory`: it lists no signatories, or lists it.
+    pub fn binds(&self, signatory: &SignatoryId) -> bool {
+        self.applies_to.as_ref().is_none_or(|list| list.contains(signatory))
+    }
+}
+
 impl Roster {
     /// The agreement hash: BLAKE3 of this roster's canonical encoding.
     pub fn agreement_hash(&self) -> AgreementHash {
