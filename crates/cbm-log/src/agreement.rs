@@ -4,7 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use cbm_wire::limits::{MAX_ENTRY_BYTES, MAX_FRAME_BYTES, MAX_PAGE_ITEMS};
-use cbm_wire::{AgreementHash, Cadence, LogId, Roster, Signatory, SignatoryId, SignedRoster, VerifyError};
+use cbm_wire::{
+    AgreementHash, Cadence, KeyId, LogId, Roster, Signatory, SignatoryId, SignedRoster, SigningKeyInfo, Timestamp,
+    VerifyError,
+};
 
 /// The shortest fixed cadence a schedule may have. CBM obligations run in
 /// days to years; the floor also bounds how many periods an audit judges.
@@ -108,6 +111,19 @@ impl Agreement {
     /// The signatory whose log is `log`.
     pub fn owner_of(&self, log: &LogId) -> Option<&Signatory> {
         self.logs.get(log).map(|&i| &self.roster.signatories[i])
+    }
+
+    /// The key `signatory` signs with as number `key` at `at`: a roster key, or
+    /// one of `rotated` (keys its own key-rotation entries added), valid then.
+    pub fn signing_key_at<'a>(
+        &'a self,
+        signatory: &SignatoryId,
+        rotated: &'a [SigningKeyInfo],
+        key: KeyId,
+        at: Timestamp,
+    ) -> Option<&'a SigningKeyInfo> {
+        let listed = self.roster.signatory(signatory).map_or(&[][..], |s| s.signing_keys.as_slice());
+        listed.iter().chain(rotated).find(|k| k.id == key && k.is_valid_at(at))
     }
 
     /// The log of `signatory`.

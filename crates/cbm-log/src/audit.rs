@@ -197,12 +197,8 @@ impl Auditor {
             if entry.body.index != state.frontier.size() {
                 return Err(format!("index {} where {} was next", entry.body.index, state.frontier.size()));
             }
-            let roster_keys =
-                agreement.roster().signatory(&state.owner).map(|s| s.signing_keys.as_slice()).unwrap_or(&[]);
-            let key = roster_keys
-                .iter()
-                .chain(&state.rotated)
-                .find(|k| k.id == entry.key && k.is_valid_at(entry.body.issued_at))
+            let key = agreement
+                .signing_key_at(&state.owner, &state.rotated, entry.key, entry.body.issued_at)
                 .ok_or_else(|| format!("no key {} valid at its time", entry.key))?;
             entry.verify(agreement.hash(), &key.key).map_err(|e| e.to_string())
         })();

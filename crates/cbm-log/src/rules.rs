@@ -97,11 +97,8 @@ pub fn check_entry(agreement: &Agreement, view: &impl LogView, entry: &SignedEnt
         return Err(EntryError::WrongIndex { expected, found: body.index });
     }
     let rotated = view.rotated_keys(&body.signatory);
-    let key = signatory
-        .signing_keys
-        .iter()
-        .chain(&rotated)
-        .find(|k| k.id == entry.key && k.is_valid_at(body.issued_at))
+    let key = agreement
+        .signing_key_at(&signatory.id, &rotated, entry.key, body.issued_at)
         .ok_or(EntryError::NoValidKey(entry.key))?;
     entry.verify(agreement.hash(), &key.key)?;
     let len = entry.encode().len();

@@ -262,13 +262,10 @@ impl Store {
     /// [`StoreError::NotFound`] past the end, [`StoreError::Corrupt`] if the
     /// stored bytes do not decode or do not match the tree.
     pub fn entry(&self, log: &LogId, index: u64) -> Result<SignedEntry, StoreError> {
-        let (id, _) = self.log_row(log)?.ok_or_else(|| StoreError::NotFound(format!("log {log}")))?;
-        let bytes: Vec<u8> = self
-            .conn
-            .prepare_cached("SELECT bytes FROM entries WHERE log = ?1 AND idx = ?2")?
-            .query_row(params![id, to_i64(index)?], |r| r.get(0))
-            .optional()?
-            .ok_or_else(|| StoreError::NotFound(format!("entry {index} of log {log}")))?;
+        let (id, bytes) =
+            self.stored_blob(log, "SELECT bytes FROM entries WHERE log = ?1 AND idx = ?2", index, || {
+                format!("entry {index} of log {log}")
+            })?;
         let leaf = NodeReader { conn: &self.conn, log: id }.read_hashes(&[NodeIndex { level: 0, index }])?;
         if leaf[0].0 != EntryHash::of_leaf(&bytes).0 {
             return Err(corrupt(format!("entry {index} of log {log} does not match its leaf hash")));
@@ -325,15 +322,24 @@ impl Store {
         Ok(Some(TreeHead { size, root: checkpoint.body.root }))
     }
 
+    /// Runs `sql` (one blob column; parameters: the log's row id and `key`)
+    /// for `log`, returning the row id and the blob, or `NotFound(missing())`.
+    fn stored_blob(
+        &self,
+        log: &LogId,
+        sql: &str,
+        key: u64,
+        missing: impl FnOnce() -> String,
+    ) -> Result<(i64, Vec<u8>), StoreError> {
+        let (id, _) = self.log_row(log)?.ok_or_else(|| StoreError::NotFound(format!("log {log}")))?;
+        let blob = self.conn.prepare_cached(sql)?.query_row(params![id, to_i64(key)?], |r| r.get(0)).optional()?;
+        blob.map(|b| (id, b)).ok_or_else(|| StoreError::NotFound(missing()))
+    }
+
     /// The stored checkpoint of `log` of exactly `size` entries.
     fn head_at(&self, log: &LogId, size: u64) -> Result<(i64, TreeHead), StoreError> {
-        let (id, _) = self.log_row(log)?.ok_or_else(|| StoreError::NotFound(format!("log {log}")))?;
-        let bytes: Vec<u8> = self
-            .conn
-            .prepare_cached("SELECT bytes FROM checkpoints WHERE log = ?1 AND size = ?2 LIMIT 1")?
-            .query_row(params![id, to_i64(size)?], |r| r.get(0))
-            .optional()?
-            .ok_or_else(|| StoreError::NotFound(format!("checkpoint of size {size} of log {log}")))?;
+        let sql = "SELECT bytes FROM checkpoints WHERE log = ?1 AND size = ?2 LIMIT 1";
+        let (id, bytes) = self.stored_blob(log, sql, size, || format!("checkpoint of size {size} of log {log}"))?;
         let checkpoint = decode_checkpoint(&bytes, log)?;
         Ok((id, TreeHead { size, root: checkpoint.body.root }))
     }
