@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use cbm_wire::limits::{MAX_ENTRY_BYTES, MAX_FRAME_BYTES, MAX_PAGE_ITEMS};
 use cbm_wire::{
-    AgreementHash, Cadence, KeyId, LogId, Roster, Signatory, SignatoryId, SignedRoster, SigningKeyInfo, Timestamp,
-    VerifyError,
+    AgreementHash, Cadence, Cosignature, KeyId, LogId, Roster, Signatory, SignatoryId, SignedCheckpoint, SignedRoster,
+    SigningKeyInfo, Timestamp, VerifyError,
 };
 
 /// The shortest fixed cadence a schedule may have. CBM obligations run in
@@ -129,6 +129,37 @@ impl Agreement {
     /// The log of `signatory`.
     pub fn log_of(&self, signatory: &SignatoryId) -> LogId {
         LogId::derive(&self.hash, signatory)
+    }
+
+    /// Checks that `checkpoint` is signed by its log's owner with a roster
+    /// key valid at its timestamp (spec/log.md §3.3 step 1); returns the owner.
+    ///
+    /// # Errors
+    /// [`VerifyError::UnknownKey`] for a log of no signatory or an unlisted
+    /// key, or the signature's failure.
+    pub fn verify_checkpoint(&self, checkpoint: &SignedCheckpoint) -> Result<&Signatory, VerifyError> {
+        let unknown = VerifyError::UnknownKey { what: "checkpoint" };
+        let owner = self.owner_of(&checkpoint.body.log).ok_or(unknown.clone())?;
+        let key = self.roster.signing_key(&owner.id, checkpoint.key, checkpoint.body.timestamp).ok_or(unknown)?;
+        checkpoint.verify(&self.hash, key)?;
+        Ok(owner)
+    }
+
+    /// Checks that `cosignature` is signed by a signatory other than the
+    /// log's owner, with a roster key valid when it cosigned.
+    ///
+    /// # Errors
+    /// [`VerifyError::UnknownKey`] for an unknown log, a witness that is not
+    /// a signatory or is the owner, or an unlisted key; or the signature's failure.
+    pub fn verify_cosignature(&self, cosignature: &Cosignature) -> Result<(), VerifyError> {
+        let body = &cosignature.body;
+        let unknown = VerifyError::UnknownKey { what: "cosignature" };
+        let owner = self.owner_of(&body.checkpoint.log).ok_or(unknown.clone())?;
+        if owner.id == body.witness {
+            return Err(unknown);
+        }
+        let key = self.roster.signing_key(&body.witness, cosignature.key, body.cosigned_at).ok_or(unknown)?;
+        cosignature.verify(&self.hash, key)
     }
 }
 

@@ -228,10 +228,7 @@ impl Auditor {
             return;
         };
         let body = &checkpoint.body;
-        let verified = agreement
-            .roster()
-            .signing_key(&state.owner, checkpoint.key, body.timestamp)
-            .is_some_and(|key| checkpoint.verify(agreement.hash(), key).is_ok());
+        let verified = agreement.verify_checkpoint(&checkpoint).is_ok();
         if !verified {
             self.problems.push(format!("record {position}: checkpoint of {} does not verify", state.owner));
         } else if body.size != state.frontier.size() {
@@ -260,11 +257,7 @@ impl Auditor {
             return;
         };
         let known = state.checkpoints.iter().any(|c| c.body == body.checkpoint);
-        let verified = body.witness != state.owner
-            && agreement
-                .roster()
-                .signing_key(&body.witness, cosignature.key, body.cosigned_at)
-                .is_some_and(|key| cosignature.verify(agreement.hash(), key).is_ok());
+        let verified = agreement.verify_cosignature(&cosignature).is_ok();
         if !known || !verified {
             self.problems.push(format!(
                 "record {position}: cosignature by {} of {}'s checkpoint {}",

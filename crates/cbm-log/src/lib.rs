@@ -15,7 +15,9 @@
 //!   log on quorum receipts;
 //! - [`entry_proof`] and [`bundle`] (§6): single-entry proofs and streaming
 //!   bundles; [`audit`] (§7): the offline audit and its verdict;
-//! - [`store`] (§9): the durable SQLite store with checked reads and `fsck`.
+//! - [`store`] (§9): the durable SQLite store with checked reads and `fsck`,
+//!   and [`held`]: the logs a store holds as the entry rules see them;
+//! - [`author`]: drafts become signed entries and openings.
 //!
 //! Everything but [`store`] and [`bundle`] is pure: no I/O, and no clock —
 //! every "now" is passed in. The crate has no network code.
@@ -23,10 +25,12 @@
 
 pub mod agreement;
 pub mod audit;
+pub mod author;
 pub mod bundle;
 pub mod calendar;
 pub mod entry_proof;
 pub mod evidence;
+pub mod held;
 pub mod merkle;
 pub mod rules;
 pub mod schedule;

@@ -97,11 +97,7 @@ pub fn review(
     now: Timestamp,
 ) -> Result<Decision, WitnessError> {
     let owner = agreement.owner_of(&new.body.log).filter(|o| o.id != *witness).ok_or(WitnessError::NotAPeerLog)?;
-    let key = agreement
-        .roster()
-        .signing_key(&owner.id, new.key, new.body.timestamp)
-        .ok_or(WitnessError::BadSignature(VerifyError::UnknownKey { what: "checkpoint" }))?;
-    new.verify(agreement.hash(), key).map_err(WitnessError::BadSignature)?;
+    agreement.verify_checkpoint(new).map_err(WitnessError::BadSignature)?;
 
     if cosigned.is_some_and(|c| c.body.log != new.body.log) {
         return Err(WitnessError::HeldTreeMismatch);

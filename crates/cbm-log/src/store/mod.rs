@@ -10,13 +10,16 @@
 //!
 //! This is the only module of cbm that uses `rusqlite`.
 
+mod cosign;
+mod export;
 mod fsck;
+mod records;
 mod schema;
 
 use std::path::Path;
 
 use cbm_wire::{
-    ConsistencyProof, EntryHash, InclusionProof, LogId, RootHash, SignedCheckpoint, SignedEntry, TreeHash, Wire,
+    ConsistencyProof, Cosignature, EntryHash, InclusionProof, LogId, RootHash, SignedCheckpoint, SignedEntry, TreeHash, Wire,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
@@ -25,6 +28,7 @@ use crate::merkle::{
     verify_inclusion,
 };
 
+pub use export::{ExportError, ExportSummary};
 pub use fsck::{FsckReport, LogReport};
 
 /// Why a store operation failed.
@@ -188,6 +192,37 @@ impl Store {
         entries: &[SignedEntry],
         checkpoint: &SignedCheckpoint,
     ) -> Result<(), StoreError> {
+        self.append_with(log, entries, checkpoint, None)
+    }
+
+    /// A witness's append (spec/log.md §3.3): the mirrored entries, the
+    /// owner's checkpoint and the witness's own cosignature of it commit in
+    /// one transaction, so the witness state on disk is always whole — a
+    /// stored checkpoint is always a cosigned one.
+    ///
+    /// # Errors
+    /// As [`Store::append`]; also [`AppendError::WrongLog`] if the
+    /// cosignature is not of `checkpoint`.
+    pub fn append_cosigned(
+        &mut self,
+        log: &LogId,
+        entries: &[SignedEntry],
+        checkpoint: &SignedCheckpoint,
+        cosignature: &Cosignature,
+    ) -> Result<(), StoreError> {
+        if cosignature.body.checkpoint != checkpoint.body {
+            return Err(AppendError::WrongLog("cosignature").into());
+        }
+        self.append_with(log, entries, checkpoint, Some(cosignature))
+    }
+
+    fn append_with(
+        &mut self,
+        log: &LogId,
+        entries: &[SignedEntry],
+        checkpoint: &SignedCheckpoint,
+        cosignature: Option<&Cosignature>,
+    ) -> Result<(), StoreError> {
         if checkpoint.body.log != *log {
             return Err(AppendError::WrongLog("checkpoint").into());
         }
@@ -251,6 +286,9 @@ impl Store {
                 }
             }
             tx.execute("UPDATE logs SET size = ?1 WHERE id = ?2", params![to_i64(new_size)?, id])?;
+            if let Some(cosignature) = cosignature {
+                cosign::insert_cosignature(&tx, id, cosignature)?;
+            }
         }
         tx.commit()?;
         Ok(())
@@ -275,6 +313,19 @@ impl Store {
             return Err(corrupt(format!("row {index} of log {log} holds another entry")));
         }
         Ok(entry)
+    }
+
+    /// The stored leaf hash of entry `index` of `log`, if the store holds it.
+    ///
+    /// # Errors
+    /// On a database failure or a corrupt row.
+    pub fn leaf_hash(&self, log: &LogId, index: u64) -> Result<Option<EntryHash>, StoreError> {
+        let Some((id, size)) = self.log_row(log)? else { return Ok(None) };
+        if index >= size {
+            return Ok(None);
+        }
+        let leaf = NodeReader { conn: &self.conn, log: id }.read_hashes(&[NodeIndex { level: 0, index }])?;
+        Ok(Some(EntryHash(leaf[0].0)))
     }
 
     /// Entries `start..start + count` of `log` (fewer at the end of the log), checked.
@@ -359,14 +410,15 @@ impl Store {
         Ok(proof)
     }
 
-    /// The consistency proof between two checkpointed sizes of `log`,
-    /// verified against both checkpoints before it is returned.
+    /// The consistency proof from any size `old_size` of `log` to its
+    /// checkpointed size `new_size`, verified against that checkpoint and the
+    /// stored tree before it is returned.
     ///
     /// # Errors
     /// As [`Store::inclusion_proof`].
     pub fn consistency_proof(&self, log: &LogId, old_size: u64, new_size: u64) -> Result<ConsistencyProof, StoreError> {
         let (id, new) = self.head_at(log, new_size)?;
-        let (_, old) = self.head_at(log, old_size)?;
+        let old = TreeHead { size: old_size, root: self.root_at(log, old_size)? };
         let proof =
             consistency_proof(&NodeReader { conn: &self.conn, log: id }, old_size, new_size).map_err(prove_error)?;
         verify_consistency(&proof, &old, &new)

@@ -8,7 +8,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// The schema version this build writes.
-pub(crate) const CURRENT_VERSION: u32 = 1;
+pub(crate) const CURRENT_VERSION: u32 = 2;
 
 /// Migration `i` takes a store from version `i` to `i + 1`.
 const MIGRATIONS: [&str; CURRENT_VERSION as usize] = [
@@ -37,6 +37,29 @@ const MIGRATIONS: [&str; CURRENT_VERSION as usize] = [
         timestamp INTEGER NOT NULL,
         bytes BLOB NOT NULL,
         PRIMARY KEY (log, size, timestamp)
+    ) WITHOUT ROWID;",
+    // Version 2: the witness state and what a node collects from its peers —
+    // cosignatures (the first per witness and size is the receipt),
+    // equivocation evidence, and openings of committed fields per recipient.
+    "CREATE TABLE cosignatures (
+        log INTEGER NOT NULL REFERENCES logs(id),
+        witness TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        bytes BLOB NOT NULL,
+        PRIMARY KEY (log, witness, size)
+    ) WITHOUT ROWID;
+    CREATE TABLE evidence (
+        digest BLOB PRIMARY KEY CHECK (length(digest) = 32),
+        log_id BLOB NOT NULL CHECK (length(log_id) = 32),
+        bytes BLOB NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE openings (
+        log_id BLOB NOT NULL CHECK (length(log_id) = 32),
+        idx INTEGER NOT NULL,
+        field INTEGER NOT NULL,
+        recipient TEXT NOT NULL,
+        bytes BLOB NOT NULL,
+        PRIMARY KEY (log_id, idx, field, recipient)
     ) WITHOUT ROWID;",
 ];
 

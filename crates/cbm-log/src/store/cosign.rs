@@ -1,0 +1,151 @@
+//! Checkpoints beyond the appended ones, and cosignatures: what a node
+//! collects about the logs it holds (spec/log.md §9).
+
+use cbm_wire::{Checkpoint, Cosignature, LogId, RootHash, SignedCheckpoint, Wire};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{AppendError, NodeReader, Store, StoreError, corrupt, decode_checkpoint, to_i64};
+use crate::merkle::Frontier;
+
+/// Stores `cosignature` under the log row `log` unless the witness already
+/// has one of that size: the first cosignature is the receipt and is kept.
+/// Returns whether it was new.
+pub(super) fn insert_cosignature(conn: &Connection, log: i64, cosignature: &Cosignature) -> Result<bool, StoreError> {
+    let body = &cosignature.body;
+    let inserted = conn
+        .prepare_cached("INSERT OR IGNORE INTO cosignatures (log, witness, size, bytes) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![log, body.witness.as_str(), to_i64(body.checkpoint.size)?, cosignature.encode()])?;
+    Ok(inserted == 1)
+}
+
+impl Store {
+    /// The root of the first `size` entries of `log`, from the stored tree.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] if the store holds fewer than `size` entries.
+    pub fn root_at(&self, log: &LogId, size: u64) -> Result<RootHash, StoreError> {
+        let (id, held) = self.log_row(log)?.unwrap_or((0, 0));
+        if size > held {
+            return Err(StoreError::NotFound(format!("entries up to {size} of log {log} (holds {held})")));
+        }
+        Ok(RootHash(Frontier::read(&NodeReader { conn: &self.conn, log: id }, size)?.root().0))
+    }
+
+    /// Stores a checkpoint of a size the store already holds, if its root is
+    /// the stored tree's root at that size: an older or re-signed checkpoint
+    /// learnt from gossip, kept so that its cosignatures can be stored.
+    /// The caller checks the signature first. Returns whether it was new.
+    ///
+    /// # Errors
+    /// [`AppendError::SizeMismatch`] for a size past the stored log,
+    /// [`AppendError::RootMismatch`] for a root that conflicts with the
+    /// stored tree (the caller builds evidence from the two).
+    pub fn add_checkpoint(&mut self, checkpoint: &SignedCheckpoint) -> Result<bool, StoreError> {
+        let body = &checkpoint.body;
+        let held = self.size(&body.log)?;
+        if body.size > held {
+            return Err(AppendError::SizeMismatch { checkpoint: body.size, log: held }.into());
+        }
+        let computed = self.root_at(&body.log, body.size)?;
+        if computed != body.root {
+            return Err(AppendError::RootMismatch { checkpoint: body.root, computed }.into());
+        }
+        let (id, _) = self.log_row(&body.log)?.ok_or_else(|| corrupt("log row vanished"))?;
+        let bytes = checkpoint.encode();
+        let time = to_i64(body.timestamp.0)?;
+        let existing: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached("SELECT bytes FROM checkpoints WHERE log = ?1 AND size = ?2 AND timestamp = ?3")?
+            .query_row(params![id, to_i64(body.size)?, time], |r| r.get(0))
+            .optional()?;
+        match existing {
+            Some(stored) if stored == bytes => Ok(false),
+            Some(_) => Err(AppendError::DuplicateCheckpoint.into()),
+            None => {
+                self.conn
+                    .prepare_cached("INSERT INTO checkpoints (log, size, timestamp, bytes) VALUES (?1, ?2, ?3, ?4)")?
+                    .execute(params![id, to_i64(body.size)?, time, bytes])?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Every stored checkpoint of `log`, by size then time.
+    ///
+    /// # Errors
+    /// On a database failure or a corrupt row.
+    pub fn checkpoints(&self, log: &LogId) -> Result<Vec<SignedCheckpoint>, StoreError> {
+        let Some((id, _)) = self.log_row(log)? else { return Ok(Vec::new()) };
+        let mut statement =
+            self.conn.prepare_cached("SELECT bytes FROM checkpoints WHERE log = ?1 ORDER BY size, timestamp")?;
+        let rows = statement.query_map([id], |r| r.get::<_, Vec<u8>>(0))?;
+        rows.map(|bytes| decode_checkpoint(&bytes?, log)).collect()
+    }
+
+    /// Stores a cosignature of a checkpoint the store holds. The caller
+    /// checks the signature first. Returns whether it was new (a witness's
+    /// first cosignature of a size is kept: it is the receipt).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] if the cosigned checkpoint is not stored.
+    pub fn add_cosignature(&mut self, cosignature: &Cosignature) -> Result<bool, StoreError> {
+        let checkpoint = &cosignature.body.checkpoint;
+        let (id, _) = self.find_checkpoint(checkpoint)?;
+        insert_cosignature(&self.conn, id, cosignature)
+    }
+
+    /// The log row and stored checkpoint whose body is `body`.
+    fn find_checkpoint(&self, body: &Checkpoint) -> Result<(i64, SignedCheckpoint), StoreError> {
+        let missing = || StoreError::NotFound(format!("checkpoint of size {} of log {}", body.size, body.log));
+        let (id, _) = self.log_row(&body.log)?.ok_or_else(missing)?;
+        let bytes: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached("SELECT bytes FROM checkpoints WHERE log = ?1 AND size = ?2 AND timestamp = ?3")?
+            .query_row(params![id, to_i64(body.size)?, to_i64(body.timestamp.0)?], |r| r.get(0))
+            .optional()?;
+        let stored = decode_checkpoint(&bytes.ok_or_else(missing)?, &body.log)?;
+        if stored.body != *body {
+            return Err(missing());
+        }
+        Ok((id, stored))
+    }
+
+    /// Every stored cosignature of checkpoints of `log`, by size then witness.
+    ///
+    /// # Errors
+    /// On a database failure or a corrupt row.
+    pub fn cosignatures(&self, log: &LogId) -> Result<Vec<Cosignature>, StoreError> {
+        let Some((id, _)) = self.log_row(log)? else { return Ok(Vec::new()) };
+        let mut statement =
+            self.conn.prepare_cached("SELECT bytes FROM cosignatures WHERE log = ?1 ORDER BY size, witness")?;
+        let rows = statement.query_map([id], |r| r.get::<_, Vec<u8>>(0))?;
+        rows.map(|bytes| decode_cosignature(&bytes?, log)).collect()
+    }
+
+    /// The stored cosignatures of exactly the checkpoint `body`.
+    ///
+    /// # Errors
+    /// On a database failure or a corrupt row.
+    pub fn cosignatures_of(&self, body: &Checkpoint) -> Result<Vec<Cosignature>, StoreError> {
+        let Some((id, _)) = self.log_row(&body.log)? else { return Ok(Vec::new()) };
+        let mut statement =
+            self.conn.prepare_cached("SELECT bytes FROM cosignatures WHERE log = ?1 AND size = ?2 ORDER BY witness")?;
+        let rows = statement.query_map(params![id, to_i64(body.size)?], |r| r.get::<_, Vec<u8>>(0))?;
+        let mut found = Vec::new();
+        for bytes in rows {
+            let cosignature = decode_cosignature(&bytes?, &body.log)?;
+            if cosignature.body.checkpoint == *body {
+                found.push(cosignature);
+            }
+        }
+        Ok(found)
+    }
+}
+
+fn decode_cosignature(bytes: &[u8], log: &LogId) -> Result<Cosignature, StoreError> {
+    let cosignature = Cosignature::decode(bytes).map_err(|e| corrupt(format!("cosignature in log {log}: {e}")))?;
+    if cosignature.body.checkpoint.log != *log {
+        return Err(corrupt(format!("cosignature stored under log {log} names another log")));
+    }
+    Ok(cosignature)
+}

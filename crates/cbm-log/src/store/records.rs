@@ -1,0 +1,96 @@
+//! Equivocation evidence and openings of committed fields, as a node keeps
+//! them (spec/log.md §9). The caller verifies both before storing them.
+
+use cbm_wire::{EquivocationEvidence, LogId, Opening, SignatoryId, Wire};
+use rusqlite::params;
+
+use super::{Store, StoreError, corrupt, to_i64};
+
+/// The log an item of evidence is about.
+fn evidence_log(evidence: &EquivocationEvidence) -> LogId {
+    match evidence {
+        EquivocationEvidence::SameSize { first, .. } => first.body.log,
+        EquivocationEvidence::Inconsistent { older, .. } => older.body.log,
+    }
+}
+
+impl Store {
+    /// Stores verified evidence; returns whether it was new.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub fn add_evidence(&mut self, evidence: &EquivocationEvidence) -> Result<bool, StoreError> {
+        let bytes = evidence.encode();
+        let digest = blake3::hash(&bytes);
+        let inserted = self
+            .conn
+            .prepare_cached("INSERT OR IGNORE INTO evidence (digest, log_id, bytes) VALUES (?1, ?2, ?3)")?
+            .execute(params![digest.as_bytes(), evidence_log(evidence).as_bytes(), bytes])?;
+        Ok(inserted == 1)
+    }
+
+    /// Every item of evidence stored, in a fixed order.
+    ///
+    /// # Errors
+    /// On a database failure or a corrupt row.
+    pub fn evidence(&self) -> Result<Vec<EquivocationEvidence>, StoreError> {
+        let mut statement = self.conn.prepare_cached("SELECT digest, bytes FROM evidence ORDER BY log_id, digest")?;
+        let rows = statement.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+        rows.map(|row| {
+            let (digest, bytes) = row?;
+            if blake3::hash(&bytes).as_bytes().as_slice() != digest.as_slice() {
+                return Err(corrupt("stored evidence does not match its digest"));
+            }
+            EquivocationEvidence::decode(&bytes).map_err(|e| corrupt(format!("stored evidence: {e}")))
+        })
+        .collect()
+    }
+
+    /// Stores the opening of a committed field in `log` addressed to
+    /// `recipient`; returns whether it was new.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub fn add_opening(&mut self, log: &LogId, recipient: &SignatoryId, opening: &Opening) -> Result<bool, StoreError> {
+        let inserted = self
+            .conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO openings (log_id, idx, field, recipient, bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                log.as_bytes(),
+                to_i64(opening.entry.index)?,
+                opening.field,
+                recipient.as_str(),
+                opening.encode()
+            ])?;
+        Ok(inserted == 1)
+    }
+
+    /// Openings in `log` from entry `start` on, with their recipients; only
+    /// those addressed to `recipient` if one is given.
+    ///
+    /// # Errors
+    /// On a database failure or a corrupt row.
+    pub fn openings(
+        &self,
+        log: &LogId,
+        start: u64,
+        recipient: Option<&SignatoryId>,
+    ) -> Result<Vec<(SignatoryId, Opening)>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT recipient, bytes FROM openings WHERE log_id = ?1 AND idx >= ?2 AND (?3 IS NULL OR recipient = ?3)
+             ORDER BY idx, field, recipient",
+        )?;
+        let rows = statement.query_map(params![log.as_bytes(), to_i64(start)?, recipient.map(|r| r.as_str())], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
+        rows.map(|row| {
+            let (to, bytes) = row?;
+            let to = to.parse::<SignatoryId>().map_err(|e| corrupt(format!("stored opening recipient: {e}")))?;
+            let opening = Opening::decode(&bytes).map_err(|e| corrupt(format!("stored opening: {e}")))?;
+            Ok((to, opening))
+        })
+        .collect()
+    }
+}
