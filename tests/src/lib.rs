@@ -10,6 +10,8 @@ pub mod fuzz;
 pub mod invalid;
 #[cfg(feature = "log")]
 pub mod logs;
+#[cfg(feature = "log")]
+pub mod net;
 pub mod samples;
 #[cfg(feature = "log")]
 pub mod view;

@@ -190,3 +190,63 @@ fn check_kind(
     }
     Ok(())
 }
+
+/// A view with a batch of new entries of one log appended: how the entries
+/// of one append are checked, each against the logs plus the batch before it.
+#[derive(Debug)]
+pub struct WithBatch<'a, V> {
+    base: &'a V,
+    owner: &'a SignatoryId,
+    batch: Vec<&'a SignedEntry>,
+}
+
+impl<'a, V: LogView> WithBatch<'a, V> {
+    /// `base` with an empty batch of `owner`'s entries.
+    pub fn new(base: &'a V, owner: &'a SignatoryId) -> Self {
+        Self { base, owner, batch: Vec::new() }
+    }
+
+    /// Appends `entry`, which the caller has checked, to the batch.
+    pub fn push(&mut self, entry: &'a SignedEntry) {
+        self.batch.push(entry);
+    }
+}
+
+impl<V: LogView> LogView for WithBatch<'_, V> {
+    fn size(&self, signatory: &SignatoryId) -> u64 {
+        let extra = if signatory == self.owner { self.batch.len() as u64 } else { 0 };
+        self.base.size(signatory) + extra
+    }
+
+    fn entry_hash(&self, signatory: &SignatoryId, index: u64) -> Option<EntryHash> {
+        let in_batch = || self.batch.iter().find(|e| e.body.index == index).map(|e| e.hash());
+        if signatory == self.owner {
+            self.base.entry_hash(signatory, index).or_else(in_batch)
+        } else {
+            self.base.entry_hash(signatory, index)
+        }
+    }
+
+    fn rotated_keys(&self, signatory: &SignatoryId) -> Vec<SigningKeyInfo> {
+        let mut keys = self.base.rotated_keys(signatory);
+        if signatory == self.owner {
+            keys.extend(self.batch.iter().filter_map(|e| match &e.body.kind {
+                EntryKind::KeyRotation { new_key, .. } => Some(new_key.clone()),
+                _ => None,
+            }));
+        }
+        keys
+    }
+
+    fn status(&self, signatory: &SignatoryId, topic: &Topic) -> Option<StatusChange> {
+        let from_batch = (signatory == self.owner)
+            .then(|| {
+                self.batch.iter().rev().find_map(|e| match &e.body.kind {
+                    EntryKind::Status { topic: t, change, .. } if t == topic => Some(*change),
+                    _ => None,
+                })
+            })
+            .flatten();
+        from_batch.or_else(|| self.base.status(signatory, topic))
+    }
+}

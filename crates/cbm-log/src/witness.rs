@@ -7,15 +7,12 @@
 //! never cosigns two checkpoints of one log that are inconsistent with each
 //! other; a conflict it sees instead becomes [`Decision::Equivocation`].
 
-use cbm_wire::{
-    CosignBody, EntryHash, SignatoryId, SignedCheckpoint, SignedEntry, SigningKeyInfo, StatusChange, Timestamp, Topic,
-    TreeHash, VerifyError,
-};
+use cbm_wire::{CosignBody, SignatoryId, SignedCheckpoint, SignedEntry, Timestamp, TreeHash, VerifyError};
 
 use crate::agreement::Agreement;
 use crate::evidence::same_size;
 use crate::merkle::Frontier;
-use crate::rules::{EntryError, LogView, check_entry};
+use crate::rules::{EntryError, LogView, WithBatch, check_entry};
 
 /// What the witness should do with a new checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -123,7 +120,7 @@ pub fn review(
         return Err(WitnessError::HeldTreeMismatch);
     }
     let mut frontier = held.clone();
-    let mut overlay = Overlay { base: view, owner: &owner.id, batch: Vec::with_capacity(entries.len()) };
+    let mut overlay = WithBatch::new(view, &owner.id);
     let mut created = Vec::new();
     for entry in entries {
         let index = entry.body.index;
@@ -134,7 +131,7 @@ pub fn review(
             });
         }
         check_entry(agreement, &overlay, entry).map_err(|error| WitnessError::BadEntry { index, error })?;
-        overlay.batch.push(entry);
+        overlay.push(entry);
         frontier.push(TreeHash(entry.hash().0), &mut created);
         created.clear();
     }
@@ -142,50 +139,4 @@ pub fn review(
         return Err(WitnessError::RootMismatch);
     }
     Ok(Decision::Cosign(CosignBody { witness: witness.clone(), checkpoint: new.body.clone(), cosigned_at: now }))
-}
-
-/// The witness's view with the batch under review appended to the owner's log.
-struct Overlay<'a, V> {
-    base: &'a V,
-    owner: &'a SignatoryId,
-    batch: Vec<&'a SignedEntry>,
-}
-
-impl<V: LogView> LogView for Overlay<'_, V> {
-    fn size(&self, signatory: &SignatoryId) -> u64 {
-        let extra = if signatory == self.owner { self.batch.len() as u64 } else { 0 };
-        self.base.size(signatory) + extra
-    }
-
-    fn entry_hash(&self, signatory: &SignatoryId, index: u64) -> Option<EntryHash> {
-        let in_batch = || self.batch.iter().find(|e| e.body.index == index).map(|e| e.hash());
-        if signatory == self.owner {
-            self.base.entry_hash(signatory, index).or_else(in_batch)
-        } else {
-            self.base.entry_hash(signatory, index)
-        }
-    }
-
-    fn rotated_keys(&self, signatory: &SignatoryId) -> Vec<SigningKeyInfo> {
-        let mut keys = self.base.rotated_keys(signatory);
-        if signatory == self.owner {
-            keys.extend(self.batch.iter().filter_map(|e| match &e.body.kind {
-                cbm_wire::EntryKind::KeyRotation { new_key, .. } => Some(new_key.clone()),
-                _ => None,
-            }));
-        }
-        keys
-    }
-
-    fn status(&self, signatory: &SignatoryId, topic: &Topic) -> Option<StatusChange> {
-        let from_batch = (signatory == self.owner)
-            .then(|| {
-                self.batch.iter().rev().find_map(|e| match &e.body.kind {
-                    cbm_wire::EntryKind::Status { topic: t, change, .. } if t == topic => Some(*change),
-                    _ => None,
-                })
-            })
-            .flatten();
-        from_batch.or_else(|| self.base.status(signatory, topic))
-    }
 }

@@ -57,7 +57,8 @@ fn read_error(error: quinn::ReadExactError) -> FrameError {
 /// # Errors
 /// If the stream fails.
 pub async fn write_frame(send: &mut SendStream, message: &[u8]) -> Result<(), FrameError> {
-    let len = u32::try_from(message.len()).map_err(|_| FrameError::TooLarge { len: message.len() as u64, max: u32::MAX.into() })?;
+    let len = u32::try_from(message.len())
+        .map_err(|_| FrameError::TooLarge { len: message.len() as u64, max: u32::MAX.into() })?;
     send.write_all(&len.to_be_bytes()).await.map_err(|e| FrameError::Stream(e.to_string()))?;
     send.write_all(message).await.map_err(|e| FrameError::Stream(e.to_string()))
 }

@@ -1,1 +1,21 @@
-//! tmp
+//! # cbm-net
+//!
+//! The network layer of cbm (spec/transport.md): QUIC with quinn and rustls,
+//! peers authenticated by the Ed25519 transport keys pinned in the roster
+//! ([`tls`]), length-prefixed canonical CBOR frames ([`frame`]), one request
+//! per stream ([`client`]), and the signatory [`node`].
+//!
+//! Every protocol decision — may this entry stand, may this checkpoint be
+//! cosigned, is this evidence — is made by `cbm-log`; this crate only moves
+//! bytes and calls it.
+#![forbid(unsafe_code)]
+
+pub mod client;
+pub mod clock;
+pub mod frame;
+pub mod local;
+pub mod node;
+pub mod tls;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use node::{Listen, LogStatus, Node, NodeConfig, NodeError, NodeLimits, NodeStatus};

@@ -53,11 +53,7 @@ pub struct ConnectionLimits {
 
 impl Default for ConnectionLimits {
     fn default() -> Self {
-        Self {
-            max_concurrent_streams: 64,
-            idle_timeout: Duration::from_secs(30),
-            max_bytes_in_flight: 32 << 20,
-        }
+        Self { max_concurrent_streams: 64, idle_timeout: Duration::from_secs(30), max_bytes_in_flight: 32 << 20 }
     }
 }
 
@@ -95,7 +91,11 @@ impl PinnedKeys {
         Self { allowed, algorithms: provider().signature_verification_algorithms }
     }
 
-    fn check(&self, end_entity: &CertificateDer<'_>, intermediates: &[CertificateDer<'_>]) -> Result<(), rustls::Error> {
+    fn check(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+    ) -> Result<(), rustls::Error> {
         let pinned = intermediates.is_empty()
             && presented_key(end_entity.as_ref()).is_some_and(|key| self.allowed.contains(&key));
         if pinned { Ok(()) } else { Err(rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)) }
@@ -253,9 +253,9 @@ pub fn client_config(
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(PinnedKeys::new(vec![peer])))
-        .with_client_cert_resolver(Arc::new(rustls::client::AlwaysResolvesClientRawPublicKeys::new(
-            certified_key(key)?,
-        )));
+        .with_client_cert_resolver(Arc::new(rustls::client::AlwaysResolvesClientRawPublicKeys::new(certified_key(
+            key,
+        )?)));
     tls.alpn_protocols = vec![ALPN.to_vec()];
     tls.enable_early_data = false;
     let quic = QuicClientConfig::try_from(tls).map_err(|e| TlsError::Quic(e.to_string()))?;

@@ -31,6 +31,15 @@ impl Store {
         Ok(RootHash(Frontier::read(&NodeReader { conn: &self.conn, log: id }, size)?.root().0))
     }
 
+    /// The frontier of `log`'s stored tree: what appending continues from.
+    ///
+    /// # Errors
+    /// On a database failure or a missing tree hash.
+    pub fn frontier(&self, log: &LogId) -> Result<Frontier, StoreError> {
+        let (id, size) = self.log_row(log)?.unwrap_or((0, 0));
+        Frontier::read(&NodeReader { conn: &self.conn, log: id }, size)
+    }
+
     /// Stores a checkpoint of a size the store already holds, if its root is
     /// the stored tree's root at that size: an older or re-signed checkpoint
     /// learnt from gossip, kept so that its cosignatures can be stored.

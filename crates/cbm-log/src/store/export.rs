@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use cbm_wire::{BundleHeader, BundleRecord, SignedRoster, Timestamp, BUNDLE_FORMAT_VERSION};
+use cbm_wire::{BUNDLE_FORMAT_VERSION, BundleHeader, BundleRecord, SignedRoster, Timestamp};
 
 use super::{Store, StoreError};
 use crate::agreement::Agreement;

@@ -19,7 +19,8 @@ mod schema;
 use std::path::Path;
 
 use cbm_wire::{
-    ConsistencyProof, Cosignature, EntryHash, InclusionProof, LogId, RootHash, SignedCheckpoint, SignedEntry, TreeHash, Wire,
+    ConsistencyProof, Cosignature, EntryHash, InclusionProof, LogId, RootHash, SignedCheckpoint, SignedEntry, TreeHash,
+    Wire,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 

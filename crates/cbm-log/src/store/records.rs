@@ -82,9 +82,10 @@ impl Store {
             "SELECT recipient, bytes FROM openings WHERE log_id = ?1 AND idx >= ?2 AND (?3 IS NULL OR recipient = ?3)
              ORDER BY idx, field, recipient",
         )?;
-        let rows = statement.query_map(params![log.as_bytes(), to_i64(start)?, recipient.map(|r| r.as_str())], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
-        })?;
+        let rows = statement
+            .query_map(params![log.as_bytes(), to_i64(start)?, recipient.map(|r| r.as_str())], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })?;
         rows.map(|row| {
             let (to, bytes) = row?;
             let to = to.parse::<SignatoryId>().map_err(|e| corrupt(format!("stored opening recipient: {e}")))?;

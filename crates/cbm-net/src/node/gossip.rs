@@ -1,0 +1,124 @@
+//! Gossip (spec/transport.md §6.3): nodes trade the newest checkpoint they
+//! hold of every log, with its cosignatures, and their evidence. A node that
+//! was shown one tree compares it with what others were shown, so a split
+//! view cannot stay hidden from anyone who gossips.
+
+use std::sync::Arc;
+
+use cbm_log::evidence::verify_evidence;
+use cbm_log::store::StoreError;
+use cbm_wire::{Cosignature, Request, Response, SignedCheckpoint, limits::MAX_PAGE_ITEMS};
+use tracing::debug;
+
+use super::shared::Shared;
+use super::witness;
+use crate::client::call;
+
+/// The newest checkpoint held of every log of the agreement, and the
+/// cosignatures of those checkpoints, within one page.
+pub(crate) async fn our_view(shared: &Arc<Shared>) -> Result<(Vec<SignedCheckpoint>, Vec<Cosignature>), StoreError> {
+    let logs: Vec<_> = shared.agreement.roster().signatories.iter().map(|s| shared.agreement.log_of(&s.id)).collect();
+    shared
+        .with_held(move |h| {
+            let mut checkpoints = Vec::new();
+            let mut cosignatures = Vec::new();
+            for log in &logs {
+                if let Some(checkpoint) = h.store.latest_checkpoint(log)? {
+                    cosignatures.extend(h.store.cosignatures_of(&checkpoint.body)?);
+                    checkpoints.push(checkpoint);
+                }
+            }
+            cosignatures.truncate(MAX_PAGE_ITEMS);
+            Ok((checkpoints, cosignatures))
+        })
+        .await
+}
+
+/// Takes in what `source` holds: mirrors or compares each checkpoint, then
+/// stores each cosignature that verifies and cosigns a checkpoint held.
+pub(crate) async fn take_view(
+    shared: &Arc<Shared>,
+    source: &quinn::Connection,
+    checkpoints: Vec<SignedCheckpoint>,
+    cosignatures: Vec<Cosignature>,
+) {
+    for checkpoint in checkpoints {
+        witness::on_checkpoint(shared, source, checkpoint).await;
+    }
+    let verified: Vec<Cosignature> =
+        cosignatures.into_iter().filter(|c| shared.agreement.verify_cosignature(c).is_ok()).collect();
+    let stored = shared
+        .with_held(move |h| {
+            let mut new = 0;
+            for cosignature in &verified {
+                match h.store.add_cosignature(cosignature) {
+                    Ok(true) => new += 1,
+                    Ok(false) | Err(StoreError::NotFound(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(new)
+        })
+        .await;
+    if stored.is_ok_and(|new| new > 0) {
+        shared.changed();
+    }
+}
+
+/// One round of gossip with every partner: trade views, then evidence.
+pub(crate) async fn round(shared: &Arc<Shared>) {
+    let partners = shared.partners.clone();
+    let rounds = partners.iter().map(|peer| {
+        let shared = Arc::clone(shared);
+        let peer = peer.clone();
+        async move {
+            if let Err(e) = with_peer(&shared, &peer).await {
+                debug!(%peer, "gossip failed: {e}");
+            }
+        }
+    });
+    join_all(rounds).await;
+}
+
+async fn with_peer(shared: &Arc<Shared>, peer: &cbm_wire::SignatoryId) -> Result<(), String> {
+    let connection = shared.peers.connect(peer).await.map_err(|e| e.to_string())?;
+    let (checkpoints, cosignatures) = our_view(shared).await.map_err(|e| e.to_string())?;
+    let timeout = shared.limits.request_timeout;
+    let request = Request::Gossip { checkpoints, cosignatures };
+    match call(&connection, &request, shared.max_frame(), timeout).await.map_err(|e| e.to_string())? {
+        Response::Gossip { checkpoints, cosignatures } => {
+            take_view(shared, &connection, checkpoints, cosignatures).await;
+        }
+        _ => return Err("unexpected answer to gossip".into()),
+    }
+    let Response::Evidence { evidence } =
+        call(&connection, &Request::Evidence, shared.max_frame(), timeout).await.map_err(|e| e.to_string())?
+    else {
+        return Err("unexpected answer to an evidence request".into());
+    };
+    let roster = shared.agreement.roster().clone();
+    let verified: Vec<_> = evidence.into_iter().filter(|e| verify_evidence(&roster, e).is_ok()).collect();
+    let new = shared
+        .with_held(move |h| {
+            let mut new = 0;
+            for evidence in &verified {
+                new += usize::from(h.store.add_evidence(evidence)?);
+            }
+            Ok(new)
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    if new > 0 {
+        shared.changed();
+    }
+    Ok(())
+}
+
+/// Runs all of `tasks` concurrently and waits for every one.
+async fn join_all<F: Future<Output = ()> + Send + 'static>(tasks: impl Iterator<Item = F>) {
+    let mut set = tokio::task::JoinSet::new();
+    for task in tasks {
+        set.spawn(task);
+    }
+    while set.join_next().await.is_some() {}
+}

@@ -1,0 +1,388 @@
+//! The signatory node (spec/transport.md §6): serves its store to peers,
+//! publishes its own entries, mirrors and cosigns every peer's log, gossips,
+//! and turns any split view it sees into stored evidence.
+//!
+//! Protocol decisions are `cbm-log`'s; this module moves bytes, keeps
+//! connections, and calls them.
+
+mod gossip;
+mod peers;
+mod serve;
+mod shared;
+mod status;
+mod witness;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cbm_log::agreement::{Agreement, RosterError};
+use cbm_log::author::{Author, Draft};
+use cbm_log::held::LogFacts;
+use cbm_log::rules::{EntryError, WithBatch, check_entry};
+use cbm_log::store::{ExportSummary, Store, StoreError};
+use cbm_wire::{
+    Checkpoint, PublicKey, Request, RootHash, SignatoryId, SignedCheckpoint, SignedRoster, SigningKey, TreeHash,
+};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tracing::debug;
+
+pub use status::{LogStatus, NodeStatus};
+
+use self::peers::Peers;
+use self::shared::{Held, Shared};
+use crate::client::call;
+use crate::clock::Clock;
+use crate::tls::{ConnectionLimits, TlsError, server_config};
+
+/// Per-peer limits and timeouts (spec/transport.md §4).
+#[derive(Clone, Copy, Debug)]
+pub struct NodeLimits {
+    /// Stream, flow-control and idle limits of each connection.
+    pub connection: ConnectionLimits,
+    /// Incoming connections one peer may hold at once.
+    pub max_connections_per_peer: usize,
+    /// Requests per second one connection may make (bursts of one second).
+    pub requests_per_second: u32,
+    /// Longest wait for a request or a response.
+    pub request_timeout: Duration,
+}
+
+impl Default for NodeLimits {
+    fn default() -> Self {
+        Self {
+            connection: ConnectionLimits::default(),
+            max_connections_per_peer: 4,
+            requests_per_second: 2000,
+            request_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Where the node listens.
+#[derive(Debug)]
+pub enum Listen {
+    /// Bind this address.
+    Address(SocketAddr),
+    /// Use this bound socket (tests and the demo bind first, to learn ports).
+    Socket(std::net::UdpSocket),
+}
+
+/// Everything a node needs to run.
+#[derive(Debug)]
+pub struct NodeConfig {
+    /// The agreement, adopted by every signatory.
+    pub roster: SignedRoster,
+    /// Which signatory this node is.
+    pub signatory: SignatoryId,
+    /// Its signing key, as listed in the roster.
+    pub signing_key: SigningKey,
+    /// Its transport key, as listed in the roster.
+    pub transport_key: SigningKey,
+    /// The store file.
+    pub store: PathBuf,
+    /// Where to listen.
+    pub listen: Listen,
+    /// Peers to push to and gossip with; every other signatory if absent.
+    pub partners: Option<Vec<SignatoryId>>,
+    /// Time between gossip rounds.
+    pub gossip_interval: Duration,
+    /// Limits.
+    pub limits: NodeLimits,
+    /// Where "now" comes from.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Why a node could not start or act.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    /// The roster is not adopted by every signatory, or is malformed.
+    #[error("roster: {0}")]
+    Roster(#[from] RosterError),
+    /// The configured signatory or keys do not match the roster.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// TLS could not be configured.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The socket could not be bound.
+    #[error("listening: {0}")]
+    Listen(#[from] std::io::Error),
+    /// An entry to publish breaks the rules; nothing was published.
+    #[error("entry {index} refused: {error}")]
+    Refused {
+        /// Position of the draft in the batch.
+        index: usize,
+        /// The rule broken.
+        error: EntryError,
+    },
+    /// A wait for a condition ran out of time.
+    #[error("timed out waiting for {0}")]
+    Timeout(String),
+}
+
+/// A running node. Dropping it does not stop it; call [`Node::shutdown`].
+#[derive(Debug)]
+pub struct Node {
+    shared: Arc<Shared>,
+    endpoint: quinn::Endpoint,
+    tasks: JoinSet<()>,
+    gossip_now: Arc<tokio::sync::Notify>,
+}
+
+impl Node {
+    /// Checks the configuration against the roster, opens the store, and
+    /// starts listening, serving and gossiping.
+    ///
+    /// # Errors
+    /// See [`NodeError`].
+    pub async fn start(config: NodeConfig) -> Result<Self, NodeError> {
+        let agreement = Agreement::adopt(&config.roster)?;
+        let me = agreement
+            .roster()
+            .signatory(&config.signatory)
+            .ok_or_else(|| NodeError::Config(format!("{} is not a signatory of the roster", config.signatory)))?
+            .clone();
+        let public = PublicKey::of(&config.signing_key);
+        let key_id = me
+            .signing_keys
+            .iter()
+            .find(|k| k.key == public)
+            .ok_or_else(|| NodeError::Config(format!("the signing key is not one the roster lists for {}", me.id)))?
+            .id;
+        if PublicKey::of(&config.transport_key) != me.transport_key {
+            return Err(NodeError::Config(format!("the transport key is not the one the roster lists for {}", me.id)));
+        }
+        let path = config.store.clone();
+        let loaded = agreement.clone();
+        let held = tokio::task::spawn_blocking(move || {
+            let store = Store::open(&path)?;
+            let facts = LogFacts::load(&store, &loaded)?;
+            Ok::<_, StoreError>(Held { store, facts })
+        })
+        .await
+        .map_err(|e| NodeError::Config(format!("opening the store: {e}")))??;
+
+        let directory: HashMap<SignatoryId, (PublicKey, Vec<String>)> = agreement
+            .roster()
+            .signatories
+            .iter()
+            .filter(|s| s.id != me.id)
+            .map(|s| (s.id.clone(), (s.transport_key, s.addresses.iter().map(ToString::to_string).collect())))
+            .collect();
+        let limits = config.limits;
+        let server =
+            server_config(&config.transport_key, directory.values().map(|(k, _)| *k).collect(), &limits.connection)?;
+        let socket = match config.listen {
+            Listen::Address(address) => std::net::UdpSocket::bind(address)?,
+            Listen::Socket(socket) => socket,
+        };
+        let runtime = quinn::default_runtime().ok_or_else(|| NodeError::Config("no async runtime".into()))?;
+        let endpoint = quinn::Endpoint::new(quinn::EndpointConfig::default(), Some(server), socket, runtime)?;
+        let (dialed, mut dialed_rx) = mpsc::unbounded_channel();
+        let peers = Peers::new(endpoint.clone(), config.transport_key, limits.connection, directory, dialed);
+        let partners = config
+            .partners
+            .unwrap_or_else(|| agreement.roster().signatories.iter().map(|s| s.id.clone()).collect())
+            .into_iter()
+            .filter(|p| *p != me.id)
+            .collect();
+        let shared = Arc::new(Shared::new(
+            agreement,
+            me.id,
+            key_id,
+            config.signing_key,
+            limits,
+            config.clock,
+            peers,
+            partners,
+            held,
+        ));
+
+        let mut tasks = JoinSet::new();
+        tasks.spawn(serve::accept_loop(Arc::clone(&shared), endpoint.clone()));
+        let serving = Arc::clone(&shared);
+        tasks.spawn(async move {
+            while let Some((peer, connection)) = dialed_rx.recv().await {
+                tokio::spawn(serve::serve_connection(Arc::clone(&serving), connection, peer));
+            }
+        });
+        let gossip_now = Arc::new(tokio::sync::Notify::new());
+        let (gossiping, wake) = (Arc::clone(&shared), Arc::clone(&gossip_now));
+        let interval = config.gossip_interval;
+        tasks.spawn(async move {
+            loop {
+                gossip::round(&gossiping).await;
+                tokio::select! {
+                    () = tokio::time::sleep(interval) => {}
+                    () = wake.notified() => {}
+                }
+            }
+        });
+        Ok(Self { shared, endpoint, tasks, gossip_now })
+    }
+
+    /// The address the node listens on.
+    ///
+    /// # Errors
+    /// If the socket is gone.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.endpoint.local_addr()
+    }
+
+    /// The node's signatory.
+    pub fn signatory(&self) -> &SignatoryId {
+        &self.shared.me
+    }
+
+    /// The adopted agreement.
+    pub fn agreement(&self) -> &Agreement {
+        &self.shared.agreement
+    }
+
+    /// Appends `drafts` to the node's own log as one batch with one signed
+    /// checkpoint, durably, then announces the checkpoint to every partner.
+    /// Every entry is checked against the rules first; if one is refused,
+    /// nothing is stored.
+    ///
+    /// # Errors
+    /// [`NodeError::Refused`] or a store failure.
+    pub async fn publish(&self, drafts: Vec<Draft>) -> Result<SignedCheckpoint, NodeError> {
+        let shared = Arc::clone(&self.shared);
+        let outcome = self
+            .shared
+            .with_held(move |h| {
+                let s = &shared;
+                let log = s.agreement.log_of(&s.me);
+                let size = h.store.size(&log)?;
+                let now = s.clock.now();
+                let author =
+                    Author { agreement: &s.agreement, signatory: &s.me, key_id: s.key_id, key: &s.signing_key };
+                let authored: Vec<_> = (size..)
+                    .zip(drafts)
+                    .map(|(index, draft)| author.write(draft, index, now, &mut rand_core::OsRng))
+                    .collect();
+                let view = h.view(&s.agreement);
+                let mut batch = WithBatch::new(&view, &s.me);
+                for (index, a) in authored.iter().enumerate() {
+                    if let Err(error) = check_entry(&s.agreement, &batch, &a.entry) {
+                        return Ok(Err(NodeError::Refused { index, error }));
+                    }
+                    batch.push(&a.entry);
+                }
+                let mut frontier = h.store.frontier(&log)?;
+                let mut created = Vec::new();
+                for a in &authored {
+                    frontier.push(TreeHash(a.entry.hash().0), &mut created);
+                }
+                let body = Checkpoint { log, size: frontier.size(), root: RootHash(frontier.root().0), timestamp: now };
+                let checkpoint = SignedCheckpoint::sign(body, s.agreement.hash(), s.key_id, &s.signing_key);
+                let entries: Vec<_> = authored.iter().map(|a| a.entry.clone()).collect();
+                h.store.append(&log, &entries, &checkpoint)?;
+                for a in &authored {
+                    h.facts.observe(&a.entry);
+                    for (recipient, opening) in &a.openings {
+                        h.store.add_opening(&log, recipient, opening)?;
+                    }
+                }
+                Ok(Ok(checkpoint))
+            })
+            .await??;
+        self.shared.changed();
+        for peer in self.shared.partners.clone() {
+            let shared = Arc::clone(&self.shared);
+            let checkpoint = outcome.clone();
+            tokio::spawn(async move { announce(&shared, &peer, checkpoint).await });
+        }
+        Ok(outcome)
+    }
+
+    /// The node's current status.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub async fn status(&self) -> Result<NodeStatus, NodeError> {
+        Ok(status::status(&self.shared).await?)
+    }
+
+    /// Waits until `condition` holds of the status, re-checking on every
+    /// change of the store, for at most `timeout`.
+    ///
+    /// # Errors
+    /// [`NodeError::Timeout`] naming `what`, or a store failure.
+    pub async fn wait_until(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut condition: impl FnMut(&NodeStatus) -> bool,
+    ) -> Result<NodeStatus, NodeError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut changes = self.shared.subscribe();
+        loop {
+            changes.mark_unchanged();
+            let status = self.status().await?;
+            if condition(&status) {
+                return Ok(status);
+            }
+            match tokio::time::timeout_at(deadline, changes.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) | Err(_) => return Err(NodeError::Timeout(format!("{what} at {}", self.shared.me))),
+            }
+        }
+    }
+
+    /// Starts a gossip round now instead of at the next interval.
+    pub fn gossip_now(&self) {
+        self.gossip_now.notify_one();
+    }
+
+    /// Writes the node's store as a bundle (see `Store::export`).
+    ///
+    /// # Errors
+    /// On a store or write failure.
+    pub async fn export(&self, roster: SignedRoster, path: PathBuf, public: bool) -> Result<ExportSummary, NodeError> {
+        let shared = Arc::clone(&self.shared);
+        self.shared
+            .with_held(move |h| {
+                let file = std::fs::File::create(&path)
+                    .map_err(|e| StoreError::NotFound(format!("{}: {e}", path.display())))?;
+                let out = std::io::BufWriter::new(file);
+                let now = shared.clock.now();
+                let (_, summary) = h
+                    .store
+                    .export(&shared.agreement, roster, out, public, now, |_| {})
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Ok(summary)
+            })
+            .await
+            .map_err(NodeError::from)
+    }
+
+    /// Stops the node: closes every connection and waits for the endpoint
+    /// to go idle. The store is durable at every instant; nothing is lost.
+    pub async fn shutdown(mut self) {
+        self.endpoint.close(0u32.into(), b"shutting down");
+        self.tasks.shutdown().await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.endpoint.wait_idle()).await;
+    }
+}
+
+/// Pushes our new checkpoint to `peer`.
+async fn announce(shared: &Arc<Shared>, peer: &SignatoryId, checkpoint: SignedCheckpoint) {
+    let request = Request::PushCheckpoint { checkpoint };
+    match shared.peers.connect(peer).await {
+        Ok(connection) => {
+            if let Err(e) = call(&connection, &request, shared.max_frame(), shared.limits.request_timeout).await {
+                debug!(%peer, "checkpoint not announced: {e}");
+            }
+        }
+        Err(e) => debug!(%peer, "unreachable: {e}"),
+    }
+}

@@ -1,0 +1,234 @@
+//! The serving side: accept connections, authenticate them, and answer each
+//! request stream (spec/transport.md §5). A bad frame ends only its stream.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use cbm_log::store::StoreError;
+use cbm_wire::{ErrorCode, Request, Response, SignatoryId, Text, Wire};
+use tracing::{debug, warn};
+
+use super::shared::Shared;
+use super::{gossip, witness};
+use crate::frame::{FrameError, read_request, write_frame};
+use crate::tls::peer_key;
+
+/// QUIC application error code for a connection refused after the handshake.
+const REFUSED: u32 = 1;
+
+/// Accepts connections until the endpoint closes.
+pub(crate) async fn accept_loop(shared: Arc<Shared>, endpoint: quinn::Endpoint) {
+    while let Some(incoming) = endpoint.accept().await {
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            match incoming.await {
+                Ok(connection) => serve_incoming(shared, connection).await,
+                Err(e) => debug!("handshake failed: {e}"),
+            }
+        });
+    }
+}
+
+async fn serve_incoming(shared: Arc<Shared>, connection: quinn::Connection) {
+    let Some(peer) = peer_key(&connection).and_then(|key| shared.peers.who(&key)) else {
+        connection.close(REFUSED.into(), b"unknown transport key");
+        return;
+    };
+    if !shared.peers.admit(&peer, shared.limits.max_connections_per_peer) {
+        warn!(%peer, "too many connections; refusing one");
+        connection.close(REFUSED.into(), b"too many connections");
+        return;
+    }
+    shared.peers.remember(&peer, &connection);
+    serve_connection(Arc::clone(&shared), connection, peer.clone()).await;
+    shared.peers.release(&peer);
+}
+
+/// Answers request streams the peer opens on `connection`, whichever side
+/// opened the connection, until it closes.
+pub(crate) async fn serve_connection(shared: Arc<Shared>, connection: quinn::Connection, peer: SignatoryId) {
+    let mut budget = RateLimit::new(shared.limits.requests_per_second);
+    loop {
+        let (send, recv) = match connection.accept_bi().await {
+            Ok(streams) => streams,
+            Err(e) => {
+                debug!(%peer, "connection ended: {e}");
+                return;
+            }
+        };
+        let allowed = budget.take();
+        let shared = Arc::clone(&shared);
+        let connection = connection.clone();
+        let peer = peer.clone();
+        tokio::spawn(async move { handle_stream(shared, connection, peer, send, recv, allowed).await });
+    }
+}
+
+async fn handle_stream(
+    shared: Arc<Shared>,
+    connection: quinn::Connection,
+    peer: SignatoryId,
+    mut send: quinn::SendStream,
+    mut recv: quinn::RecvStream,
+    allowed: bool,
+) {
+    let read = tokio::time::timeout(shared.limits.request_timeout, read_request(&mut recv, shared.max_frame())).await;
+    let response = match read {
+        _ if !allowed => error(ErrorCode::RateLimited, "request rate over the limit"),
+        Err(_) => error(ErrorCode::Malformed, "no complete request in time"),
+        Ok(Err(FrameError::Stream(_))) => return,
+        Ok(Err(e)) => {
+            debug!(%peer, "bad request frame: {e}");
+            let _ = recv.stop(0u32.into());
+            error(ErrorCode::Malformed, &e.to_string())
+        }
+        Ok(Ok(request)) => answer(&shared, &connection, &peer, request).await,
+    };
+    if write_frame(&mut send, &response.encode()).await.is_ok() {
+        let _ = send.finish();
+        let _ = send.stopped().await;
+    }
+}
+
+fn error(code: ErrorCode, message: &str) -> Response {
+    let mut message = message.to_owned();
+    message.truncate(cbm_wire::limits::MAX_TEXT_BYTES);
+    while Text::new(message.clone()).is_err() {
+        message.pop();
+    }
+    Response::Error { code, message: Text::new(message).unwrap_or_default() }
+}
+
+fn store_error(e: &StoreError) -> Response {
+    match e {
+        StoreError::NotFound(what) => error(ErrorCode::NotFound, what),
+        StoreError::Refused(why) => error(ErrorCode::Rejected, &why.to_string()),
+        other => {
+            warn!("store: {other}");
+            error(ErrorCode::Internal, "the store failed")
+        }
+    }
+}
+
+/// Answers one request from `peer`.
+async fn answer(
+    shared: &Arc<Shared>,
+    connection: &quinn::Connection,
+    peer: &SignatoryId,
+    request: Request,
+) -> Response {
+    let page = u64::from(shared.agreement.roster().limits.max_page_entries);
+    let max_frame = shared.max_frame();
+    let result = match request {
+        Request::LatestCheckpoint { log } => shared
+            .with_held(move |h| h.store.latest_checkpoint(&log))
+            .await
+            .map(|c| Response::Checkpoint { checkpoint: c }),
+        Request::Entries { log, start, count } => {
+            let count = u64::from(count).min(page);
+            shared
+                .with_held(move |h| h.store.entries(&log, start, count))
+                .await
+                .map(|entries| Response::Entries { entries: fit_frame(entries, max_frame) })
+        }
+        Request::InclusionProof { log, index, size } => shared
+            .with_held(move |h| h.store.inclusion_proof(&log, index, size))
+            .await
+            .map(|proof| Response::InclusionProof { proof }),
+        Request::ConsistencyProof { log, old_size, new_size } => shared
+            .with_held(move |h| h.store.consistency_proof(&log, old_size, new_size))
+            .await
+            .map(|proof| Response::ConsistencyProof { proof }),
+        Request::PushCheckpoint { checkpoint } => {
+            if let Err(e) = shared.agreement.verify_checkpoint(&checkpoint) {
+                return error(ErrorCode::Rejected, &e.to_string());
+            }
+            let shared = Arc::clone(shared);
+            let source = connection.clone();
+            tokio::spawn(async move { witness::on_checkpoint(&shared, &source, checkpoint).await });
+            Ok(Response::Accepted)
+        }
+        Request::PushCosignature { cosignature } => {
+            if let Err(e) = shared.agreement.verify_cosignature(&cosignature) {
+                return error(ErrorCode::Rejected, &e.to_string());
+            }
+            let stored = shared.with_held(move |h| h.store.add_cosignature(&cosignature)).await;
+            if stored.as_ref().is_ok_and(|new| *new) {
+                shared.changed();
+            }
+            stored.map(|_| Response::Accepted)
+        }
+        Request::Cosignatures { log, size, root } => {
+            shared.with_held(move |h| h.store.cosignatures(&log)).await.map(|all| Response::Cosignatures {
+                cosignatures: all
+                    .into_iter()
+                    .filter(|c| c.body.checkpoint.size == size && c.body.checkpoint.root == root)
+                    .collect(),
+            })
+        }
+        Request::Gossip { checkpoints, cosignatures } => {
+            let view = gossip::our_view(shared).await;
+            let shared = Arc::clone(shared);
+            let source = connection.clone();
+            tokio::spawn(async move { gossip::take_view(&shared, &source, checkpoints, cosignatures).await });
+            view.map(|(checkpoints, cosignatures)| Response::Gossip { checkpoints, cosignatures })
+        }
+        Request::Evidence => shared.with_held(|h| h.store.evidence()).await.map(|evidence| Response::Evidence {
+            evidence: evidence.into_iter().take(cbm_wire::limits::MAX_PAGE_ITEMS).collect(),
+        }),
+        Request::Openings { log, start } => {
+            let caller = peer.clone();
+            shared.with_held(move |h| h.store.openings(&log, start, Some(&caller))).await.map(|found| {
+                Response::Openings {
+                    openings: found.into_iter().map(|(_, o)| o).take(cbm_wire::limits::MAX_PAGE_ITEMS).collect(),
+                }
+            })
+        }
+    };
+    result.unwrap_or_else(|e| store_error(&e))
+}
+
+/// The longest prefix of `entries` whose response fits in one frame.
+fn fit_frame(mut entries: Vec<cbm_wire::SignedEntry>, max_frame: usize) -> Vec<cbm_wire::SignedEntry> {
+    // Each entry costs its encoding plus a few bytes of array and map framing.
+    let mut budget = max_frame.saturating_sub(64);
+    let fits = entries
+        .iter()
+        .take_while(|e| {
+            let cost = e.encode().len() + 16;
+            let ok = cost <= budget;
+            budget = budget.saturating_sub(cost);
+            ok
+        })
+        .count();
+    entries.truncate(fits.max(1).min(entries.len()));
+    entries
+}
+
+/// A token bucket: `rate` requests per second, bursts of one second's worth.
+#[derive(Debug)]
+struct RateLimit {
+    rate: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl RateLimit {
+    fn new(per_second: u32) -> Self {
+        let rate = f64::from(per_second);
+        Self { rate, tokens: rate, last: Instant::now() }
+    }
+
+    /// Takes one token if there is one.
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.rate);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! The state every task of a node shares: who it is, its store, its peers.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use cbm_log::agreement::Agreement;
+use cbm_log::held::{LogFacts, StoreView};
+use cbm_log::store::{Store, StoreError};
+use cbm_wire::{KeyId, LogId, SignatoryId, SigningKey};
+use tokio::sync::watch;
+
+use super::NodeLimits;
+use super::peers::Peers;
+use crate::clock::Clock;
+
+/// The store and what the rules need beyond it, behind one lock.
+#[derive(Debug)]
+pub(crate) struct Held {
+    pub(crate) store: Store,
+    pub(crate) facts: LogFacts,
+}
+
+impl Held {
+    /// The held logs as the entry rules see them.
+    pub(crate) fn view<'a>(&'a self, agreement: &'a Agreement) -> StoreView<'a> {
+        StoreView { store: &self.store, agreement, facts: &self.facts }
+    }
+}
+
+/// Everything the tasks of one node share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) agreement: Agreement,
+    pub(crate) me: SignatoryId,
+    pub(crate) key_id: KeyId,
+    pub(crate) signing_key: SigningKey,
+    pub(crate) limits: NodeLimits,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) peers: Peers,
+    /// Whom this node pushes to and gossips with.
+    pub(crate) partners: Vec<SignatoryId>,
+    held: Arc<Mutex<Held>>,
+    /// Serialises the mirroring of each peer log.
+    log_locks: Mutex<HashMap<LogId, Arc<tokio::sync::Mutex<()>>>>,
+    /// Bumped on every change of the store; status waiters watch it.
+    changes: watch::Sender<u64>,
+}
+
+impl Shared {
+    #[allow(clippy::too_many_arguments)] // ok: built once, in `Node::start`, from the checked config
+    pub(crate) fn new(
+        agreement: Agreement,
+        me: SignatoryId,
+        key_id: KeyId,
+        signing_key: SigningKey,
+        limits: NodeLimits,
+        clock: Arc<dyn Clock>,
+        peers: Peers,
+        partners: Vec<SignatoryId>,
+        held: Held,
+    ) -> Self {
+        Self {
+            agreement,
+            me,
+            key_id,
+            signing_key,
+            limits,
+            clock,
+            peers,
+            partners,
+            held: Arc::new(Mutex::new(held)),
+            log_locks: Mutex::new(HashMap::new()),
+            changes: watch::Sender::new(0),
+        }
+    }
+
+    /// Runs `work` on the store on a blocking thread: SQLite calls block.
+    pub(crate) async fn with_held<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Held) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let held = Arc::clone(&self.held);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = held.lock().map_err(|_| StoreError::Corrupt("a store task panicked".into()))?;
+            work(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("store task failed: {e}")))?
+    }
+
+    /// The lock that serialises mirroring of `log`.
+    pub(crate) fn log_lock(&self, log: &LogId) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.log_locks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(locks.entry(*log).or_default())
+    }
+
+    /// Tells status waiters that the store changed.
+    pub(crate) fn changed(&self) {
+        self.changes.send_modify(|n| *n += 1);
+    }
+
+    /// A receiver that wakes on every change.
+    pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    /// The largest frame this agreement allows.
+    pub(crate) fn max_frame(&self) -> usize {
+        self.agreement.roster().limits.max_frame_bytes as usize
+    }
+}

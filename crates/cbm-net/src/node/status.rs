@@ -1,0 +1,98 @@
+//! What a node can report about itself: every log it holds, how far each is
+//! settled, who cosigned, and the evidence it holds.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use cbm_log::evidence::verify_evidence;
+use cbm_log::store::StoreError;
+use cbm_wire::{RootHash, SignatoryId, Timestamp};
+use serde::Serialize;
+
+use super::shared::Shared;
+
+/// A node's view of the agreement.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NodeStatus {
+    /// The node's signatory.
+    pub signatory: SignatoryId,
+    /// Every log of the agreement, in roster order.
+    pub logs: Vec<LogStatus>,
+    /// Signatories the node holds equivocation evidence against.
+    pub equivocators: Vec<SignatoryId>,
+    /// Items of evidence held.
+    pub evidence: u64,
+    /// Openings of committed fields held (sent, for the node's own log;
+    /// received, for the others).
+    pub openings: u64,
+}
+
+/// One log as a node holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LogStatus {
+    /// The log's owner.
+    pub owner: SignatoryId,
+    /// Entries held.
+    pub size: u64,
+    /// The newest checkpoint held: size, root, time.
+    pub checkpoint: Option<(u64, RootHash, Timestamp)>,
+    /// Who cosigned the newest checkpoint.
+    pub cosigners: Vec<SignatoryId>,
+    /// The largest checkpoint size the roster's quorum has cosigned.
+    pub settled_size: u64,
+}
+
+impl NodeStatus {
+    /// The status of `owner`'s log.
+    pub fn log(&self, owner: &SignatoryId) -> Option<&LogStatus> {
+        self.logs.iter().find(|l| &l.owner == owner)
+    }
+}
+
+/// Reads the status from the store.
+pub(crate) async fn status(shared: &std::sync::Arc<Shared>) -> Result<NodeStatus, StoreError> {
+    let agreement = shared.agreement.clone();
+    let me = shared.me.clone();
+    shared
+        .with_held(move |h| {
+            let threshold = agreement.roster().quorum.threshold as usize;
+            let mut logs = Vec::new();
+            let mut openings = 0;
+            for signatory in &agreement.roster().signatories {
+                let log = agreement.log_of(&signatory.id);
+                let latest = h.store.latest_checkpoint(&log)?;
+                let mut witnesses: BTreeMap<u64, BTreeSet<SignatoryId>> = BTreeMap::new();
+                for cosignature in h.store.cosignatures(&log)? {
+                    witnesses.entry(cosignature.body.checkpoint.size).or_default().insert(cosignature.body.witness);
+                }
+                let settled_size =
+                    witnesses.iter().filter(|(_, w)| w.len() >= threshold).map(|(size, _)| *size).max().unwrap_or(0);
+                let cosigners = latest
+                    .as_ref()
+                    .map(|c| h.store.cosignatures_of(&c.body))
+                    .transpose()?
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|c| c.body.witness)
+                    .collect();
+                openings += h.store.openings(&log, 0, None)?.len() as u64;
+                logs.push(LogStatus {
+                    owner: signatory.id.clone(),
+                    size: h.store.size(&log)?,
+                    checkpoint: latest.map(|c| (c.body.size, c.body.root, c.body.timestamp)),
+                    cosigners,
+                    settled_size,
+                });
+            }
+            let evidence = h.store.evidence()?;
+            let equivocators: BTreeSet<SignatoryId> =
+                evidence.iter().filter_map(|e| verify_evidence(agreement.roster(), e).ok()).collect();
+            Ok(NodeStatus {
+                signatory: me,
+                logs,
+                equivocators: equivocators.into_iter().collect(),
+                evidence: evidence.len() as u64,
+                openings,
+            })
+        })
+        .await
+}

@@ -1,0 +1,261 @@
+//! Mirroring a peer's log and cosigning it (spec/transport.md §6.2): fetch
+//! the entries the node lacks from whoever announced the checkpoint, let
+//! `cbm_log::witness::review` decide, and store the result atomically.
+//! Conflicts become evidence.
+
+use std::sync::Arc;
+
+use cbm_log::evidence::{inconsistent, same_size};
+use cbm_log::store::{AppendError, StoreError};
+use cbm_log::witness::{Decision, WitnessError, review};
+use cbm_wire::{
+    Cosignature, EquivocationEvidence, Field, LogId, Request, Response, SignedCheckpoint, SignedEntry, TreeHash,
+};
+use tracing::{debug, info, warn};
+
+use super::shared::Shared;
+use crate::client::{CallError, call};
+
+/// Handles a checkpoint of a peer's log learnt from `source` (its owner
+/// pushing it, or any node gossiping it). Failures are logged: a checkpoint
+/// that cannot be verified proves nothing and is dropped.
+pub(crate) async fn on_checkpoint(shared: &Arc<Shared>, source: &quinn::Connection, new: SignedCheckpoint) {
+    let log = new.body.log;
+    if let Err(e) = mirror(shared, source, new).await {
+        debug!(%log, "checkpoint not taken: {e}");
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum MirrorError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Call(#[from] CallError),
+    #[error(transparent)]
+    Witness(#[from] WitnessError),
+    #[error("{0}")]
+    Other(String),
+}
+
+async fn mirror(shared: &Arc<Shared>, source: &quinn::Connection, new: SignedCheckpoint) -> Result<(), MirrorError> {
+    let owner = shared.agreement.verify_checkpoint(&new).map_err(|e| MirrorError::Other(e.to_string()))?.id.clone();
+    let log = new.body.log;
+    let lock = shared.log_lock(&log);
+    let _serialised = lock.lock().await;
+    let held = shared.with_held(move |h| h.store.latest_checkpoint(&log)).await?;
+    let held_size = held.as_ref().map_or(0, |c| c.body.size);
+    if new.body.size <= held_size {
+        return compare_held(shared, held, new).await;
+    }
+    if owner == shared.me {
+        // A newer checkpoint of our own log that we never signed here: a
+        // second node running under our keys. Nothing to mirror.
+        return Err(MirrorError::Other("a checkpoint of our own log we do not hold".into()));
+    }
+    let entries = fetch_entries(shared, source, &log, held_size, new.body.size).await?;
+    let agreement_shared = Arc::clone(shared);
+    let (new_for_review, held_for_review) = (new.clone(), held.clone());
+    let decision = shared
+        .with_held(move |h| {
+            let s = &agreement_shared;
+            let frontier = h.store.frontier(&log)?;
+            let now = s.clock.now();
+            let view = h.view(&s.agreement);
+            let decision =
+                review(&s.agreement, &s.me, held_for_review.as_ref(), &frontier, &new_for_review, &entries, &view, now);
+            match decision {
+                Ok(Decision::Cosign(body)) => {
+                    let cosignature = Cosignature::sign(body, s.agreement.hash(), s.key_id, &s.signing_key);
+                    h.store.append_cosigned(&log, &entries, &new_for_review, &cosignature)?;
+                    entries.iter().for_each(|e| h.facts.observe(e));
+                    let committed =
+                        entries.iter().any(|e| e.body.fields.iter().any(|f| matches!(f, Field::Committed { .. })));
+                    Ok(Ok((Some(cosignature), None, committed)))
+                }
+                Ok(Decision::AlreadyCosigned) => Ok(Ok((None, None, false))),
+                Ok(Decision::Equivocation(evidence)) => {
+                    h.store.add_evidence(&evidence)?;
+                    Ok(Ok((None, Some(*evidence), false)))
+                }
+                Err(e) => Ok(Err(e)),
+            }
+        })
+        .await?;
+    match decision {
+        Ok((Some(cosignature), _, committed)) => {
+            shared.changed();
+            info!(log_owner = %owner, size = new.body.size, "cosigned");
+            deliver_cosignature(shared, source, &owner, cosignature).await;
+            if committed {
+                fetch_openings(shared, &owner, &log, held_size).await;
+            }
+            Ok(())
+        }
+        Ok((None, Some(evidence), _)) => {
+            report_evidence(shared, &evidence);
+            Ok(())
+        }
+        Ok(_) => Ok(()),
+        Err(WitnessError::RootMismatch) => {
+            let Some(held) = held else { return Err(WitnessError::RootMismatch.into()) };
+            prove_fork(shared, source, &held, &new).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `new` is no larger than the tree held: store it if it agrees with that
+/// tree, or turn the disagreement into evidence.
+async fn compare_held(
+    shared: &Arc<Shared>,
+    held: Option<SignedCheckpoint>,
+    new: SignedCheckpoint,
+) -> Result<(), MirrorError> {
+    let Some(held) = held else { return Ok(()) };
+    let log = new.body.log;
+    let candidate = new.clone();
+    let outcome = shared
+        .with_held(move |h| match h.store.add_checkpoint(&candidate) {
+            Ok(added) => Ok(Ok(added)),
+            Err(StoreError::Refused(AppendError::RootMismatch { .. })) => {
+                let evidence = if candidate.body.size == held.body.size {
+                    same_size(&held, &candidate)
+                } else {
+                    let proof = h.store.consistency_proof(&log, candidate.body.size, held.body.size)?;
+                    let subtree = TreeHash(h.store.root_at(&log, candidate.body.size)?.0);
+                    inconsistent(&candidate, &held, &proof, Some(subtree))
+                };
+                if let Some(evidence) = &evidence {
+                    h.store.add_evidence(evidence)?;
+                }
+                Ok(Err(evidence))
+            }
+            Err(StoreError::Refused(AppendError::DuplicateCheckpoint)) => Ok(Ok(false)),
+            Err(e) => Err(e),
+        })
+        .await?;
+    match outcome {
+        Ok(true) => shared.changed(),
+        Ok(false) => {}
+        Err(Some(evidence)) => report_evidence(shared, &evidence),
+        Err(None) => return Err(MirrorError::Other("conflicting checkpoint, but no evidence could be built".into())),
+    }
+    Ok(())
+}
+
+/// The entries `from..to` of `log`, fetched page by page from `source`.
+async fn fetch_entries(
+    shared: &Shared,
+    source: &quinn::Connection,
+    log: &LogId,
+    from: u64,
+    to: u64,
+) -> Result<Vec<SignedEntry>, MirrorError> {
+    let page = shared.agreement.roster().limits.max_page_entries;
+    let mut entries = Vec::new();
+    let mut next = from;
+    while next < to {
+        let count = u32::try_from(to - next).unwrap_or(u32::MAX).min(page);
+        let request = Request::Entries { log: *log, start: next, count };
+        let Response::Entries { entries: got } =
+            call(source, &request, shared.max_frame(), shared.limits.request_timeout).await?
+        else {
+            return Err(CallError::Unexpected("Entries").into());
+        };
+        if got.is_empty() {
+            return Err(MirrorError::Other(format!("the source has no entries from {next} on")));
+        }
+        for entry in got.into_iter().take((to - next) as usize) {
+            if entry.body.index != next {
+                return Err(MirrorError::Other(format!("the source sent entry {} for {next}", entry.body.index)));
+            }
+            entries.push(entry);
+            next += 1;
+        }
+    }
+    Ok(entries)
+}
+
+/// The owner showed `held` before and now `new`, which the entries served
+/// do not extend: ask the source for a consistency proof and keep it as
+/// evidence if it proves the fork.
+async fn prove_fork(
+    shared: &Arc<Shared>,
+    source: &quinn::Connection,
+    held: &SignedCheckpoint,
+    new: &SignedCheckpoint,
+) -> Result<(), MirrorError> {
+    let request = Request::ConsistencyProof { log: new.body.log, old_size: held.body.size, new_size: new.body.size };
+    let Response::ConsistencyProof { proof } =
+        call(source, &request, shared.max_frame(), shared.limits.request_timeout).await?
+    else {
+        return Err(CallError::Unexpected("ConsistencyProof").into());
+    };
+    // For a power-of-two older size the proof leaves out the subtree the
+    // evidence needs; the nodes holding the other fork will build it instead.
+    let Some(evidence) = inconsistent(held, new, &proof, None) else {
+        return Err(MirrorError::Other("the log forked, but the proof served does not show it".into()));
+    };
+    let stored = evidence.clone();
+    shared.with_held(move |h| h.store.add_evidence(&stored)).await?;
+    report_evidence(shared, &evidence);
+    Ok(())
+}
+
+fn report_evidence(shared: &Shared, evidence: &EquivocationEvidence) {
+    if let Ok(owner) = cbm_log::evidence::verify_evidence(shared.agreement.roster(), evidence) {
+        warn!(equivocator = %owner, "split view detected; evidence stored");
+    }
+    shared.changed();
+}
+
+/// Hands our cosignature to the node that showed us the checkpoint and to
+/// the log's owner (the same node, usually).
+async fn deliver_cosignature(
+    shared: &Arc<Shared>,
+    source: &quinn::Connection,
+    owner: &cbm_wire::SignatoryId,
+    cosignature: Cosignature,
+) {
+    let request = Request::PushCosignature { cosignature };
+    let timeout = shared.limits.request_timeout;
+    if let Err(e) = call(source, &request, shared.max_frame(), timeout).await {
+        debug!("cosignature not delivered to the source: {e}");
+    }
+    let Ok(to_owner) = shared.peers.connect(owner).await else { return };
+    if to_owner.stable_id() != source.stable_id()
+        && let Err(e) = call(&to_owner, &request, shared.max_frame(), timeout).await
+    {
+        debug!("cosignature not delivered to the owner: {e}");
+    }
+}
+
+/// Asks the owner for openings addressed to us in entries from `start` on,
+/// checks each against the entry it opens, and keeps those that match.
+async fn fetch_openings(shared: &Arc<Shared>, owner: &cbm_wire::SignatoryId, log: &LogId, start: u64) {
+    let Ok(connection) = shared.peers.connect(owner).await else { return };
+    let request = Request::Openings { log: *log, start };
+    let Ok(Response::Openings { openings }) =
+        call(&connection, &request, shared.max_frame(), shared.limits.request_timeout).await
+    else {
+        return;
+    };
+    let me = shared.me.clone();
+    let log = *log;
+    let stored = shared
+        .with_held(move |h| {
+            let mut kept = 0;
+            for opening in openings {
+                let entry = h.store.entry(&log, opening.entry.index)?;
+                if opening.verify(&entry).is_ok() && h.store.add_opening(&log, &me, &opening)? {
+                    kept += 1;
+                }
+            }
+            Ok(kept)
+        })
+        .await;
+    if stored.is_ok_and(|kept| kept > 0) {
+        shared.changed();
+    }
+}
