@@ -329,6 +329,16 @@ impl Store {
         Ok(Some(EntryHash(leaf[0].0)))
     }
 
+    /// Writes a consistent copy of the whole store to `path` (SQLite's
+    /// online backup), while the store stays in use.
+    ///
+    /// # Errors
+    /// On a database or file failure.
+    pub fn snapshot(&self, path: &Path) -> Result<(), StoreError> {
+        self.conn.backup(rusqlite::MAIN_DB, path, None::<fn(rusqlite::backup::Progress)>)?;
+        Ok(())
+    }
+
     /// Entries `start..start + count` of `log` (fewer at the end of the log), checked.
     ///
     /// # Errors

@@ -65,19 +65,27 @@ pub(crate) async fn take_view(
     }
 }
 
-/// One round of gossip with every partner: trade views, then evidence.
-pub(crate) async fn round(shared: &Arc<Shared>) {
-    let partners = shared.partners.clone();
-    let rounds = partners.iter().map(|peer| {
-        let shared = Arc::clone(shared);
-        let peer = peer.clone();
-        async move {
-            if let Err(e) = with_peer(&shared, &peer).await {
-                debug!(%peer, "gossip failed: {e}");
-            }
+/// Gossips with `peer` every `interval`, or sooner when `wake` fires, for
+/// as long as the node runs. Each partner has its own loop, so a peer that
+/// is down delays nobody else.
+pub(crate) async fn with_partner(
+    shared: Arc<Shared>,
+    peer: cbm_wire::SignatoryId,
+    interval: std::time::Duration,
+    wake: Arc<tokio::sync::Notify>,
+) {
+    loop {
+        let woken = wake.notified();
+        match tokio::time::timeout(shared.limits.request_timeout, with_peer(&shared, &peer)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => debug!(%peer, "gossip failed: {e}"),
+            Err(_) => debug!(%peer, "gossip timed out"),
         }
-    });
-    join_all(rounds).await;
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
+            () = woken => {}
+        }
+    }
 }
 
 async fn with_peer(shared: &Arc<Shared>, peer: &cbm_wire::SignatoryId) -> Result<(), String> {
@@ -112,13 +120,4 @@ async fn with_peer(shared: &Arc<Shared>, peer: &cbm_wire::SignatoryId) -> Result
         shared.changed();
     }
     Ok(())
-}
-
-/// Runs all of `tasks` concurrently and waits for every one.
-async fn join_all<F: Future<Output = ()> + Send + 'static>(tasks: impl Iterator<Item = F>) {
-    let mut set = tokio::task::JoinSet::new();
-    for task in tasks {
-        set.spawn(task);
-    }
-    while set.join_next().await.is_some() {}
 }

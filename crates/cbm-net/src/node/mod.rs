@@ -24,7 +24,8 @@ use cbm_log::held::LogFacts;
 use cbm_log::rules::{EntryError, WithBatch, check_entry};
 use cbm_log::store::{ExportSummary, Store, StoreError};
 use cbm_wire::{
-    Checkpoint, PublicKey, Request, RootHash, SignatoryId, SignedCheckpoint, SignedRoster, SigningKey, TreeHash,
+    Checkpoint, PublicKey, Request, RootHash, SignatoryId, SignedCheckpoint, SignedEntry, SignedRoster, SigningKey,
+    TreeHash,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -215,17 +216,10 @@ impl Node {
             }
         });
         let gossip_now = Arc::new(tokio::sync::Notify::new());
-        let (gossiping, wake) = (Arc::clone(&shared), Arc::clone(&gossip_now));
-        let interval = config.gossip_interval;
-        tasks.spawn(async move {
-            loop {
-                gossip::round(&gossiping).await;
-                tokio::select! {
-                    () = tokio::time::sleep(interval) => {}
-                    () = wake.notified() => {}
-                }
-            }
-        });
+        for peer in shared.partners.clone() {
+            let (shared, wake) = (Arc::clone(&shared), Arc::clone(&gossip_now));
+            tasks.spawn(gossip::with_partner(shared, peer, config.gossip_interval, wake));
+        }
         Ok(Self { shared, endpoint, tasks, gossip_now })
     }
 
@@ -338,9 +332,26 @@ impl Node {
         }
     }
 
+    /// Entry `index` of `owner`'s log, if the node holds it.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] if it does not, or a store failure.
+    pub async fn entry(&self, owner: &SignatoryId, index: u64) -> Result<SignedEntry, NodeError> {
+        let log = self.shared.agreement.log_of(owner);
+        Ok(self.shared.with_held(move |h| h.store.entry(&log, index)).await?)
+    }
+
+    /// Writes a consistent copy of the node's store to `path`.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub async fn snapshot(&self, path: PathBuf) -> Result<(), NodeError> {
+        Ok(self.shared.with_held(move |h| h.store.snapshot(&path)).await?)
+    }
+
     /// Starts a gossip round now instead of at the next interval.
     pub fn gossip_now(&self) {
-        self.gossip_now.notify_one();
+        self.gossip_now.notify_waiters();
     }
 
     /// Writes the node's store as a bundle (see `Store::export`).

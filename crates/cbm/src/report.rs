@@ -1,0 +1,102 @@
+//! The audit report as people read it: one table row per signatory, then
+//! every finding and every problem spelled out.
+
+use std::fmt::Write as _;
+
+use cbm_log::audit::{AuditReport, Verdict};
+use cbm_log::schedule::{AckStatus, PeriodStatus};
+
+/// The verdict as a word.
+pub(crate) fn verdict_word(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Ok => "OK",
+        Verdict::Findings => "FINDINGS",
+        Verdict::Invalid => "INVALID",
+    }
+}
+
+/// Renders `report` as a table and a list of findings.
+pub(crate) fn render(report: &AuditReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "verdict     {}", verdict_word(report.verdict));
+    if let Some(agreement) = &report.agreement {
+        let _ = writeln!(out, "agreement   {agreement}");
+    }
+    if let Some(hash) = &report.agreement_hash {
+        let _ = writeln!(out, "hash        {hash}");
+    }
+    let _ = writeln!(out, "records     {}", report.records);
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{:<10} {:>7} {:>9} {:>8} {:>5} {:>8} {:>8} {:>9} {:>10} {:>12}",
+        "signatory",
+        "entries",
+        "settled",
+        "on time",
+        "late",
+        "missing",
+        "amended",
+        "objected",
+        "acks short",
+        "equivocated"
+    );
+    let mut findings = Vec::new();
+    for s in &report.signatories {
+        let who = s.signatory.as_ref().map_or_else(|| "?".to_owned(), ToString::to_string);
+        let count = |status: PeriodStatus| s.periods.iter().filter(|p| p.status == status).count();
+        let _ = writeln!(
+            out,
+            "{:<10} {:>7} {:>9} {:>8} {:>5} {:>8} {:>8} {:>9} {:>10} {:>12}",
+            who,
+            s.entries,
+            format!("{}/{}", s.settled_size, s.entries),
+            count(PeriodStatus::OnTime),
+            count(PeriodStatus::Late),
+            count(PeriodStatus::Missing),
+            s.amendments,
+            s.objections,
+            s.ack_problems.len(),
+            if s.equivocated { "YES" } else { "no" },
+        );
+        for p in &s.periods {
+            match p.status {
+                PeriodStatus::Late => findings.push(format!(
+                    "{who}: {} period {} was late: due {}, {}",
+                    p.topic,
+                    p.period,
+                    p.due,
+                    p.delivered.map_or_else(|| "not delivered yet".to_owned(), |d| format!("delivered {d}"))
+                )),
+                PeriodStatus::Missing => {
+                    findings.push(format!("{who}: {} period {} is missing (due {})", p.topic, p.period, p.due));
+                }
+                _ => {}
+            }
+        }
+        for (index, recipient, status) in &s.ack_problems {
+            let what = match status {
+                AckStatus::Late { delay } => format!("acknowledged late, after {delay}"),
+                AckStatus::Missing => "never acknowledged within the window".to_owned(),
+                AckStatus::InTime { .. } | AckStatus::Pending => continue,
+            };
+            findings.push(format!("{who}: entry {index} {what} by {recipient}"));
+        }
+        if s.equivocated {
+            findings.push(format!("{who}: showed different logs to different parties (evidence verifies offline)"));
+        }
+    }
+    if !findings.is_empty() {
+        let _ = writeln!(out, "\nfindings:");
+        for finding in findings {
+            let _ = writeln!(out, "  - {finding}");
+        }
+    }
+    if !report.problems.is_empty() {
+        let _ = writeln!(out, "\nproblems (the bundle cannot be trusted):");
+        for problem in &report.problems {
+            let _ = writeln!(out, "  - {problem}");
+        }
+    }
+    out
+}
