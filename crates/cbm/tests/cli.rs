@@ -1,0 +1,117 @@
+//! The real `cbm` binary, driven as a user would: the demo, the audit of
+//! its bundle, fsck of its stores, keygen, help, and bad input.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn cbm(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cbm")).args(args).output().expect("cbm runs")
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().expect("exited")
+}
+
+fn text(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+#[test]
+fn the_demo_tells_the_story_and_its_bundle_audits_offline_with_findings() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = dir.path().join("run");
+    let demo = cbm(&["demo", "--dir", run.to_str().expect("utf-8")]);
+    let said = text(&demo);
+    assert_eq!(code(&demo), 0, "{said}");
+    for expected in ["January", "February", "March", "amends", "objects", "late", "never acknowledged", "YES"] {
+        assert!(said.contains(expected), "the demo should mention {expected:?}:\n{said}");
+    }
+
+    let bundle = run.join("bundle.cbor");
+    let audit = cbm(&["audit", bundle.to_str().expect("utf-8")]);
+    assert_eq!(code(&audit), 1, "findings exit with 1:\n{}", text(&audit));
+    assert!(text(&audit).contains("FINDINGS"));
+
+    let json = cbm(&["audit", "--json", "--at", "2026-04-01T00:00:00Z", bundle.to_str().expect("utf-8")]);
+    assert_eq!(code(&json), 1);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON report");
+    assert_eq!(report["verdict"], "findings");
+    let equivocators: Vec<_> = report["signatories"]
+        .as_array()
+        .expect("signatories")
+        .iter()
+        .filter(|s| s["equivocated"] == true)
+        .map(|s| s["signatory"].as_str().expect("id").to_owned())
+        .collect();
+    assert_eq!(equivocators, ["DO"]);
+
+    for store in ["AR.db", "BO.db", "CA.db", "DO.db"] {
+        let fsck = cbm(&["fsck", run.join(store).to_str().expect("utf-8")]);
+        assert_eq!(code(&fsck), 0, "{}", text(&fsck));
+    }
+
+    // A truncated or tampered bundle is invalid: exit 2.
+    let bytes = std::fs::read(&bundle).expect("bundle");
+    let truncated = dir.path().join("truncated.cbor");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).expect("write");
+    assert_eq!(code(&cbm(&["audit", truncated.to_str().expect("utf-8")])), 2);
+    let tampered = dir.path().join("tampered.cbor");
+    for position in [bytes.len() / 3, bytes.len() / 2 + 7, bytes.len() - 40] {
+        let mut copy = bytes.clone();
+        copy[position] ^= 0x01;
+        std::fs::write(&tampered, &copy).expect("write");
+        let audit = cbm(&["audit", tampered.to_str().expect("utf-8")]);
+        assert_eq!(code(&audit), 2, "a flip at byte {position} must be invalid:\n{}", text(&audit));
+    }
+}
+
+#[test]
+fn keygen_writes_private_keys_once_and_never_overwrites() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().to_str().expect("utf-8");
+    let first = cbm(&["keygen", "--id", "AT", "--dir", path, "--json"]);
+    assert_eq!(code(&first), 0, "{}", text(&first));
+    let keys: serde_json::Value = serde_json::from_slice(&first.stdout).expect("JSON");
+    assert_eq!(keys["signing_key"].as_str().expect("hex").len(), 64);
+    for file in ["AT.signing.key", "AT.transport.key"] {
+        let file = dir.path().join(file);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&file).expect("key file").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{}", file.display());
+        }
+    }
+    let before = std::fs::read(dir.path().join("AT.signing.key")).expect("key");
+    let again = cbm(&["keygen", "--id", "AT", "--dir", path]);
+    assert_eq!(code(&again), 2);
+    assert!(text(&again).contains("refusing to overwrite"), "{}", text(&again));
+    assert_eq!(std::fs::read(dir.path().join("AT.signing.key")).expect("key"), before);
+}
+
+#[test]
+fn every_command_has_help_with_examples() {
+    for command in ["demo", "audit", "fsck", "keygen"] {
+        let help = cbm(&[command, "--help"]);
+        assert_eq!(code(&help), 0);
+        assert!(text(&help).contains("Example"), "{command} --help lacks examples");
+    }
+    assert_eq!(code(&cbm(&["--help"])), 0);
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_exit_code_2() {
+    let missing = cbm(&["audit", "/nonexistent/bundle.cbor"]);
+    assert_eq!(code(&missing), 2);
+    assert!(text(&missing).contains("error: opening /nonexistent/bundle.cbor"), "{}", text(&missing));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let garbage = dir.path().join("garbage.cbor");
+    std::fs::write(&garbage, b"this is not a bundle").expect("write");
+    let audit = cbm(&["audit", garbage.to_str().expect("utf-8")]);
+    assert_eq!(code(&audit), 2);
+    assert!(text(&audit).contains("INVALID"), "{}", text(&audit));
+    assert_eq!(code(&cbm(&["fsck", "/nonexistent/store.db"])), 2);
+    assert!(!Path::new("/nonexistent/store.db").exists(), "fsck must not create a store");
+    assert_eq!(code(&cbm(&["keygen", "--id", "not valid!"])), 2);
+    assert_eq!(code(&cbm(&["audit", "--agreement-hash", "zz", "x"])), 2);
+}
