@@ -141,3 +141,97 @@ fn a_store_from_a_newer_cbm_is_refused() {
     tamper(&dir, "PRAGMA user_version = 99");
     assert!(matches!(Store::open(&dir.path().join("store.sqlite")), Err(StoreError::TooNew { found: 99, .. })));
 }
+
+fn cosignature_of(checkpoint: &cbm_wire::SignedCheckpoint, witness: &str, seed: u8) -> cbm_wire::Cosignature {
+    let body = cbm_wire::CosignBody {
+        witness: cbm_wire::SignatoryId::new(witness).expect("id"),
+        checkpoint: checkpoint.body.clone(),
+        cosigned_at: cbm_wire::Timestamp(checkpoint.body.timestamp.0 + 5),
+    };
+    cbm_wire::Signed::sign(
+        body,
+        &cbm_wire::AgreementHash([0x42; 32]),
+        cbm_wire::KeyId(0),
+        &cbm_wire::SigningKey::from_bytes(&[seed; 32]),
+    )
+}
+
+#[test]
+fn a_witness_append_stores_its_cosignature_in_the_same_transaction_and_keeps_the_first_receipt() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = store(&dir);
+    let mut writer = LogWriter::new("AT", 1);
+    let (entries, checkpoint) = writer.batch(5);
+    let mut other = checkpoint.clone();
+    other.body.size = 4;
+    let wrong = cosignature_of(&other, "BE", 2);
+    assert!(matches!(
+        store.append_cosigned(&writer.log, &entries, &checkpoint, &wrong),
+        Err(StoreError::Refused(AppendError::WrongLog("cosignature")))
+    ));
+    assert_eq!(store.size(&writer.log).expect("size"), 0, "a refused append stores nothing");
+    let first = cosignature_of(&checkpoint, "BE", 2);
+    store.append_cosigned(&writer.log, &entries, &checkpoint, &first).expect("append");
+    assert_eq!(store.cosignatures(&writer.log).expect("read"), vec![first.clone()]);
+    // A later cosignature of the same size by the same witness is not a new receipt.
+    let mut later = first.clone();
+    later.body.cosigned_at.0 += 1000;
+    assert!(!store.add_cosignature(&later).expect("add"));
+    let third = cosignature_of(&checkpoint, "CH", 3);
+    assert!(store.add_cosignature(&third).expect("add"));
+    assert_eq!(store.cosignatures_of(&checkpoint.body).expect("read"), vec![first, third]);
+    // A cosignature of a checkpoint the store does not hold is refused.
+    let (_, unknown) = writer.batch(1);
+    assert!(matches!(store.add_cosignature(&cosignature_of(&unknown, "BE", 2)), Err(StoreError::NotFound(_))));
+}
+
+#[test]
+fn gossiped_checkpoints_are_stored_only_if_they_agree_with_the_stored_tree() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = store(&dir);
+    let mut writer = LogWriter::new("AT", 1);
+    let (entries, _) = writer.batch(3);
+    let older = writer.checkpoint();
+    let (more, latest) = writer.batch(4);
+    store.append(&writer.log, &[entries, more].concat(), &latest).expect("append");
+    assert!(store.add_checkpoint(&older).expect("consistent older checkpoint"));
+    assert!(!store.add_checkpoint(&older).expect("again"), "storing twice is a no-op");
+    let mut forged = older.clone();
+    forged.body.root = RootHash([9; 32]);
+    assert!(matches!(store.add_checkpoint(&forged), Err(StoreError::Refused(AppendError::RootMismatch { .. }))));
+    let mut ahead = latest.clone();
+    ahead.body.size = 8;
+    assert!(matches!(store.add_checkpoint(&ahead), Err(StoreError::Refused(AppendError::SizeMismatch { .. }))));
+    assert_eq!(store.checkpoints(&writer.log).expect("read"), vec![older.clone(), latest]);
+    assert_eq!(store.root_at(&writer.log, 3).expect("root"), older.body.root);
+}
+
+#[test]
+fn evidence_and_openings_are_kept_once_and_openings_go_only_to_their_recipient() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = store(&dir);
+    let mut writer = LogWriter::new("AT", 1);
+    let (_, first) = writer.batch(2);
+    let mut second = first.clone();
+    second.body.root = RootHash([7; 32]);
+    let evidence = cbm_log::evidence::same_size(&first, &second).expect("conflict");
+    assert!(store.add_evidence(&evidence).expect("add"));
+    assert!(!store.add_evidence(&evidence).expect("again"));
+    assert_eq!(store.evidence().expect("read"), vec![evidence]);
+
+    let opening = cbm_wire::Opening {
+        entry: cbm_wire::EntryRef {
+            signatory: cbm_wire::SignatoryId::new("AT").expect("id"),
+            index: 1,
+            hash: writer.entry(1).hash(),
+        },
+        field: 0,
+        salt: cbm_wire::Salt([1; 32]),
+        value: cbm_wire::Bytes(b"secret".to_vec()),
+    };
+    let (be, ch) = (cbm_wire::SignatoryId::new("BE").expect("id"), cbm_wire::SignatoryId::new("CH").expect("id"));
+    assert!(store.add_opening(&writer.log, &be, &opening).expect("add"));
+    assert_eq!(store.openings(&writer.log, 0, Some(&be)).expect("read"), vec![(be.clone(), opening.clone())]);
+    assert!(store.openings(&writer.log, 0, Some(&ch)).expect("read").is_empty());
+    assert!(store.openings(&writer.log, 2, Some(&be)).expect("read").is_empty());
+}

@@ -151,7 +151,12 @@ fn byte_bar(len: u64, what: &str) -> ProgressBar {
     bar
 }
 
-fn audit(path: &std::path::Path, json: bool, expected: Option<AgreementHash>, at: Option<Timestamp>) -> Result<ExitCode> {
+fn audit(
+    path: &std::path::Path,
+    json: bool,
+    expected: Option<AgreementHash>,
+    at: Option<Timestamp>,
+) -> Result<ExitCode> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let bar = byte_bar(len, "auditing");

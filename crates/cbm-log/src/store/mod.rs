@@ -19,8 +19,8 @@ mod schema;
 use std::path::Path;
 
 use cbm_wire::{
-    ConsistencyProof, Cosignature, EntryHash, InclusionProof, LogId, RootHash, SignedCheckpoint, SignedEntry, TreeHash,
-    Wire,
+    ConsistencyProof, Cosignature, EntryHash, InclusionProof, LogId, Opening, RootHash, SignatoryId, SignedCheckpoint,
+    SignedEntry, TreeHash, Wire,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
@@ -193,7 +193,23 @@ impl Store {
         entries: &[SignedEntry],
         checkpoint: &SignedCheckpoint,
     ) -> Result<(), StoreError> {
-        self.append_with(log, entries, checkpoint, None)
+        self.append_with(log, entries, checkpoint, None, &[])
+    }
+
+    /// The owner's append of entries it wrote: as [`Store::append`], with the
+    /// openings of their committed fields (per recipient) in the same
+    /// transaction, so no committed entry is ever stored without them.
+    ///
+    /// # Errors
+    /// As [`Store::append`].
+    pub fn append_authored(
+        &mut self,
+        log: &LogId,
+        entries: &[SignedEntry],
+        checkpoint: &SignedCheckpoint,
+        openings: &[(SignatoryId, Opening)],
+    ) -> Result<(), StoreError> {
+        self.append_with(log, entries, checkpoint, None, openings)
     }
 
     /// A witness's append (spec/log.md §3.3): the mirrored entries, the
@@ -214,7 +230,7 @@ impl Store {
         if cosignature.body.checkpoint != checkpoint.body {
             return Err(AppendError::WrongLog("cosignature").into());
         }
-        self.append_with(log, entries, checkpoint, Some(cosignature))
+        self.append_with(log, entries, checkpoint, Some(cosignature), &[])
     }
 
     fn append_with(
@@ -223,6 +239,7 @@ impl Store {
         entries: &[SignedEntry],
         checkpoint: &SignedCheckpoint,
         cosignature: Option<&Cosignature>,
+        openings: &[(SignatoryId, Opening)],
     ) -> Result<(), StoreError> {
         if checkpoint.body.log != *log {
             return Err(AppendError::WrongLog("checkpoint").into());
@@ -289,6 +306,9 @@ impl Store {
             tx.execute("UPDATE logs SET size = ?1 WHERE id = ?2", params![to_i64(new_size)?, id])?;
             if let Some(cosignature) = cosignature {
                 cosign::insert_cosignature(&tx, id, cosignature)?;
+            }
+            for (recipient, opening) in openings {
+                records::insert_opening(&tx, log, recipient, opening)?;
             }
         }
         tx.commit()?;

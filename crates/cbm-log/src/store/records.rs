@@ -2,9 +2,30 @@
 //! them (spec/log.md §9). The caller verifies both before storing them.
 
 use cbm_wire::{EquivocationEvidence, LogId, Opening, SignatoryId, Wire};
-use rusqlite::params;
+use rusqlite::{Connection, params};
 
 use super::{Store, StoreError, corrupt, to_i64};
+
+/// Stores an opening addressed to `recipient`; returns whether it was new.
+pub(super) fn insert_opening(
+    conn: &Connection,
+    log: &LogId,
+    recipient: &SignatoryId,
+    opening: &Opening,
+) -> Result<bool, StoreError> {
+    let inserted = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO openings (log_id, idx, field, recipient, bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            log.as_bytes(),
+            to_i64(opening.entry.index)?,
+            opening.field,
+            recipient.as_str(),
+            opening.encode()
+        ])?;
+    Ok(inserted == 1)
+}
 
 /// The log an item of evidence is about.
 fn evidence_log(evidence: &EquivocationEvidence) -> LogId {
@@ -52,19 +73,7 @@ impl Store {
     /// # Errors
     /// On a database failure.
     pub fn add_opening(&mut self, log: &LogId, recipient: &SignatoryId, opening: &Opening) -> Result<bool, StoreError> {
-        let inserted = self
-            .conn
-            .prepare_cached(
-                "INSERT OR IGNORE INTO openings (log_id, idx, field, recipient, bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![
-                log.as_bytes(),
-                to_i64(opening.entry.index)?,
-                opening.field,
-                recipient.as_str(),
-                opening.encode()
-            ])?;
-        Ok(inserted == 1)
+        insert_opening(&self.conn, log, recipient, opening)
     }
 
     /// Openings in `log` from entry `start` on, with their recipients; only

@@ -279,13 +279,9 @@ impl Node {
                 let body = Checkpoint { log, size: frontier.size(), root: RootHash(frontier.root().0), timestamp: now };
                 let checkpoint = SignedCheckpoint::sign(body, s.agreement.hash(), s.key_id, &s.signing_key);
                 let entries: Vec<_> = authored.iter().map(|a| a.entry.clone()).collect();
-                h.store.append(&log, &entries, &checkpoint)?;
-                for a in &authored {
-                    h.facts.observe(&a.entry);
-                    for (recipient, opening) in &a.openings {
-                        h.store.add_opening(&log, recipient, opening)?;
-                    }
-                }
+                let openings: Vec<_> = authored.iter().flat_map(|a| a.openings.iter().cloned()).collect();
+                h.store.append_authored(&log, &entries, &checkpoint, &openings)?;
+                entries.iter().for_each(|e| h.facts.observe(e));
                 Ok(Ok(checkpoint))
             })
             .await??;
