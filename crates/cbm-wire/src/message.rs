@@ -114,7 +114,9 @@ pub enum Response {
         /// The proof.
         proof: ConsistencyProof,
     },
-    /// A pushed checkpoint or cosignature was verified and stored.
+    /// A pushed checkpoint's signature verified and it was taken for
+    /// mirroring (cosigning follows once its entries check out), or a pushed
+    /// cosignature verified and was stored.
     Accepted,
     /// Cosignatures of the requested checkpoint.
     Cosignatures {
