@@ -48,6 +48,9 @@ fn codec(c: &mut Criterion) {
     group.bench_function("limit_serde_cbor_from_slice", |b| {
         b.iter(|| serde_cbor::from_slice::<SignedEntry>(black_box(&bytes)).expect("valid"))
     });
+    group.bench_function("part_scan", |b| {
+        b.iter(|| cbm_wire::check_canonical(black_box(&bytes), &cbm_wire::Limits::ENTRY).expect("valid"))
+    });
     group.bench_function("limit_blake3", |b| b.iter(|| blake3::hash(black_box(&bytes))));
     group.finish();
     println!("sample signed entry: {} bytes", bytes.len());

@@ -74,16 +74,16 @@ struct Head {
 }
 
 impl Scanner<'_> {
+    #[cold]
     fn fail<T>(&self, at: usize, rule: CanonicalRule) -> Result<T, CanonicalError> {
         Err(CanonicalError::new(at, rule))
     }
 
+    #[inline]
     fn take(&mut self, n: usize) -> Result<&[u8], CanonicalError> {
-        let end = self.pos.checked_add(n).filter(|&end| end <= self.input.len());
-        match end {
-            Some(end) => {
-                let bytes = &self.input[self.pos..end];
-                self.pos = end;
+        match self.input.get(self.pos..).and_then(|rest| rest.get(..n)) {
+            Some(bytes) => {
+                self.pos += n;
                 Ok(bytes)
             }
             None => self.fail(self.input.len(), CanonicalRule::Truncated),
@@ -91,13 +91,20 @@ impl Scanner<'_> {
     }
 
     /// Reads a head and enforces the shortest-form rule (RFC 8949 §4.2.1).
+    #[inline]
     fn head(&mut self) -> Result<Head, CanonicalError> {
         let at = self.pos;
-        let initial = self.take(1)?[0];
+        let Some(&initial) = self.input.get(at) else {
+            return self.fail(self.input.len(), CanonicalRule::Truncated);
+        };
+        self.pos += 1;
         let major = initial >> 5;
         let info = initial & 0x1f;
+        if info < 24 {
+            // The common case: the argument is in the initial byte, always minimal.
+            return Ok(Head { major, arg: u64::from(info), at });
+        }
         let (arg, minimum) = match info {
-            0..=23 => (u64::from(info), 0),
             24 => (u64::from(self.take(1)?[0]), 24),
             25 => (u64::from(u16::from_be_bytes(self.fixed()?)), 0x100),
             26 => (u64::from(u32::from_be_bytes(self.fixed()?)), 0x1_0000),
