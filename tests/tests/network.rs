@@ -75,7 +75,7 @@ async fn a_split_view_is_caught_by_every_honest_node_with_evidence_that_verifies
     }
     // The evidence verifies with nothing but the roster.
     let bundle = dir.path().join("bundle.cbor");
-    nodes[1].export(agreement.roster.clone(), bundle.clone(), true).await.expect("export");
+    nodes[1].export(bundle.clone(), true).await.expect("export");
     let report = cbm_log::audit::audit(
         std::fs::File::open(&bundle).expect("bundle"),
         None,

@@ -341,7 +341,7 @@ async fn tell(demo: &mut Demo, story: &Story) -> Result<Verdict> {
     story.heading("Export and offline audit");
     demo.clock.set(at(3, 0, 0));
     let bundle = demo.dir.join("bundle.cbor");
-    let summary = demo.node(BO)?.export(demo.agreement.roster.clone(), bundle.clone(), true).await?;
+    let summary = demo.node(BO)?.export(bundle.clone(), true).await?;
     story.say(
         "·",
         &format!(

@@ -5,9 +5,12 @@
 //! or fsck that found something), 2 invalid input or any error.
 #![forbid(unsafe_code)]
 
+mod admin;
 mod demo;
 mod keys;
+mod node_cmd;
 mod report;
+mod roster_cmd;
 
 use std::io::Read as _;
 use std::path::PathBuf;
@@ -76,6 +79,79 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Builds, signs, checks and shows an agreement's roster.
+    #[command(subcommand)]
+    Roster(roster_cmd::RosterCommand),
+    /// Runs a signatory node from a TOML configuration, until interrupted.
+    ///
+    /// The configuration names the signatory, the roster, the key files, a
+    /// data directory (store and admin socket) and the listen address.
+    #[command(after_help = "Example node.toml:\n  signatory = \"AR\"\n  roster = \"roster.cbm\"\n  \
+                            signing_key = \"keys/AR.signing.key\"\n  transport_key = \"keys/AR.transport.key\"\n  \
+                            data_dir = \"ar\"\n  listen = \"127.0.0.1:7401\"\n  gossip_interval = \"2s\"\n\n\
+                            Example:\n  cbm node --config node.toml")]
+    Node {
+        /// The node's configuration file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Publishes an entry through the running node of a data directory.
+    #[command(
+        after_help = "Examples:\n  cbm declare --data-dir ar --topic points-of-contact --field contact=cert@ar.example\n  \
+                            cbm declare --data-dir ar --topic points-of-contact --commit annex=secret --commit-to BO\n  \
+                            cbm declare --data-dir ar --kind amend --amends 0 --reason \"new address\" --field contact=x@ar.example\n  \
+                            cbm declare --data-dir bo --kind object --cites AR:0 --reason \"cannot confirm\"\n  \
+                            cbm declare --data-dir ar --kind status --topic points-of-contact --change suspend"
+    )]
+    Declare(Box<DeclareArgs>),
+    /// Shows a running node's logs, settlement, cosigners and evidence.
+    #[command(after_help = "Example:\n  cbm status --data-dir ar --json")]
+    Status {
+        /// The node's data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Exports a running node's record as a bundle.
+    #[command(after_help = "Example:\n  cbm export --data-dir ar --out record.cbm --public")]
+    Export {
+        /// The node's data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The bundle to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Leave out openings: committed fields stay commitments only.
+        #[arg(long)]
+        public: bool,
+    },
+    /// Writes a single-entry proof: the entry, its inclusion, a quorum-cosigned checkpoint and the roster.
+    #[command(after_help = "Example:\n  cbm prove --data-dir ar --signatory BO --index 0 --out bo-0.proof")]
+    Prove {
+        /// The node's data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Whose log.
+        #[arg(long)]
+        signatory: cbm_wire::SignatoryId,
+        /// Which entry.
+        #[arg(long)]
+        index: u64,
+        /// The proof file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Checks a single-entry proof offline. Exit 0 if it verifies, 2 if not.
+    #[command(after_help = "Example:\n  cbm verify-proof bo-0.proof --json")]
+    VerifyProof {
+        /// The proof file.
+        proof: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Creates a signatory's signing and transport keys.
     ///
     /// Writes `<ID>.signing.key` and `<ID>.transport.key` in the directory,
@@ -92,6 +168,72 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// What to publish with `cbm declare`.
+#[derive(Debug, clap::Args)]
+struct DeclareArgs {
+    /// The node's data directory.
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// The kind of entry.
+    #[arg(long, value_enum, default_value_t = Kind::Declaration)]
+    kind: Kind,
+    /// Topic (declaration, no-change, notification, status).
+    #[arg(long)]
+    topic: Option<cbm_wire::Topic>,
+    /// Period (declaration, no-change); the current one if absent.
+    #[arg(long)]
+    period: Option<u64>,
+    /// A plain field, `LABEL=VALUE`; repeat for several.
+    #[arg(long = "field")]
+    fields: Vec<String>,
+    /// A committed field, `LABEL=VALUE`: the log holds only its commitment.
+    #[arg(long = "commit")]
+    committed: Vec<String>,
+    /// Who receives the openings of the committed fields.
+    #[arg(long = "commit-to")]
+    commit_to: Vec<cbm_wire::SignatoryId>,
+    /// Fields from a JSON or TOML file: a list of {label, value, media_type?, committed_to?}.
+    #[arg(long)]
+    fields_file: Option<PathBuf>,
+    /// Media type of the fields given by flags.
+    #[arg(long, default_value = "text/plain")]
+    media_type: cbm_wire::MediaType,
+    /// Amendment: index of our own entry it amends.
+    #[arg(long)]
+    amends: Option<u64>,
+    /// Objection or response: the cited entry, `SIGNATORY:INDEX`.
+    #[arg(long)]
+    cites: Option<String>,
+    /// Amendment or objection: why.
+    #[arg(long)]
+    reason: Option<cbm_wire::Text>,
+    /// Request: who is asked (all others if none).
+    #[arg(long = "ask")]
+    ask: Vec<cbm_wire::SignatoryId>,
+    /// Request: the reply is due by (RFC 3339).
+    #[arg(long)]
+    reply_by: Option<Timestamp>,
+    /// Status: the change.
+    #[arg(long, value_enum)]
+    change: Option<admin::ChangeSpec>,
+    /// Status: when it takes effect (now if absent).
+    #[arg(long)]
+    effective_from: Option<Timestamp>,
+}
+
+/// Entry kinds, as `cbm declare --kind` names them.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Kind {
+    Declaration,
+    NoChange,
+    Notification,
+    Amend,
+    Object,
+    Respond,
+    Request,
+    Status,
 }
 
 fn main() -> ExitCode {
@@ -131,6 +273,193 @@ fn run(command: Command) -> Result<ExitCode> {
         Command::Audit { bundle, json, agreement_hash, at } => audit(&bundle, json, agreement_hash, at),
         Command::Fsck { store, json } => fsck(&store, json),
         Command::Keygen { id, dir, json } => keygen(&id, &dir, json),
+        Command::Roster(command) => roster_cmd::run(command),
+        Command::Node { config } => {
+            runtime()?.block_on(node_cmd::run(&config))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Declare(args) => runtime()?.block_on(declare(*args)),
+        Command::Status { data_dir, json } => runtime()?.block_on(status(&data_dir, json)),
+        Command::Export { data_dir, out, public } => {
+            let out = std::path::absolute(&out)?;
+            let request = admin::AdminRequest::Export { path: out.clone(), public };
+            match runtime()?.block_on(admin::call(&data_dir, &request))? {
+                admin::AdminResponse::Exported { entries, checkpoints, cosignatures, evidence } => println!(
+                    "wrote {} ({entries} entries, {checkpoints} checkpoints, {cosignatures} cosignatures, {evidence} evidence)",
+                    out.display()
+                ),
+                other => anyhow::bail!("unexpected answer: {other:?}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Prove { data_dir, signatory, index, out } => {
+            let path = std::path::absolute(&out)?;
+            let request = admin::AdminRequest::Prove { signatory, index, path: path.clone() };
+            runtime()?.block_on(admin::call(&data_dir, &request))?;
+            println!("wrote {}", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::VerifyProof { proof, json } => verify_proof(&proof, json),
+    }
+}
+
+fn split_pair(text: &str, what: &str) -> Result<(String, String)> {
+    let (a, b) = text.split_once(['=', ':']).with_context(|| format!("{what} {text:?} is not NAME=VALUE"))?;
+    Ok((a.to_owned(), b.to_owned()))
+}
+
+fn read_fields_file(path: &std::path::Path) -> Result<Vec<admin::FieldSpec>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    if path.extension().is_some_and(|e| e == "toml") {
+        #[derive(serde::Deserialize)]
+        struct Fields {
+            field: Vec<admin::FieldSpec>,
+        }
+        Ok(toml::from_str::<Fields>(&text).with_context(|| format!("{} is not a fields file", path.display()))?.field)
+    } else {
+        serde_json::from_str(&text).with_context(|| format!("{} is not a JSON list of fields", path.display()))
+    }
+}
+
+async fn declare(args: DeclareArgs) -> Result<ExitCode> {
+    use admin::KindSpec;
+    let topic = || args.topic.clone().context("--topic is required for this kind");
+    let reason = || args.reason.clone().context("--reason is required for this kind");
+    let cites = || -> Result<(cbm_wire::SignatoryId, u64)> {
+        let (who, index) =
+            split_pair(args.cites.as_deref().context("--cites SIGNATORY:INDEX is required")?, "--cites")?;
+        Ok((who.parse()?, index.parse().context("--cites index")?))
+    };
+    let kind = match args.kind {
+        Kind::Declaration => KindSpec::Declaration { topic: topic()?, period: args.period },
+        Kind::NoChange => KindSpec::NoChange { topic: topic()?, period: args.period },
+        Kind::Notification => KindSpec::Notification { topic: topic()? },
+        Kind::Amend => {
+            KindSpec::Amendment { index: args.amends.context("--amends INDEX is required")?, reason: reason()? }
+        }
+        Kind::Object => {
+            let (signatory, index) = cites()?;
+            KindSpec::Objection { signatory, index, reason: reason()? }
+        }
+        Kind::Respond => {
+            let (signatory, index) = cites()?;
+            KindSpec::Response { signatory, index }
+        }
+        Kind::Request => KindSpec::Request {
+            to: args.ask.clone(),
+            reply_by: args.reply_by.context("--reply-by is required for a request")?,
+        },
+        Kind::Status => KindSpec::Status {
+            topic: topic()?,
+            change: args.change.context("--change is required for a status entry")?,
+            effective_from: args.effective_from,
+        },
+    };
+    let mut fields = Vec::new();
+    for field in &args.fields {
+        let (label, value) = split_pair(field, "--field")?;
+        fields.push(admin::FieldSpec {
+            label: label.parse()?,
+            media_type: args.media_type.clone(),
+            value,
+            committed_to: None,
+        });
+    }
+    if !args.committed.is_empty() && args.commit_to.is_empty() {
+        anyhow::bail!("--commit needs at least one --commit-to recipient");
+    }
+    for field in &args.committed {
+        let (label, value) = split_pair(field, "--commit")?;
+        fields.push(admin::FieldSpec {
+            label: label.parse()?,
+            media_type: args.media_type.clone(),
+            value,
+            committed_to: Some(args.commit_to.clone()),
+        });
+    }
+    if let Some(path) = &args.fields_file {
+        fields.extend(read_fields_file(path)?);
+    }
+    match admin::call(&args.data_dir, &admin::AdminRequest::Publish { kind, fields }).await? {
+        admin::AdminResponse::Published { index, size } => {
+            println!("published entry {index}; the log now holds {size}")
+        }
+        other => anyhow::bail!("unexpected answer: {other:?}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn status(data_dir: &std::path::Path, json: bool) -> Result<ExitCode> {
+    let admin::AdminResponse::Status { status } = admin::call(data_dir, &admin::AdminRequest::Status).await? else {
+        anyhow::bail!("unexpected answer to a status request");
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&status)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("node {}", status.signatory);
+    println!("\n{:<10} {:>8} {:>10} {:>9}  cosigned by", "log", "entries", "checkpoint", "settled");
+    for log in &status.logs {
+        let checkpoint = log.checkpoint.as_ref().map_or_else(|| "-".to_owned(), |(size, _, _)| size.to_string());
+        let cosigners: Vec<String> = log.cosigners.iter().map(ToString::to_string).collect();
+        println!(
+            "{:<10} {:>8} {:>10} {:>9}  {}",
+            log.owner.to_string(),
+            log.size,
+            checkpoint,
+            log.settled_size,
+            cosigners.join(", ")
+        );
+    }
+    if status.equivocators.is_empty() {
+        println!("\nno equivocation seen");
+    } else {
+        let who: Vec<String> = status.equivocators.iter().map(ToString::to_string).collect();
+        println!("\nEQUIVOCATION: evidence held against {}", who.join(", "));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify_proof(path: &std::path::Path, json: bool) -> Result<ExitCode> {
+    use cbm_wire::Wire as _;
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let proof =
+        cbm_wire::EntryProof::decode(&bytes).with_context(|| format!("{} is not an entry proof", path.display()))?;
+    match cbm_log::entry_proof::verify_entry_proof(&proof) {
+        Ok(proven) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "valid": true,
+                        "signatory": proven.signatory.to_string(),
+                        "index": proven.index,
+                        "issued_at": proven.issued_at.to_string(),
+                        "delivered": proven.delivered.to_string(),
+                        "witnesses": proven.witnesses.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    })
+                );
+            } else {
+                let witnesses: Vec<String> = proven.witnesses.iter().map(ToString::to_string).collect();
+                println!(
+                    "valid: entry {} of {}, issued {}, received by the quorum by {} (cosigned by {})",
+                    proven.index,
+                    proven.signatory,
+                    proven.issued_at,
+                    proven.delivered,
+                    witnesses.join(", ")
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            if json {
+                println!("{}", serde_json::json!({ "valid": false, "error": e.to_string() }));
+            } else {
+                println!("INVALID: {e}");
+            }
+            Ok(ExitCode::from(2))
+        }
     }
 }
 

@@ -109,3 +109,38 @@ impl Store {
         Ok((writer.finish()?, summary))
     }
 }
+
+impl Store {
+    /// A single-entry proof (spec/log.md §6.1) of entry `index` of `log`:
+    /// the entry, its inclusion in the smallest stored checkpoint that
+    /// covers it and that the roster's quorum has cosigned, that
+    /// checkpoint's cosignatures, and the roster.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] if the entry is not held or no checkpoint
+    /// covering it is settled yet.
+    pub fn entry_proof(
+        &self,
+        agreement: &Agreement,
+        roster: SignedRoster,
+        log: &cbm_wire::LogId,
+        index: u64,
+    ) -> Result<cbm_wire::EntryProof, StoreError> {
+        let entry = self.entry(log, index)?;
+        let threshold = agreement.roster().quorum.threshold as usize;
+        let cosignatures = self.cosignatures(log)?;
+        for checkpoint in self.checkpoints(log)? {
+            if checkpoint.body.size <= index {
+                continue;
+            }
+            let mut quorum: Vec<_> =
+                cosignatures.iter().filter(|c| c.body.checkpoint == checkpoint.body).cloned().collect();
+            quorum.dedup_by(|a, b| a.body.witness == b.body.witness);
+            if quorum.len() >= threshold {
+                let inclusion = self.inclusion_proof(log, index, checkpoint.body.size)?;
+                return Ok(cbm_wire::EntryProof { roster, entry, inclusion, checkpoint, cosignatures: quorum });
+            }
+        }
+        Err(StoreError::NotFound(format!("a settled checkpoint covering entry {index} of log {log}")))
+    }
+}

@@ -133,6 +133,7 @@ pub enum NodeError {
 #[derive(Debug)]
 pub struct Node {
     shared: Arc<Shared>,
+    roster: SignedRoster,
     endpoint: quinn::Endpoint,
     tasks: JoinSet<()>,
     gossip_now: Arc<tokio::sync::Notify>,
@@ -146,6 +147,7 @@ impl Node {
     /// See [`NodeError`].
     pub async fn start(config: NodeConfig) -> Result<Self, NodeError> {
         let agreement = Agreement::adopt(&config.roster)?;
+        let roster = config.roster.clone();
         let me = agreement
             .roster()
             .signatory(&config.signatory)
@@ -220,7 +222,7 @@ impl Node {
             let (shared, wake) = (Arc::clone(&shared), Arc::clone(&gossip_now));
             tasks.spawn(gossip::with_partner(shared, peer, config.gossip_interval, wake));
         }
-        Ok(Self { shared, endpoint, tasks, gossip_now })
+        Ok(Self { shared, roster, endpoint, tasks, gossip_now })
     }
 
     /// The address the node listens on.
@@ -234,6 +236,11 @@ impl Node {
     /// The node's signatory.
     pub fn signatory(&self) -> &SignatoryId {
         &self.shared.me
+    }
+
+    /// The node's current time.
+    pub fn now(&self) -> cbm_wire::Timestamp {
+        self.shared.clock.now()
     }
 
     /// The adopted agreement.
@@ -350,26 +357,43 @@ impl Node {
         self.gossip_now.notify_waiters();
     }
 
-    /// Writes the node's store as a bundle (see `Store::export`).
+    /// Writes the node's store to `path` as a bundle (see `Store::export`),
+    /// through a temporary file renamed into place: a bundle is never left
+    /// half-written.
     ///
     /// # Errors
     /// On a store or write failure.
-    pub async fn export(&self, roster: SignedRoster, path: PathBuf, public: bool) -> Result<ExportSummary, NodeError> {
+    pub async fn export(&self, path: PathBuf, public: bool) -> Result<ExportSummary, NodeError> {
         let shared = Arc::clone(&self.shared);
+        let roster = self.roster.clone();
         self.shared
             .with_held(move |h| {
-                let file = std::fs::File::create(&path)
-                    .map_err(|e| StoreError::NotFound(format!("{}: {e}", path.display())))?;
-                let out = std::io::BufWriter::new(file);
+                let io = |e: std::io::Error| StoreError::Corrupt(format!("writing {}: {e}", path.display()));
+                let partial = path.with_extension("partial");
+                let file = std::fs::File::create(&partial).map_err(io)?;
                 let now = shared.clock.now();
-                let (_, summary) = h
+                let (out, summary) = h
                     .store
-                    .export(&shared.agreement, roster, out, public, now, |_| {})
+                    .export(&shared.agreement, roster, std::io::BufWriter::new(file), public, now, |_| {})
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                out.into_inner().map_err(|e| io(e.into_error()))?.sync_all().map_err(io)?;
+                std::fs::rename(&partial, &path).map_err(io)?;
                 Ok(summary)
             })
             .await
             .map_err(NodeError::from)
+    }
+
+    /// A single-entry proof of entry `index` of `owner`'s log, from the
+    /// smallest settled checkpoint covering it.
+    ///
+    /// # Errors
+    /// `NotFound` if the entry is not held or not settled yet.
+    pub async fn prove(&self, owner: &SignatoryId, index: u64) -> Result<cbm_wire::EntryProof, NodeError> {
+        let shared = Arc::clone(&self.shared);
+        let roster = self.roster.clone();
+        let log = self.shared.agreement.log_of(owner);
+        Ok(self.shared.with_held(move |h| h.store.entry_proof(&shared.agreement, roster, &log, index)).await?)
     }
 
     /// Stops the node: closes every connection and waits for the endpoint

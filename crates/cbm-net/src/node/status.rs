@@ -6,12 +6,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use cbm_log::evidence::verify_evidence;
 use cbm_log::store::StoreError;
 use cbm_wire::{RootHash, SignatoryId, Timestamp};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::shared::Shared;
 
 /// A node's view of the agreement.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeStatus {
     /// The node's signatory.
     pub signatory: SignatoryId,
@@ -27,7 +27,7 @@ pub struct NodeStatus {
 }
 
 /// One log as a node holds it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogStatus {
     /// The log's owner.
     pub owner: SignatoryId,

@@ -1,0 +1,219 @@
+//! The local admin channel between the `cbm` CLI and a running `cbm node`:
+//! a Unix socket in the node's data directory, readable by its owner only,
+//! carrying one JSON request line and one JSON response line per
+//! connection. Only the node writes its store; the CLI asks it to.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, anyhow, bail};
+use cbm_log::author::{Draft, DraftField};
+use cbm_log::calendar::period_of;
+use cbm_net::{Node, NodeStatus};
+use cbm_wire::{EntryKind, EntryRef, Label, MediaType, SignatoryId, StatusChange, Text, Timestamp, Topic, Wire};
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+
+/// The socket's file name in the data directory.
+pub(crate) const SOCKET: &str = "admin.sock";
+
+/// What kind of entry to write, with citations by position: the node
+/// looks up the cited entries' hashes in its store.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub(crate) enum KindSpec {
+    Declaration { topic: Topic, period: Option<u64> },
+    NoChange { topic: Topic, period: Option<u64> },
+    Notification { topic: Topic },
+    Amendment { index: u64, reason: Text },
+    Objection { signatory: SignatoryId, index: u64, reason: Text },
+    Response { signatory: SignatoryId, index: u64 },
+    Request { to: Vec<SignatoryId>, reply_by: Timestamp },
+    Status { topic: Topic, change: ChangeSpec, effective_from: Option<Timestamp> },
+}
+
+/// A status change, by name.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ChangeSpec {
+    Suspend,
+    Resume,
+    Withdraw,
+}
+
+/// One field: plain, or committed with its opening for `to`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct FieldSpec {
+    pub(crate) label: Label,
+    pub(crate) media_type: MediaType,
+    pub(crate) value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) committed_to: Option<Vec<SignatoryId>>,
+}
+
+/// A request to the node.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "request")]
+pub(crate) enum AdminRequest {
+    Publish { kind: KindSpec, fields: Vec<FieldSpec> },
+    Status,
+    Export { path: PathBuf, public: bool },
+    Prove { signatory: SignatoryId, index: u64, path: PathBuf },
+}
+
+/// The node's answer.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "response")]
+pub(crate) enum AdminResponse {
+    Published { index: u64, size: u64 },
+    Status { status: NodeStatus },
+    Exported { entries: u64, checkpoints: u64, cosignatures: u64, evidence: u64 },
+    Proved { path: PathBuf },
+    Error { message: String },
+}
+
+/// Serves the admin socket of `node` in `data_dir` until the task is dropped.
+pub(crate) async fn serve(node: Arc<Node>, data_dir: &Path) -> Result<()> {
+    let path = data_dir.join(SOCKET);
+    // A socket left by a node that was killed is stale: nothing listens on it.
+    if path.exists() && UnixStream::connect(&path).await.is_err() {
+        std::fs::remove_file(&path).with_context(|| format!("removing the stale {}", path.display()))?;
+    }
+    let listener = UnixListener::bind(&path).with_context(|| format!("binding {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let node = Arc::clone(&node);
+        tokio::spawn(async move {
+            if let Err(e) = answer(&node, stream).await {
+                tracing::warn!("admin request failed: {e:#}");
+            }
+        });
+    }
+}
+
+async fn answer(node: &Node, stream: UnixStream) -> Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut line = String::new();
+    BufReader::new(read.take(1 << 20)).read_line(&mut line).await?;
+    let response = match serde_json::from_str::<AdminRequest>(&line) {
+        Ok(request) => {
+            execute(node, request).await.unwrap_or_else(|e| AdminResponse::Error { message: format!("{e:#}") })
+        }
+        Err(e) => AdminResponse::Error { message: format!("malformed admin request: {e}") },
+    };
+    let mut out = serde_json::to_vec(&response)?;
+    out.push(b'\n');
+    write.write_all(&out).await?;
+    Ok(())
+}
+
+use tokio::io::AsyncReadExt as _;
+
+async fn execute(node: &Node, request: AdminRequest) -> Result<AdminResponse> {
+    match request {
+        AdminRequest::Publish { kind, fields } => {
+            let draft = draft(node, kind, fields).await?;
+            let checkpoint = node.publish(vec![draft]).await?;
+            Ok(AdminResponse::Published { index: checkpoint.body.size - 1, size: checkpoint.body.size })
+        }
+        AdminRequest::Status => Ok(AdminResponse::Status { status: node.status().await? }),
+        AdminRequest::Export { path, public } => {
+            let summary = node.export(path, public).await?;
+            Ok(AdminResponse::Exported {
+                entries: summary.entries,
+                checkpoints: summary.checkpoints,
+                cosignatures: summary.cosignatures,
+                evidence: summary.evidence,
+            })
+        }
+        AdminRequest::Prove { signatory, index, path } => {
+            let proof = node.prove(&signatory, index).await?;
+            write_new_file(&path, &proof.encode())?;
+            Ok(AdminResponse::Proved { path })
+        }
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file renamed into place.
+pub(crate) fn write_new_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let partial = path.with_extension("partial");
+    std::fs::write(&partial, bytes).with_context(|| format!("writing {}", partial.display()))?;
+    std::fs::rename(&partial, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+async fn cite(node: &Node, signatory: SignatoryId, index: u64) -> Result<EntryRef> {
+    let entry = node.entry(&signatory, index).await.with_context(|| format!("entry {index} of {signatory}"))?;
+    Ok(EntryRef { signatory, index, hash: entry.hash() })
+}
+
+/// Turns a request into a draft, resolving citations and default periods.
+async fn draft(node: &Node, kind: KindSpec, fields: Vec<FieldSpec>) -> Result<Draft> {
+    let me = node.signatory().clone();
+    let now = node.now();
+    let current = |topic: &Topic, period: Option<u64>| -> Result<u64> {
+        if let Some(period) = period {
+            return Ok(period);
+        }
+        let schedule = node.agreement().roster().schedule(topic).ok_or_else(|| anyhow!("{topic} is not scheduled"))?;
+        period_of(schedule, now).ok_or_else(|| anyhow!("the schedule for {topic} has not started"))
+    };
+    let kind = match kind {
+        KindSpec::Declaration { topic, period } => EntryKind::Declaration { period: current(&topic, period)?, topic },
+        KindSpec::NoChange { topic, period } => EntryKind::NoChange { period: current(&topic, period)?, topic },
+        KindSpec::Notification { topic } => EntryKind::Notification { topic },
+        KindSpec::Amendment { index, reason } => EntryKind::Amendment { amends: cite(node, me, index).await?, reason },
+        KindSpec::Objection { signatory, index, reason } => {
+            EntryKind::Objection { cites: cite(node, signatory, index).await?, reason }
+        }
+        KindSpec::Response { signatory, index } => EntryKind::Response { cites: cite(node, signatory, index).await? },
+        KindSpec::Request { to, reply_by } => EntryKind::Request { to, reply_by },
+        KindSpec::Status { topic, change, effective_from } => EntryKind::Status {
+            topic,
+            change: match change {
+                ChangeSpec::Suspend => StatusChange::Suspend,
+                ChangeSpec::Resume => StatusChange::Resume,
+                ChangeSpec::Withdraw => StatusChange::Withdraw,
+            },
+            effective_from: effective_from.unwrap_or(now),
+        },
+    };
+    let fields = fields
+        .into_iter()
+        .map(|f| match f.committed_to {
+            None => DraftField::Plain { label: f.label, media_type: f.media_type, value: f.value.into_bytes() },
+            Some(recipients) => DraftField::Committed {
+                label: f.label,
+                media_type: f.media_type,
+                value: f.value.into_bytes(),
+                recipients,
+            },
+        })
+        .collect();
+    Ok(Draft { kind, fields })
+}
+
+/// Sends `request` to the node serving `data_dir` and returns its answer.
+pub(crate) async fn call(data_dir: &Path, request: &AdminRequest) -> Result<AdminResponse> {
+    let path = data_dir.join(SOCKET);
+    let stream = UnixStream::connect(&path).await.with_context(|| {
+        format!("no node is running for {} (cannot connect to {})", data_dir.display(), path.display())
+    })?;
+    let (read, mut write) = stream.into_split();
+    let mut line = serde_json::to_vec(request)?;
+    line.push(b'\n');
+    write.write_all(&line).await?;
+    write.shutdown().await?;
+    let mut answer = String::new();
+    BufReader::new(read.take(64 << 20)).read_line(&mut answer).await?;
+    match serde_json::from_str(&answer).context("the node's answer is not valid")? {
+        AdminResponse::Error { message } => bail!("the node refused: {message}"),
+        response => Ok(response),
+    }
+}
