@@ -56,10 +56,27 @@ pub(crate) struct FieldSpec {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "request")]
 pub(crate) enum AdminRequest {
-    Publish { kind: KindSpec, fields: Vec<FieldSpec> },
-    Status,
-    Export { path: PathBuf, public: bool },
-    Prove { signatory: SignatoryId, index: u64, path: PathBuf },
+    /// Publishes one entry; with `wait_seconds`, answers once the roster's
+    /// quorum has cosigned it (or with an error when the time runs out).
+    Publish {
+        kind: KindSpec,
+        fields: Vec<FieldSpec>,
+        wait_seconds: Option<u64>,
+    },
+    /// The status; with `wait_seconds`, once every log held is settled at
+    /// its newest checkpoint (or an error when the time runs out).
+    Status {
+        wait_seconds: Option<u64>,
+    },
+    Export {
+        path: PathBuf,
+        public: bool,
+    },
+    Prove {
+        signatory: SignatoryId,
+        index: u64,
+        path: PathBuf,
+    },
 }
 
 /// The node's answer.
@@ -117,12 +134,26 @@ use tokio::io::AsyncReadExt as _;
 
 async fn execute(node: &Node, request: AdminRequest) -> Result<AdminResponse> {
     match request {
-        AdminRequest::Publish { kind, fields } => {
+        AdminRequest::Publish { kind, fields, wait_seconds } => {
             let draft = draft(node, kind, fields).await?;
             let checkpoint = node.publish(vec![draft]).await?;
-            Ok(AdminResponse::Published { index: checkpoint.body.size - 1, size: checkpoint.body.size })
+            let size = checkpoint.body.size;
+            if let Some(seconds) = wait_seconds {
+                let me = node.signatory().clone();
+                let timeout = std::time::Duration::from_secs(seconds);
+                node.wait_until("the entry settled", timeout, |s| s.log(&me).is_some_and(|l| l.settled_size >= size))
+                    .await?;
+            }
+            Ok(AdminResponse::Published { index: size - 1, size })
         }
-        AdminRequest::Status => Ok(AdminResponse::Status { status: node.status().await? }),
+        AdminRequest::Status { wait_seconds: None } => Ok(AdminResponse::Status { status: node.status().await? }),
+        AdminRequest::Status { wait_seconds: Some(seconds) } => {
+            let settled = |s: &NodeStatus| {
+                s.logs.iter().all(|l| l.checkpoint.as_ref().is_none_or(|(size, _, _)| l.settled_size >= *size))
+            };
+            let timeout = std::time::Duration::from_secs(seconds);
+            Ok(AdminResponse::Status { status: node.wait_until("every log settled", timeout, settled).await? })
+        }
         AdminRequest::Export { path, public } => {
             let summary = node.export(path, public).await?;
             Ok(AdminResponse::Exported {
@@ -202,9 +233,22 @@ async fn draft(node: &Node, kind: KindSpec, fields: Vec<FieldSpec>) -> Result<Dr
 /// Sends `request` to the node serving `data_dir` and returns its answer.
 pub(crate) async fn call(data_dir: &Path, request: &AdminRequest) -> Result<AdminResponse> {
     let path = data_dir.join(SOCKET);
-    let stream = UnixStream::connect(&path).await.with_context(|| {
-        format!("no node is running for {} (cannot connect to {})", data_dir.display(), path.display())
-    })?;
+    // A node that was just started may not have bound its socket yet (or
+    // replaced the stale one of a node that was killed): retry briefly.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(3);
+    let stream = loop {
+        match UnixStream::connect(&path).await {
+            Ok(stream) => break stream,
+            Err(e) if tokio::time::Instant::now() < deadline && e.kind() != std::io::ErrorKind::PermissionDenied => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!("no node is running for {} (cannot connect to {})", data_dir.display(), path.display())
+                });
+            }
+        }
+    };
     let (read, mut write) = stream.into_split();
     let mut line = serde_json::to_vec(request)?;
     line.push(b'\n');

@@ -105,7 +105,8 @@ enum Command {
     )]
     Declare(Box<DeclareArgs>),
     /// Shows a running node's logs, settlement, cosigners and evidence.
-    #[command(after_help = "Example:\n  cbm status --data-dir ar --json")]
+    #[command(after_help = "Examples:\n  cbm status --data-dir ar --json\n  \
+                            cbm status --data-dir ar --wait 30   # once every log is settled")]
     Status {
         /// The node's data directory.
         #[arg(long)]
@@ -113,6 +114,10 @@ enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Wait up to this many seconds until every log the node holds is
+        /// settled at its newest checkpoint; exit 2 if it is not by then.
+        #[arg(long, value_name = "SECONDS")]
+        wait: Option<u64>,
     },
     /// Exports a running node's record as a bundle.
     #[command(after_help = "Example:\n  cbm export --data-dir ar --out record.cbm --public")]
@@ -221,6 +226,10 @@ struct DeclareArgs {
     /// Status: when it takes effect (now if absent).
     #[arg(long)]
     effective_from: Option<Timestamp>,
+    /// Wait up to this many seconds until the roster's quorum has cosigned
+    /// (received) the entry; exit 2 if it has not by then.
+    #[arg(long, value_name = "SECONDS")]
+    wait: Option<u64>,
 }
 
 /// Entry kinds, as `cbm declare --kind` names them.
@@ -279,7 +288,7 @@ fn run(command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Declare(args) => runtime()?.block_on(declare(*args)),
-        Command::Status { data_dir, json } => runtime()?.block_on(status(&data_dir, json)),
+        Command::Status { data_dir, json, wait } => runtime()?.block_on(status(&data_dir, json, wait)),
         Command::Export { data_dir, out, public } => {
             let out = std::path::absolute(&out)?;
             let request = admin::AdminRequest::Export { path: out.clone(), public };
@@ -380,17 +389,22 @@ async fn declare(args: DeclareArgs) -> Result<ExitCode> {
     if let Some(path) = &args.fields_file {
         fields.extend(read_fields_file(path)?);
     }
-    match admin::call(&args.data_dir, &admin::AdminRequest::Publish { kind, fields }).await? {
+    let request = admin::AdminRequest::Publish { kind, fields, wait_seconds: args.wait };
+    match admin::call(&args.data_dir, &request).await? {
+        admin::AdminResponse::Published { index, size } if args.wait.is_some() => {
+            println!("published entry {index}; the log now holds {size}; received by the quorum");
+        }
         admin::AdminResponse::Published { index, size } => {
-            println!("published entry {index}; the log now holds {size}")
+            println!("published entry {index}; the log now holds {size}");
         }
         other => anyhow::bail!("unexpected answer: {other:?}"),
     }
     Ok(ExitCode::SUCCESS)
 }
 
-async fn status(data_dir: &std::path::Path, json: bool) -> Result<ExitCode> {
-    let admin::AdminResponse::Status { status } = admin::call(data_dir, &admin::AdminRequest::Status).await? else {
+async fn status(data_dir: &std::path::Path, json: bool, wait: Option<u64>) -> Result<ExitCode> {
+    let request = admin::AdminRequest::Status { wait_seconds: wait };
+    let admin::AdminResponse::Status { status } = admin::call(data_dir, &request).await? else {
         anyhow::bail!("unexpected answer to a status request");
     };
     if json {

@@ -91,11 +91,29 @@ fn keygen_writes_private_keys_once_and_never_overwrites() {
 
 #[test]
 fn every_command_has_help_with_examples() {
-    for command in ["demo", "audit", "fsck", "keygen"] {
-        let help = cbm(&[command, "--help"]);
+    let commands: [&[&str]; 15] = [
+        &["demo"],
+        &["audit"],
+        &["fsck"],
+        &["keygen"],
+        &["roster", "new"],
+        &["roster", "add"],
+        &["roster", "sign"],
+        &["roster", "verify"],
+        &["roster", "show"],
+        &["node"],
+        &["declare"],
+        &["status"],
+        &["export"],
+        &["prove"],
+        &["verify-proof"],
+    ];
+    for command in commands {
+        let help = cbm(&[command, &["--help"]].concat());
         assert_eq!(code(&help), 0);
-        assert!(text(&help).contains("Example"), "{command} --help lacks examples");
+        assert!(text(&help).contains("Example"), "{command:?} --help lacks examples");
     }
+    assert_eq!(code(&cbm(&["roster", "--help"])), 0);
     assert_eq!(code(&cbm(&["--help"])), 0);
 }
 
@@ -114,4 +132,58 @@ fn bad_input_gets_a_clear_error_and_exit_code_2() {
     assert!(!Path::new("/nonexistent/store.db").exists(), "fsck must not create a store");
     assert_eq!(code(&cbm(&["keygen", "--id", "not valid!"])), 2);
     assert_eq!(code(&cbm(&["audit", "--agreement-hash", "zz", "x"])), 2);
+}
+
+mod common;
+
+#[test]
+fn node_commands_refuse_bad_input_clearly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    // A roster not signed by every signatory: the node refuses to start.
+    common::agreement(d, &["AR", "BO"], 1, 1);
+    let refused = common::cbm(&["node", "--config", "ar.toml"], d);
+    assert_eq!(code(&refused), 2);
+    assert!(common::said(&refused).contains("roster"), "{}", common::said(&refused));
+    common::ok(&["roster", "sign", "roster.cbm", "--id", "BO", "--key", "keys/BO.signing.key"], d);
+    common::ok(&["roster", "verify", "roster.cbm"], d);
+
+    // A key file others can read is refused.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let key = d.join("keys/AR.signing.key");
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let loose = common::cbm(&["node", "--config", "ar.toml"], d);
+        assert_eq!(code(&loose), 2);
+        assert!(common::said(&loose).contains("readable by others"), "{}", common::said(&loose));
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
+
+    // No node running.
+    let alone = common::cbm(&["status", "--data-dir", "ar"], d);
+    assert_eq!(code(&alone), 2);
+    assert!(common::said(&alone).contains("no node is running"), "{}", common::said(&alone));
+
+    // An entry that breaks the schedule is refused and nothing is stored.
+    let mut node = common::start_node(d, "ar");
+    let future = common::cbm(&["declare", "--data-dir", "ar", "--topic", "points-of-contact", "--period", "999999"], d);
+    assert_eq!(code(&future), 2);
+    assert!(common::said(&future).contains("refused"), "{}", common::said(&future));
+    let unscheduled = common::cbm(&["declare", "--data-dir", "ar", "--topic", "weather", "--period", "0"], d);
+    assert_eq!(code(&unscheduled), 2);
+    let status = common::ok(&["status", "--data-dir", "ar", "--json"], d);
+    let status: serde_json::Value = serde_json::from_str(&status).expect("JSON");
+    assert_eq!(status["logs"][0]["size"], 0, "nothing was stored: {status}");
+    // A committed field without recipients, and a citation of nothing.
+    assert_eq!(
+        code(&common::cbm(&["declare", "--data-dir", "ar", "--topic", "points-of-contact", "--commit", "x=1"], d)),
+        2
+    );
+    assert_eq!(
+        code(&common::cbm(&["declare", "--data-dir", "ar", "--kind", "object", "--cites", "BO:5", "--reason", "r"], d)),
+        2
+    );
+    let _ = node.kill();
+    let _ = node.wait();
 }

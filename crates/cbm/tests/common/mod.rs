@@ -1,0 +1,81 @@
+//! Helpers shared by the tests that drive the `cbm` binary.
+#![allow(dead_code, unreachable_pub)] // each test binary uses a part
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+/// Runs `cbm` with `args` in `dir`.
+pub fn cbm(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cbm")).args(args).current_dir(dir).output().expect("cbm runs")
+}
+
+/// Everything a run printed.
+pub fn said(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+/// Runs `cbm` and insists that it succeeds; returns what it printed.
+pub fn ok(args: &[&str], dir: &Path) -> String {
+    let output = cbm(args, dir);
+    assert!(output.status.success(), "cbm {args:?} failed:\n{}", said(&output));
+    said(&output)
+}
+
+/// A loopback UDP port free at the time of the call.
+pub fn free_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port()
+}
+
+/// Starts `cbm node --config <name>.toml` in `dir`.
+pub fn start_node(dir: &Path, name: &str) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_cbm"))
+        .args(["node", "--config", &format!("{name}.toml")])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("node starts")
+}
+
+/// Keys, a roster with one monthly schedule starting 2026-01-01, and a node
+/// configuration per party, in `dir`; signed by the first `signers` parties.
+/// Returns the parties as (id, data directory name).
+pub fn agreement(dir: &Path, ids: &[&str], quorum: u32, signers: usize) -> Vec<(String, String)> {
+    ok(
+        &[
+            "roster",
+            "new",
+            "roster.cbm",
+            "--agreement",
+            "test",
+            "--title",
+            "Test",
+            "--quorum",
+            &quorum.to_string(),
+            "--start",
+            "2026-01-01T00:00:00Z",
+            "--schedule",
+            "points-of-contact:monthly:7d:48h",
+        ],
+        dir,
+    );
+    let mut parties = Vec::new();
+    for id in ids {
+        let name = id.to_lowercase();
+        let address = format!("127.0.0.1:{}", free_port());
+        ok(&["keygen", "--id", id, "--dir", "keys"], dir);
+        ok(&["roster", "add", "roster.cbm", "--id", id, "--name", id, "--keys", "keys", "--address", &address], dir);
+        let config = format!(
+            "signatory = \"{id}\"\nroster = \"roster.cbm\"\nsigning_key = \"keys/{id}.signing.key\"\n\
+             transport_key = \"keys/{id}.transport.key\"\ndata_dir = \"{name}\"\nlisten = \"{address}\"\n\
+             gossip_interval = \"300ms\"\n"
+        );
+        std::fs::write(dir.join(format!("{name}.toml")), config).expect("config");
+        parties.push((id.to_string(), name));
+    }
+    for id in ids.iter().take(signers) {
+        ok(&["roster", "sign", "roster.cbm", "--id", id, "--key", &format!("keys/{id}.signing.key")], dir);
+    }
+    parties
+}
