@@ -87,3 +87,111 @@ async fn a_split_view_is_caught_by_every_honest_node_with_evidence_that_verifies
     twin.shutdown().await;
     shutdown(nodes).await;
 }
+
+/// A QUIC client presenting `key`, pinning the server key `expect`.
+async fn raw_connection(
+    key: &cbm_wire::SigningKey,
+    expect: &cbm_wire::SigningKey,
+    to: std::net::SocketAddr,
+) -> Result<quinn::Connection, String> {
+    let endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().expect("address")).expect("client endpoint");
+    let config =
+        cbm_net::tls::client_config(key, cbm_wire::PublicKey::of(expect), &cbm_net::tls::ConnectionLimits::default())
+            .expect("client config");
+    let connecting = endpoint.connect_with(config, to, "cbm").map_err(|e| e.to_string())?;
+    let connection = connecting.await.map_err(|e| e.to_string())?;
+    // The server checks the client's key during the handshake; a refused
+    // client learns it on its first stream at the latest.
+    let probe =
+        cbm_net::client::call(&connection, &cbm_wire::Request::Evidence, 16 << 20, std::time::Duration::from_secs(5))
+            .await;
+    probe.map(|_| connection).map_err(|e| e.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_keys_are_refused_in_the_handshake() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = Arc::new(ManualClock::new(START));
+    let mut agreement = LocalAgreement::new(&FIVE[..2], terms(1)).expect("agreement");
+    let nodes = start_all(&mut agreement, dir.path(), &clock).await;
+    let (ar, bo) = (&agreement.parties[0], &agreement.parties[1]);
+    // A roster member presenting its own key, pinning the right server key, is served.
+    raw_connection(&bo.transport_key, &ar.transport_key, ar.address).await.expect("a roster key is served");
+    // A key no roster lists is refused by the server.
+    let stranger = cbm_wire::SigningKey::from_bytes(&[9; 32]);
+    assert!(raw_connection(&stranger, &ar.transport_key, ar.address).await.is_err());
+    // A server presenting another key than the one pinned is refused by the client.
+    assert!(raw_connection(&ar.transport_key, &bo.transport_key, ar.address).await.is_err());
+    shutdown(nodes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_flooding_garbage_frames_does_not_stop_service_to_the_others() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = Arc::new(ManualClock::new(cbm_wire::Timestamp(START.0 + day().0)));
+    let mut agreement = LocalAgreement::new(&FIVE[..3], terms(2)).expect("agreement");
+    let nodes = start_all(&mut agreement, dir.path(), &clock).await;
+    let (ar, bo) = (&agreement.parties[0], &agreement.parties[1]);
+    // BO's key (stolen, or BO gone rogue) floods AR with garbage.
+    let connection = raw_connection(&bo.transport_key, &ar.transport_key, ar.address).await.expect("connects");
+    let flood = tokio::spawn(async move {
+        let mut refused = 0u32;
+        for round in 0u32..600 {
+            let Ok((mut send, mut recv)) = connection.open_bi().await else { break };
+            let frame: Vec<u8> = match round % 3 {
+                // A length far over the frame cap.
+                0 => u32::MAX.to_be_bytes().to_vec(),
+                // A frame of bytes that are no canonical request.
+                1 => [&8u32.to_be_bytes()[..], &[0xff, 0x00, 0x9f, 0x13, 0x37, 0x42, 0xa1, 0x60]].concat(),
+                // A valid response where a request belongs.
+                _ => [&1u32.to_be_bytes()[..], &[0x04]].concat(),
+            };
+            let _ = send.write_all(&frame).await;
+            let _ = send.finish();
+            if let Ok(cbm_wire::Response::Error { .. }) = cbm_net::frame::read_response(&mut recv, 1 << 20).await {
+                refused += 1;
+            }
+        }
+        refused
+    });
+    // Meanwhile the others publish, mirror and settle as usual.
+    nodes[2].publish(vec![declaration(0, "business as usual")]).await.expect("publish");
+    nodes[0].publish(vec![declaration(0, "under attack")]).await.expect("publish");
+    for node in &nodes {
+        node.wait_until("settled during the flood", PATIENCE, |s| {
+            [0usize, 2].iter().all(|&i| s.logs[i].size == 1 && s.logs[i].settled_size == 1)
+        })
+        .await
+        .expect("service continues");
+    }
+    let refused = flood.await.expect("flood task");
+    assert!(refused >= 300, "each garbage frame ends its own stream with an error response ({refused} of 600)");
+    shutdown(nodes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_an_owner_is_down_its_log_is_served_by_the_mirrors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = Arc::new(ManualClock::new(cbm_wire::Timestamp(START.0 + day().0)));
+    let mut agreement = LocalAgreement::new(&FIVE[..3], terms(1)).expect("agreement");
+    let mut nodes = start_all(&mut agreement, dir.path(), &clock).await;
+    // CA is down while AR publishes; BO mirrors and cosigns.
+    let ca = nodes.pop().expect("CA");
+    ca.shutdown().await;
+    nodes[0].publish(vec![declaration(0, "published while CA was down")]).await.expect("publish");
+    let ar_id = nodes[0].signatory().clone();
+    nodes[1]
+        .wait_until("BO mirrors AR", PATIENCE, |s| s.log(&ar_id).is_some_and(|l| l.size == 1))
+        .await
+        .expect("mirrored");
+    // AR goes down; CA comes back (on a new port) and gets AR's log from BO.
+    let ar = nodes.remove(0);
+    ar.shutdown().await;
+    let config = agreement.node_config(2, dir.path().join("CA.db"), Arc::clone(&clock) as _, None).expect("config");
+    let ca = Node::start(config).await.expect("CA restarts");
+    ca.wait_until("CA catches up from a mirror", PATIENCE, |s| s.log(&ar_id).is_some_and(|l| l.size == 1))
+        .await
+        .expect("served by the mirror");
+    ca.shutdown().await;
+    shutdown(nodes).await;
+}
