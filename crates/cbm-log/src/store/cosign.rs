@@ -131,6 +131,28 @@ impl Store {
         rows.map(|bytes| decode_cosignature(&bytes?, log)).collect()
     }
 
+    /// The largest checkpoint size of `log` that at least `threshold`
+    /// distinct witnesses cosigned (0 if none): how far the log is settled.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub fn settled_size(&self, log: &LogId, threshold: u32) -> Result<u64, StoreError> {
+        let Some((id, _)) = self.log_row(log)? else { return Ok(0) };
+        // Groups stream from the (log, size, witness) index, newest first;
+        // the first settled one ends the walk, so the usual cost is a few rows.
+        let mut statement = self.conn.prepare_cached(
+            "SELECT size, count(DISTINCT witness) FROM cosignatures WHERE log = ?1 GROUP BY size ORDER BY size DESC",
+        )?;
+        let mut rows = statement.query([id])?;
+        while let Some(row) = rows.next()? {
+            let witnesses: i64 = row.get(1)?;
+            if witnesses >= i64::from(threshold) {
+                return super::to_u64(row.get(0)?, "cosigned size");
+            }
+        }
+        Ok(0)
+    }
+
     /// The stored cosignatures of exactly the checkpoint `body`.
     ///
     /// # Errors

@@ -76,6 +76,18 @@ impl Store {
         insert_opening(&self.conn, log, recipient, opening)
     }
 
+    /// Number of openings stored for `log`.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub fn opening_count(&self, log: &LogId) -> Result<u64, StoreError> {
+        let count: i64 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM openings WHERE log_id = ?1")?
+            .query_row([log.as_bytes()], |r| r.get(0))?;
+        Ok(count.unsigned_abs())
+    }
+
     /// Openings in `log` from entry `start` on, with their recipients; only
     /// those addressed to `recipient` if one is given.
     ///

@@ -48,6 +48,7 @@ const MIGRATIONS: [&str; CURRENT_VERSION as usize] = [
         bytes BLOB NOT NULL,
         PRIMARY KEY (log, witness, size)
     ) WITHOUT ROWID;
+    CREATE INDEX cosignatures_by_size ON cosignatures (log, size, witness);
     CREATE TABLE evidence (
         digest BLOB PRIMARY KEY CHECK (length(digest) = 32),
         log_id BLOB NOT NULL CHECK (length(log_id) = 32),

@@ -1,7 +1,7 @@
 //! What a node can report about itself: every log it holds, how far each is
 //! settled, who cosigned, and the evidence it holds.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use cbm_log::evidence::verify_evidence;
 use cbm_log::store::StoreError;
@@ -54,18 +54,12 @@ pub(crate) async fn status(shared: &std::sync::Arc<Shared>) -> Result<NodeStatus
     let me = shared.me.clone();
     shared
         .with_held(move |h| {
-            let threshold = agreement.roster().quorum.threshold as usize;
+            let threshold = agreement.roster().quorum.threshold;
             let mut logs = Vec::new();
             let mut openings = 0;
             for signatory in &agreement.roster().signatories {
                 let log = agreement.log_of(&signatory.id);
                 let latest = h.store.latest_checkpoint(&log)?;
-                let mut witnesses: BTreeMap<u64, BTreeSet<SignatoryId>> = BTreeMap::new();
-                for cosignature in h.store.cosignatures(&log)? {
-                    witnesses.entry(cosignature.body.checkpoint.size).or_default().insert(cosignature.body.witness);
-                }
-                let settled_size =
-                    witnesses.iter().filter(|(_, w)| w.len() >= threshold).map(|(size, _)| *size).max().unwrap_or(0);
                 let cosigners = latest
                     .as_ref()
                     .map(|c| h.store.cosignatures_of(&c.body))
@@ -74,13 +68,13 @@ pub(crate) async fn status(shared: &std::sync::Arc<Shared>) -> Result<NodeStatus
                     .into_iter()
                     .map(|c| c.body.witness)
                     .collect();
-                openings += h.store.openings(&log, 0, None)?.len() as u64;
+                openings += h.store.opening_count(&log)?;
                 logs.push(LogStatus {
                     owner: signatory.id.clone(),
                     size: h.store.size(&log)?,
                     checkpoint: latest.map(|c| (c.body.size, c.body.root, c.body.timestamp)),
                     cosigners,
-                    settled_size,
+                    settled_size: h.store.settled_size(&log, threshold)?,
                 });
             }
             let evidence = h.store.evidence()?;
