@@ -77,6 +77,12 @@ pub(crate) enum AdminRequest {
         index: u64,
         path: PathBuf,
     },
+    Reveal {
+        signatory: SignatoryId,
+        index: u64,
+        field: u32,
+        path: PathBuf,
+    },
 }
 
 /// The node's answer.
@@ -87,6 +93,7 @@ pub(crate) enum AdminResponse {
     Status { status: NodeStatus },
     Exported { entries: u64, checkpoints: u64, cosignatures: u64, evidence: u64 },
     Proved { path: PathBuf },
+    Revealed { path: PathBuf, label: String, value: String },
     Error { message: String },
 }
 
@@ -162,6 +169,14 @@ async fn execute(node: &Node, request: AdminRequest) -> Result<AdminResponse> {
                 cosignatures: summary.cosignatures,
                 evidence: summary.evidence,
             })
+        }
+        AdminRequest::Reveal { signatory, index, field, path } => {
+            let opening = node.opening(&signatory, index, field).await?;
+            let entry = node.entry(&signatory, index).await?;
+            opening.verify(&entry).context("the stored opening does not match its entry")?;
+            let label = entry.body.fields.get(field as usize).map(|f| f.label().to_string()).unwrap_or_default();
+            write_new_file(&path, &opening.encode())?;
+            Ok(AdminResponse::Revealed { path, label, value: String::from_utf8_lossy(&opening.value.0).into_owned() })
         }
         AdminRequest::Prove { signatory, index, path } => {
             let proof = node.prove(&signatory, index).await?;

@@ -157,6 +157,43 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Writes the opening of a committed field the node holds (its own, or
+    /// one addressed to it), to hand to someone who should see the value.
+    #[command(
+        after_help = "Example:\n  cbm reveal --data-dir ar --signatory BO --index 0 --field 1 --out annex.opening"
+    )]
+    Reveal {
+        /// The node's data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Whose log holds the entry.
+        #[arg(long)]
+        signatory: cbm_wire::SignatoryId,
+        /// The entry's index.
+        #[arg(long)]
+        index: u64,
+        /// The committed field's position in the entry.
+        #[arg(long)]
+        field: u32,
+        /// The opening file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Checks an opening offline against the entry of a single-entry proof:
+    /// the value is the one the signatory committed to in its log.
+    ///
+    /// Exit 0 if the proof verifies and the opening matches, 2 if not.
+    #[command(after_help = "Example:\n  cbm verify-opening annex.opening --proof bo-0.proof")]
+    VerifyOpening {
+        /// The opening file (from `cbm reveal`).
+        opening: PathBuf,
+        /// A proof of the entry it opens (from `cbm prove`).
+        #[arg(long)]
+        proof: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Creates a signatory's signing and transport keys.
     ///
     /// Writes `<ID>.signing.key` and `<ID>.transport.key` in the directory,
@@ -288,11 +325,11 @@ fn run(command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Declare(args) => runtime()?.block_on(declare(*args)),
-        Command::Status { data_dir, json, wait } => runtime()?.block_on(status(&data_dir, json, wait)),
+        Command::Status { data_dir, json, wait } => status(&data_dir, json, wait),
         Command::Export { data_dir, out, public } => {
             let out = std::path::absolute(&out)?;
             let request = admin::AdminRequest::Export { path: out.clone(), public };
-            match runtime()?.block_on(admin::call(&data_dir, &request))? {
+            match ask_node(&data_dir, &request, "exporting")? {
                 admin::AdminResponse::Exported { entries, checkpoints, cosignatures, evidence } => println!(
                     "wrote {} ({entries} entries, {checkpoints} checkpoints, {cosignatures} cosignatures, {evidence} evidence)",
                     out.display()
@@ -304,11 +341,24 @@ fn run(command: Command) -> Result<ExitCode> {
         Command::Prove { data_dir, signatory, index, out } => {
             let path = std::path::absolute(&out)?;
             let request = admin::AdminRequest::Prove { signatory, index, path: path.clone() };
-            runtime()?.block_on(admin::call(&data_dir, &request))?;
+            ask_node(&data_dir, &request, "proving")?;
             println!("wrote {}", path.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::VerifyProof { proof, json } => verify_proof(&proof, json),
+        Command::Reveal { data_dir, signatory, index, field, out } => {
+            let path = std::path::absolute(&out)?;
+            let request = admin::AdminRequest::Reveal { signatory, index, field, path };
+            match runtime()?.block_on(admin::call(&data_dir, &request))? {
+                admin::AdminResponse::Revealed { path, label, value } => {
+                    println!("{label} = {value}");
+                    println!("wrote {}", path.display());
+                }
+                other => anyhow::bail!("unexpected answer: {other:?}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::VerifyOpening { opening, proof, json } => verify_opening(&opening, &proof, json),
     }
 }
 
@@ -402,9 +452,10 @@ async fn declare(args: DeclareArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn status(data_dir: &std::path::Path, json: bool, wait: Option<u64>) -> Result<ExitCode> {
+fn status(data_dir: &std::path::Path, json: bool, wait: Option<u64>) -> Result<ExitCode> {
     let request = admin::AdminRequest::Status { wait_seconds: wait };
-    let admin::AdminResponse::Status { status } = admin::call(data_dir, &request).await? else {
+    let what = if wait.is_some() { "waiting for every log to be mirrored and settled" } else { "asking the node" };
+    let admin::AdminResponse::Status { status } = ask_node(data_dir, &request, what)? else {
         anyhow::bail!("unexpected answer to a status request");
     };
     if json {
@@ -435,10 +486,7 @@ async fn status(data_dir: &std::path::Path, json: bool, wait: Option<u64>) -> Re
 }
 
 fn verify_proof(path: &std::path::Path, json: bool) -> Result<ExitCode> {
-    use cbm_wire::Wire as _;
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let proof =
-        cbm_wire::EntryProof::decode(&bytes).with_context(|| format!("{} is not an entry proof", path.display()))?;
+    let proof: cbm_wire::EntryProof = read_wire(path, "an entry proof")?;
     match cbm_log::entry_proof::verify_entry_proof(&proof) {
         Ok(proven) => {
             if json {
@@ -480,6 +528,17 @@ fn verify_proof(path: &std::path::Path, json: bool) -> Result<ExitCode> {
 fn now() -> Timestamp {
     let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     Timestamp(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Runs `request` against the node of `data_dir`, with a spinner saying
+/// `what` while the node works (drawn only on a terminal).
+fn ask_node(data_dir: &std::path::Path, request: &admin::AdminRequest, what: &str) -> Result<admin::AdminResponse> {
+    let spinner = ProgressBar::new_spinner();
+    spinner.set_message(what.to_owned());
+    spinner.enable_steady_tick(std::time::Duration::from_millis(100));
+    let answer = runtime()?.block_on(admin::call(data_dir, request));
+    spinner.finish_and_clear();
+    answer
 }
 
 /// A progress bar over `len` bytes, drawn only on a terminal.
@@ -577,4 +636,44 @@ fn keygen(id: &cbm_wire::SignatoryId, dir: &std::path::Path, json: bool) -> Resu
         println!("transport key  {transport_public}  ({})", transport_path.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn read_wire<T: cbm_wire::Wire>(path: &std::path::Path, what: &str) -> Result<T> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    T::decode(&bytes).with_context(|| format!("{} is not {what}", path.display()))
+}
+
+fn verify_opening(opening: &std::path::Path, proof: &std::path::Path, json: bool) -> Result<ExitCode> {
+    let opening: cbm_wire::Opening = read_wire(opening, "an opening")?;
+    let proof: cbm_wire::EntryProof = read_wire(proof, "an entry proof")?;
+    let verdict = cbm_log::entry_proof::verify_entry_proof(&proof)
+        .map_err(|e| format!("the proof does not verify: {e}"))
+        .and_then(|_| opening.verify(&proof.entry).map_err(|e| format!("the opening does not match: {e}")));
+    let label = proof.entry.body.fields.get(opening.field as usize).map(|f| f.label().to_string()).unwrap_or_default();
+    let value = String::from_utf8_lossy(&opening.value.0).into_owned();
+    match verdict {
+        Ok(()) => {
+            if json {
+                let (signatory, index) = (proof.entry.body.signatory.to_string(), proof.entry.body.index);
+                println!(
+                    "{}",
+                    serde_json::json!({ "valid": true, "label": label, "value": value, "signatory": signatory, "index": index })
+                );
+            } else {
+                println!(
+                    "valid: field {} ({label}) of entry {} of {} opens to: {value}",
+                    opening.field, proof.entry.body.index, proof.entry.body.signatory
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(problem) => {
+            if json {
+                println!("{}", serde_json::json!({ "valid": false, "error": problem }));
+            } else {
+                println!("INVALID: {problem}");
+            }
+            Ok(ExitCode::from(2))
+        }
+    }
 }

@@ -91,7 +91,7 @@ fn keygen_writes_private_keys_once_and_never_overwrites() {
 
 #[test]
 fn every_command_has_help_with_examples() {
-    let commands: [&[&str]; 15] = [
+    let commands: [&[&str]; 17] = [
         &["demo"],
         &["audit"],
         &["fsck"],
@@ -107,6 +107,8 @@ fn every_command_has_help_with_examples() {
         &["export"],
         &["prove"],
         &["verify-proof"],
+        &["reveal"],
+        &["verify-opening"],
     ];
     for command in commands {
         let help = cbm(&[command, &["--help"]].concat());
@@ -145,8 +147,25 @@ fn node_commands_refuse_bad_input_clearly() {
     let refused = common::cbm(&["node", "--config", "ar.toml"], d);
     assert_eq!(code(&refused), 2);
     assert!(common::said(&refused).contains("roster"), "{}", common::said(&refused));
+    let unsigned = common::cbm(&["roster", "verify", "roster.cbm"], d);
+    assert_eq!(code(&unsigned), 2);
+    // The wrong key cannot sign for a signatory.
+    let wrong_key = common::cbm(&["roster", "sign", "roster.cbm", "--id", "BO", "--key", "keys/AR.signing.key"], d);
+    assert_eq!(code(&wrong_key), 2);
+    assert!(common::said(&wrong_key).contains("not one the roster lists"), "{}", common::said(&wrong_key));
     common::ok(&["roster", "sign", "roster.cbm", "--id", "BO", "--key", "keys/BO.signing.key"], d);
     common::ok(&["roster", "verify", "roster.cbm"], d);
+
+    // Malformed files: a roster that is not one, a configuration that is not TOML.
+    std::fs::write(d.join("garbage.cbm"), b"\xa1\x00").expect("write");
+    let garbage = common::cbm(&["roster", "show", "garbage.cbm"], d);
+    assert_eq!(code(&garbage), 2);
+    assert!(common::said(&garbage).contains("is not a roster"), "{}", common::said(&garbage));
+    std::fs::write(d.join("broken.toml"), "signatory = ").expect("write");
+    let broken = common::cbm(&["node", "--config", "broken.toml"], d);
+    assert_eq!(code(&broken), 2);
+    assert!(common::said(&broken).contains("not a valid node configuration"), "{}", common::said(&broken));
+    assert_eq!(code(&common::cbm(&["node", "--config", "missing.toml"], d)), 2);
 
     // A key file others can read is refused.
     #[cfg(unix)]

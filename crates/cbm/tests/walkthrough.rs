@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 
-use common::{agreement, ok, start_node};
+use common::{agreement, cbm, ok, start_node};
 
 fn bin_dir() -> PathBuf {
     Path::new(env!("CARGO_BIN_EXE_cbm")).parent().expect("binary directory").to_path_buf()
@@ -49,9 +49,14 @@ fn the_readme_walkthrough_runs_as_written() {
         "no equivocation seen",
         "verdict     OK",
         "valid: entry 0 of AR",
+        "opens to: duty officer +00 555 0100",
     ] {
         assert!(said.contains(expected), "the walkthrough should print {expected:?}:\n{said}");
     }
+    // An opening checked against another entry's proof does not verify.
+    let wrong = cbm(&["verify-opening", "annex.opening", "--proof", "ar-0.proof"], dir.path());
+    assert_eq!(wrong.status.code(), Some(2), "{}", common::said(&wrong));
+    assert!(common::said(&wrong).contains("INVALID"), "{}", common::said(&wrong));
     // The nodes stopped with the script; their stores check out.
     for store in ["ar", "bo", "ca"] {
         ok(&["fsck", &dir.path().join(store).join("store.db").to_string_lossy()], dir.path());

@@ -344,6 +344,30 @@ impl Node {
         Ok(self.shared.with_held(move |h| h.store.entry(&log, index)).await?)
     }
 
+    /// The opening of committed field `field` of entry `index` of `owner`'s
+    /// log, if the node holds it: every opening of its own log, and those of
+    /// other logs addressed to it.
+    ///
+    /// # Errors
+    /// `NotFound` if the node holds no such opening, or a store failure.
+    pub async fn opening(&self, owner: &SignatoryId, index: u64, field: u32) -> Result<cbm_wire::Opening, NodeError> {
+        let log = self.shared.agreement.log_of(owner);
+        let find = || async {
+            let found = self.shared.with_held(move |h| h.store.openings(&log, index, None)).await?;
+            Ok::<_, NodeError>(found.into_iter().map(|(_, o)| o).find(|o| o.entry.index == index && o.field == field))
+        };
+        if let Some(opening) = find().await? {
+            return Ok(opening);
+        }
+        // Not received yet (it is fetched after cosigning): ask the owner now.
+        if *owner != self.shared.me {
+            witness::fetch_openings(&self.shared, owner, &log, index).await;
+        }
+        find().await?.ok_or_else(|| {
+            StoreError::NotFound(format!("an opening of field {field} of entry {index} of {owner}")).into()
+        })
+    }
+
     /// Writes a consistent copy of the node's store to `path`.
     ///
     /// # Errors

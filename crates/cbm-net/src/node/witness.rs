@@ -233,7 +233,7 @@ async fn deliver_cosignature(
 
 /// Asks the owner for openings addressed to us in entries from `start` on,
 /// checks each against the entry it opens, and keeps those that match.
-async fn fetch_openings(shared: &Arc<Shared>, owner: &cbm_wire::SignatoryId, log: &LogId, start: u64) {
+pub(crate) async fn fetch_openings(shared: &Arc<Shared>, owner: &cbm_wire::SignatoryId, log: &LogId, start: u64) {
     let Ok(connection) = shared.peers.connect(owner).await else { return };
     let request = Request::Openings { log: *log, start };
     let Ok(Response::Openings { openings }) =
