@@ -149,7 +149,14 @@ async fn execute(node: &Node, request: AdminRequest) -> Result<AdminResponse> {
                 let me = node.signatory().clone();
                 let timeout = std::time::Duration::from_secs(seconds);
                 node.wait_until("the entry settled", timeout, |s| s.log(&me).is_some_and(|l| l.settled_size >= size))
-                    .await?;
+                    .await
+                    .map_err(|_| {
+                        anyhow!(
+                            "entry {} is published and stored, but the quorum has not received it within {seconds} s \
+                             (are the peers reachable? it is delivered when they are)",
+                            size - 1
+                        )
+                    })?;
             }
             Ok(AdminResponse::Published { index: size - 1, size })
         }

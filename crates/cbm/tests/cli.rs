@@ -194,6 +194,25 @@ fn node_commands_refuse_bad_input_clearly() {
     let status = common::ok(&["status", "--data-dir", "ar", "--json"], d);
     let status: serde_json::Value = serde_json::from_str(&status).expect("JSON");
     assert_eq!(status["logs"][0]["size"], 0, "nothing was stored: {status}");
+    // BO's node is down: the entry is stored, and the wait for receipts says so.
+    let unreachable = common::cbm(
+        &[
+            "declare",
+            "--data-dir",
+            "ar",
+            "--topic",
+            "points-of-contact",
+            "--period",
+            "0",
+            "--field",
+            "a=b",
+            "--wait",
+            "1",
+        ],
+        d,
+    );
+    assert_eq!(code(&unreachable), 2);
+    assert!(common::said(&unreachable).contains("published and stored, but the quorum has not received it"));
     // A committed field without recipients, and a citation of nothing.
     assert_eq!(
         code(&common::cbm(&["declare", "--data-dir", "ar", "--topic", "points-of-contact", "--commit", "x=1"], d)),
