@@ -146,6 +146,21 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens a second, read-only connection to the store at `path`, which
+    /// another `Store` has opened (and migrated) for writing. In WAL mode
+    /// readers run alongside the writer and each other, and each query sees
+    /// the latest committed state; every read is checked as usual.
+    ///
+    /// # Errors
+    /// If the file cannot be opened or is from a newer cbm.
+    pub fn open_reader(path: &Path) -> Result<Self, StoreError> {
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)?;
+        schema::refuse_newer(&conn)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Ok(Self { conn })
+    }
+
     /// Every log the store holds.
     ///
     /// # Errors

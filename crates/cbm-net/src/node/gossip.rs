@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use cbm_log::evidence::verify_evidence;
 use cbm_log::store::StoreError;
-use cbm_wire::{Cosignature, Request, Response, SignedCheckpoint, limits::MAX_PAGE_ITEMS};
+use cbm_wire::{Cosignature, Request, Response, SignedCheckpoint, Wire};
 use tracing::debug;
 
+use super::serve::fit_frame;
 use super::shared::Shared;
 use super::witness;
 use crate::client::call;
@@ -17,19 +18,22 @@ use crate::client::call;
 /// The newest checkpoint held of every log of the agreement, and the
 /// cosignatures of those checkpoints, within one page.
 pub(crate) async fn our_view(shared: &Arc<Shared>) -> Result<(Vec<SignedCheckpoint>, Vec<Cosignature>), StoreError> {
+    let budget = shared.max_frame();
     let logs: Vec<_> = shared.agreement.roster().signatories.iter().map(|s| shared.agreement.log_of(&s.id)).collect();
     shared
-        .with_held(move |h| {
+        .with_reader(move |store| {
             let mut checkpoints = Vec::new();
             let mut cosignatures = Vec::new();
             for log in &logs {
-                if let Some(checkpoint) = h.store.latest_checkpoint(log)? {
-                    cosignatures.extend(h.store.cosignatures_of(&checkpoint.body)?);
+                if let Some(checkpoint) = store.latest_checkpoint(log)? {
+                    cosignatures.extend(store.cosignatures_of(&checkpoint.body)?);
                     checkpoints.push(checkpoint);
                 }
             }
-            cosignatures.truncate(MAX_PAGE_ITEMS);
-            Ok((checkpoints, cosignatures))
+            // Checkpoints first (one per log); cosignatures fill what is left of a frame.
+            let checkpoints = fit_frame(checkpoints, budget);
+            let used: usize = checkpoints.iter().map(|c| c.encode().len() + 16).sum();
+            Ok((checkpoints, fit_frame(cosignatures, budget.saturating_sub(used))))
         })
         .await
 }

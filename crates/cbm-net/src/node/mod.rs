@@ -39,6 +39,9 @@ use crate::client::call;
 use crate::clock::Clock;
 use crate::tls::{ConnectionLimits, TlsError, server_config};
 
+/// Read-only store connections serving peers' read requests.
+const READERS: usize = 4;
+
 /// Per-peer limits and timeouts (spec/transport.md §4).
 #[derive(Clone, Copy, Debug)]
 pub struct NodeLimits {
@@ -165,10 +168,11 @@ impl Node {
         }
         let path = config.store.clone();
         let loaded = agreement.clone();
-        let held = tokio::task::spawn_blocking(move || {
+        let (held, readers) = tokio::task::spawn_blocking(move || {
             let store = Store::open(&path)?;
             let facts = LogFacts::load(&store, &loaded)?;
-            Ok::<_, StoreError>(Held { store, facts })
+            let readers = (0..READERS).map(|_| Store::open_reader(&path)).collect::<Result<Vec<_>, _>>()?;
+            Ok::<_, StoreError>((Held { store, facts }, readers))
         })
         .await
         .map_err(|e| NodeError::Config(format!("opening the store: {e}")))??;
@@ -207,6 +211,7 @@ impl Node {
             peers,
             partners,
             held,
+            readers,
         ));
 
         let mut tasks = JoinSet::new();

@@ -121,22 +121,22 @@ async fn answer(
     let max_frame = shared.max_frame();
     let result = match request {
         Request::LatestCheckpoint { log } => shared
-            .with_held(move |h| h.store.latest_checkpoint(&log))
+            .with_reader(move |store| store.latest_checkpoint(&log))
             .await
             .map(|c| Response::Checkpoint { checkpoint: c }),
         Request::Entries { log, start, count } => {
             let count = u64::from(count).min(page);
             shared
-                .with_held(move |h| h.store.entries(&log, start, count))
+                .with_reader(move |store| store.entries(&log, start, count))
                 .await
                 .map(|entries| Response::Entries { entries: fit_frame(entries, max_frame) })
         }
         Request::InclusionProof { log, index, size } => shared
-            .with_held(move |h| h.store.inclusion_proof(&log, index, size))
+            .with_reader(move |store| store.inclusion_proof(&log, index, size))
             .await
             .map(|proof| Response::InclusionProof { proof }),
         Request::ConsistencyProof { log, old_size, new_size } => shared
-            .with_held(move |h| h.store.consistency_proof(&log, old_size, new_size))
+            .with_reader(move |store| store.consistency_proof(&log, old_size, new_size))
             .await
             .map(|proof| Response::ConsistencyProof { proof }),
         Request::PushCheckpoint { checkpoint } => {
@@ -159,7 +159,7 @@ async fn answer(
             stored.map(|_| Response::Accepted)
         }
         Request::Cosignatures { log, size, root } => {
-            shared.with_held(move |h| h.store.cosignatures(&log)).await.map(|all| Response::Cosignatures {
+            shared.with_reader(move |store| store.cosignatures(&log)).await.map(|all| Response::Cosignatures {
                 cosignatures: all
                     .into_iter()
                     .filter(|c| c.body.checkpoint.size == size && c.body.checkpoint.root == root)
@@ -173,36 +173,37 @@ async fn answer(
             tokio::spawn(async move { gossip::take_view(&shared, &source, checkpoints, cosignatures).await });
             view.map(|(checkpoints, cosignatures)| Response::Gossip { checkpoints, cosignatures })
         }
-        Request::Evidence => shared.with_held(|h| h.store.evidence()).await.map(|evidence| Response::Evidence {
-            evidence: evidence.into_iter().take(cbm_wire::limits::MAX_PAGE_ITEMS).collect(),
-        }),
+        Request::Evidence => shared
+            .with_reader(|store| store.evidence())
+            .await
+            .map(|evidence| Response::Evidence { evidence: fit_frame(evidence, max_frame) }),
         Request::Openings { log, start } => {
             let caller = peer.clone();
-            shared.with_held(move |h| h.store.openings(&log, start, Some(&caller))).await.map(|found| {
-                Response::Openings {
-                    openings: found.into_iter().map(|(_, o)| o).take(cbm_wire::limits::MAX_PAGE_ITEMS).collect(),
-                }
+            shared.with_reader(move |store| store.openings(&log, start, Some(&caller))).await.map(|found| {
+                Response::Openings { openings: fit_frame(found.into_iter().map(|(_, o)| o).collect(), max_frame) }
             })
         }
     };
     result.unwrap_or_else(|e| store_error(&e))
 }
 
-/// The longest prefix of `entries` whose response fits in one frame.
-fn fit_frame(mut entries: Vec<cbm_wire::SignedEntry>, max_frame: usize) -> Vec<cbm_wire::SignedEntry> {
-    // Each entry costs its encoding plus a few bytes of array and map framing.
-    let mut budget = max_frame.saturating_sub(64);
-    let fits = entries
+/// The longest prefix of `items` that fits in one page and, encoded, in
+/// `budget` bytes of a frame (each item also costs a few bytes of framing).
+/// A response never exceeds the frame cap the client enforces.
+pub(crate) fn fit_frame<T: Wire>(mut items: Vec<T>, budget: usize) -> Vec<T> {
+    let mut left = budget.saturating_sub(64);
+    let fits = items
         .iter()
-        .take_while(|e| {
-            let cost = e.encode().len() + 16;
-            let ok = cost <= budget;
-            budget = budget.saturating_sub(cost);
+        .take(cbm_wire::limits::MAX_PAGE_ITEMS)
+        .take_while(|item| {
+            let cost = item.encode().len() + 16;
+            let ok = cost <= left;
+            left = left.saturating_sub(cost);
             ok
         })
         .count();
-    entries.truncate(fits.max(1).min(entries.len()));
-    entries
+    items.truncate(fits);
+    items
 }
 
 /// A token bucket: `rate` requests per second, bursts of one second's worth.

@@ -40,6 +40,10 @@ pub(crate) struct Shared {
     /// Whom this node pushes to and gossips with.
     pub(crate) partners: Vec<SignatoryId>,
     held: Arc<Mutex<Held>>,
+    /// Read-only connections to the same store, for serving reads in
+    /// parallel with each other and with appends.
+    readers: Vec<Arc<Mutex<Store>>>,
+    next_reader: std::sync::atomic::AtomicUsize,
     /// Serialises the mirroring of each peer log.
     log_locks: Mutex<HashMap<LogId, Arc<tokio::sync::Mutex<()>>>>,
     /// Bumped on every change of the store; status waiters watch it.
@@ -58,6 +62,7 @@ impl Shared {
         peers: Peers,
         partners: Vec<SignatoryId>,
         held: Held,
+        readers: Vec<Store>,
     ) -> Self {
         Self {
             agreement,
@@ -69,6 +74,8 @@ impl Shared {
             peers,
             partners,
             held: Arc::new(Mutex::new(held)),
+            readers: readers.into_iter().map(|r| Arc::new(Mutex::new(r))).collect(),
+            next_reader: std::sync::atomic::AtomicUsize::new(0),
             log_locks: Mutex::new(HashMap::new()),
             changes: watch::Sender::new(0),
         }
@@ -83,6 +90,25 @@ impl Shared {
         tokio::task::spawn_blocking(move || {
             let mut guard = held.lock().map_err(|_| StoreError::Corrupt("a store task panicked".into()))?;
             work(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("store task failed: {e}")))?
+    }
+
+    /// Runs the read-only `work` on one of the reader connections (the
+    /// writer's if there are none), on a blocking thread.
+    pub(crate) async fn with_reader<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        if self.readers.is_empty() {
+            return self.with_held(move |h| work(&h.store)).await;
+        }
+        let turn = self.next_reader.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.readers.len();
+        let reader = Arc::clone(&self.readers[turn]);
+        tokio::task::spawn_blocking(move || {
+            let guard = reader.lock().map_err(|_| StoreError::Corrupt("a store task panicked".into()))?;
+            work(&guard)
         })
         .await
         .map_err(|e| StoreError::Corrupt(format!("store task failed: {e}")))?

@@ -53,31 +53,31 @@ pub(crate) async fn status(shared: &std::sync::Arc<Shared>) -> Result<NodeStatus
     let agreement = shared.agreement.clone();
     let me = shared.me.clone();
     shared
-        .with_held(move |h| {
+        .with_reader(move |store| {
             let threshold = agreement.roster().quorum.threshold;
             let mut logs = Vec::new();
             let mut openings = 0;
             for signatory in &agreement.roster().signatories {
                 let log = agreement.log_of(&signatory.id);
-                let latest = h.store.latest_checkpoint(&log)?;
+                let latest = store.latest_checkpoint(&log)?;
                 let cosigners = latest
                     .as_ref()
-                    .map(|c| h.store.cosignatures_of(&c.body))
+                    .map(|c| store.cosignatures_of(&c.body))
                     .transpose()?
                     .unwrap_or_default()
                     .into_iter()
                     .map(|c| c.body.witness)
                     .collect();
-                openings += h.store.opening_count(&log)?;
+                openings += store.opening_count(&log)?;
                 logs.push(LogStatus {
                     owner: signatory.id.clone(),
-                    size: h.store.size(&log)?,
+                    size: store.size(&log)?,
                     checkpoint: latest.map(|c| (c.body.size, c.body.root, c.body.timestamp)),
                     cosigners,
-                    settled_size: h.store.settled_size(&log, threshold)?,
+                    settled_size: store.settled_size(&log, threshold)?,
                 });
             }
-            let evidence = h.store.evidence()?;
+            let evidence = store.evidence()?;
             let equivocators: BTreeSet<SignatoryId> =
                 evidence.iter().filter_map(|e| verify_evidence(agreement.roster(), e).ok()).collect();
             Ok(NodeStatus {

@@ -232,30 +232,41 @@ async fn deliver_cosignature(
 }
 
 /// Asks the owner for openings addressed to us in entries from `start` on,
-/// checks each against the entry it opens, and keeps those that match.
+/// page by page, checks each against the entry it opens, and keeps those
+/// that match; one that names an entry not held (yet) is skipped.
 pub(crate) async fn fetch_openings(shared: &Arc<Shared>, owner: &cbm_wire::SignatoryId, log: &LogId, start: u64) {
     let Ok(connection) = shared.peers.connect(owner).await else { return };
-    let request = Request::Openings { log: *log, start };
-    let Ok(Response::Openings { openings }) =
-        call(&connection, &request, shared.max_frame(), shared.limits.request_timeout).await
-    else {
-        return;
-    };
-    let me = shared.me.clone();
-    let log = *log;
-    let stored = shared
-        .with_held(move |h| {
-            let mut kept = 0;
-            for opening in openings {
-                let entry = h.store.entry(&log, opening.entry.index)?;
-                if opening.verify(&entry).is_ok() && h.store.add_opening(&log, &me, &opening)? {
-                    kept += 1;
+    let mut next = start;
+    loop {
+        let request = Request::Openings { log: *log, start: next };
+        let Ok(Response::Openings { openings }) =
+            call(&connection, &request, shared.max_frame(), shared.limits.request_timeout).await
+        else {
+            return;
+        };
+        let Some(last) = openings.iter().map(|o| o.entry.index).max() else { return };
+        // A page may end inside the openings of its last entry: ask for that
+        // entry again, unless it is the only one in the page.
+        let after = if openings.iter().any(|o| o.entry.index != last) { last } else { last + 1 };
+        let (me, log) = (shared.me.clone(), *log);
+        let stored = shared
+            .with_held(move |h| {
+                let mut kept = 0;
+                for opening in openings {
+                    let Ok(entry) = h.store.entry(&log, opening.entry.index) else { continue };
+                    if opening.verify(&entry).is_ok() && h.store.add_opening(&log, &me, &opening)? {
+                        kept += 1;
+                    }
                 }
-            }
-            Ok(kept)
-        })
-        .await;
-    if stored.is_ok_and(|kept| kept > 0) {
-        shared.changed();
+                Ok(kept)
+            })
+            .await;
+        if stored.is_ok_and(|kept| kept > 0) {
+            shared.changed();
+        }
+        if after <= next {
+            return;
+        }
+        next = after;
     }
 }
