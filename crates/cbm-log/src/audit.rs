@@ -18,7 +18,7 @@ use crate::agreement::Agreement;
 use crate::bundle::{BundleError, BundleReader};
 use crate::evidence::verify_evidence;
 use crate::merkle::Frontier;
-use crate::schedule::{AckStatus, PeriodReport, PeriodStatus, Receipts, acknowledgements, judge_periods};
+use crate::schedule::{AckStatus, PeriodReport, Receipts, judge_record, schedule_relevant};
 
 /// The overall verdict, and the CLI's exit code for it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -88,17 +88,6 @@ struct LogState {
     kept: Vec<SignedEntry>,
     rotated: Vec<SigningKeyInfo>,
     report: SignatoryReport,
-}
-
-/// Whether the schedule evaluation needs this entry kept.
-fn schedule_relevant(entry: &SignedEntry) -> bool {
-    matches!(
-        entry.body.kind,
-        EntryKind::Declaration { .. }
-            | EntryKind::NoChange { .. }
-            | EntryKind::Status { .. }
-            | EntryKind::Amendment { .. }
-    )
 }
 
 struct Auditor {
@@ -309,19 +298,10 @@ impl Auditor {
                 .max()
                 .unwrap_or(0);
             state.report.settled_size = settled;
-            state.report.periods = judge_periods(&agreement, &signatory.id, &state.kept, &receipts, now);
-            let scheduled: Vec<SignedEntry> =
-                state.kept.iter().filter(|e| !matches!(e.body.kind, EntryKind::Amendment { .. })).cloned().collect();
-            for acks in acknowledgements(&agreement, &signatory.id, &scheduled, &state.checkpoints, &receipts, now) {
-                for (recipient, status) in acks.recipients {
-                    if matches!(status, AckStatus::Late { .. } | AckStatus::Missing) {
-                        state.report.ack_problems.push((acks.index, recipient, status));
-                    }
-                }
-            }
-            findings |= state.report.equivocated
-                || !state.report.ack_problems.is_empty()
-                || state.report.periods.iter().any(|p| matches!(p.status, PeriodStatus::Late | PeriodStatus::Missing));
+            let record = judge_record(&agreement, &signatory.id, &state.kept, &state.checkpoints, &receipts, now);
+            findings |= state.report.equivocated || record.has_findings();
+            state.report.periods = record.periods;
+            state.report.ack_problems = record.ack_problems;
             signatories.push(state.report);
         }
         let verdict = if !problems.is_empty() {

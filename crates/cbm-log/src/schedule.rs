@@ -77,7 +77,7 @@ fn earliest_from_size(list: &mut [(u64, Timestamp)]) {
 }
 
 /// How a signatory met one period of one schedule.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PeriodStatus {
     /// Not yet due, and nothing delivered yet.
@@ -95,7 +95,7 @@ pub enum PeriodStatus {
 }
 
 /// One period of one schedule, for one signatory.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PeriodReport {
     /// The schedule's topic.
     pub topic: Topic,
@@ -116,7 +116,7 @@ pub struct PeriodReport {
 }
 
 /// How one recipient acknowledged one entry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case", tag = "status")]
 pub enum AckStatus {
     /// Received within the acknowledgement window (or no window applies).
@@ -285,4 +285,60 @@ pub fn judge_periods(
         }
     }
     reports
+}
+
+/// Whether the schedule rules look at `entry`: declarations, no-change
+/// entries, status changes and amendments. Only these need to be kept to
+/// judge a log (spec/log.md §7.4).
+pub fn schedule_relevant(entry: &SignedEntry) -> bool {
+    matches!(
+        entry.body.kind,
+        EntryKind::Declaration { .. }
+            | EntryKind::NoChange { .. }
+            | EntryKind::Status { .. }
+            | EntryKind::Amendment { .. }
+    )
+}
+
+/// One signatory's record against the schedules.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Record {
+    /// Every period of every schedule binding it, judged on receipts.
+    pub periods: Vec<PeriodReport>,
+    /// Acknowledgements of its scheduled entries that are late or missing:
+    /// (entry index, recipient, status).
+    pub ack_problems: Vec<(u64, SignatoryId, AckStatus)>,
+}
+
+impl Record {
+    /// Whether anything in the record is a finding.
+    pub fn has_findings(&self) -> bool {
+        !self.ack_problems.is_empty()
+            || self.periods.iter().any(|p| matches!(p.status, PeriodStatus::Late | PeriodStatus::Missing))
+    }
+}
+
+/// Judges `owner`'s record (spec/log.md §5.3–5.4) from its schedule-relevant
+/// entries `kept` (see [`schedule_relevant`]), its checkpoints, and the
+/// receipts of its log, as of `now`.
+pub fn judge_record(
+    agreement: &Agreement,
+    owner: &SignatoryId,
+    kept: &[SignedEntry],
+    checkpoints: &[SignedCheckpoint],
+    receipts: &Receipts,
+    now: Timestamp,
+) -> Record {
+    let periods = judge_periods(agreement, owner, kept, receipts, now);
+    let scheduled: Vec<SignedEntry> =
+        kept.iter().filter(|e| !matches!(e.body.kind, EntryKind::Amendment { .. })).cloned().collect();
+    let mut ack_problems = Vec::new();
+    for acks in acknowledgements(agreement, owner, &scheduled, checkpoints, receipts, now) {
+        for (recipient, status) in acks.recipients {
+            if matches!(status, AckStatus::Late { .. } | AckStatus::Missing) {
+                ack_problems.push((acks.index, recipient, status));
+            }
+        }
+    }
+    Record { periods, ack_problems }
 }

@@ -18,4 +18,4 @@ pub mod node;
 pub mod tls;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use node::{Listen, LogStatus, Node, NodeConfig, NodeError, NodeLimits, NodeStatus};
+pub use node::{Listen, LogStatus, Node, NodeConfig, NodeError, NodeLimits, NodeStatus, Obligations};

@@ -90,7 +90,7 @@ pub(crate) enum AdminRequest {
 #[serde(rename_all = "snake_case", tag = "response")]
 pub(crate) enum AdminResponse {
     Published { index: u64, size: u64 },
-    Status { status: NodeStatus },
+    Status { status: NodeStatus, obligations: cbm_net::Obligations },
     Exported { entries: u64, checkpoints: u64, cosignatures: u64, evidence: u64 },
     Proved { path: PathBuf },
     Revealed { path: PathBuf, label: String, value: String },
@@ -160,13 +160,16 @@ async fn execute(node: &Node, request: AdminRequest) -> Result<AdminResponse> {
             }
             Ok(AdminResponse::Published { index: size - 1, size })
         }
-        AdminRequest::Status { wait_seconds: None } => Ok(AdminResponse::Status { status: node.status().await? }),
+        AdminRequest::Status { wait_seconds: None } => {
+            Ok(AdminResponse::Status { status: node.status().await?, obligations: node.obligations().await? })
+        }
         AdminRequest::Status { wait_seconds: Some(seconds) } => {
             let settled = |s: &NodeStatus| {
                 s.logs.iter().all(|l| l.checkpoint.as_ref().is_none_or(|(size, _, _)| l.settled_size >= *size))
             };
             let timeout = std::time::Duration::from_secs(seconds);
-            Ok(AdminResponse::Status { status: node.wait_until("every log settled", timeout, settled).await? })
+            let status = node.wait_until("every log settled", timeout, settled).await?;
+            Ok(AdminResponse::Status { status, obligations: node.obligations().await? })
         }
         AdminRequest::Export { path, public } => {
             let summary = node.export(path, public).await?;

@@ -455,11 +455,12 @@ async fn declare(args: DeclareArgs) -> Result<ExitCode> {
 fn status(data_dir: &std::path::Path, json: bool, wait: Option<u64>) -> Result<ExitCode> {
     let request = admin::AdminRequest::Status { wait_seconds: wait };
     let what = if wait.is_some() { "waiting for every log to be mirrored and settled" } else { "asking the node" };
-    let admin::AdminResponse::Status { status } = ask_node(data_dir, &request, what)? else {
+    let admin::AdminResponse::Status { status, obligations } = ask_node(data_dir, &request, what)? else {
         anyhow::bail!("unexpected answer to a status request");
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&status)?);
+        let both = serde_json::json!({ "status": status, "obligations": obligations });
+        println!("{}", serde_json::to_string_pretty(&both)?);
         return Ok(ExitCode::SUCCESS);
     }
     println!("node {}", status.signatory);
@@ -475,6 +476,21 @@ fn status(data_dir: &std::path::Path, json: bool, wait: Option<u64>) -> Result<E
             log.settled_size,
             cosigners.join(", ")
         );
+    }
+    if obligations.overdue.is_empty() {
+        println!("\nno declaration overdue");
+    } else {
+        println!("\noverdue declarations:");
+        for o in &obligations.overdue {
+            let how = o.delivered.map_or_else(|| "not delivered".to_owned(), |d| format!("delivered {d}"));
+            println!("  {} {} period {}: due {}, {how}", o.signatory, o.topic, o.period, o.due);
+        }
+    }
+    if !obligations.acknowledgements.is_empty() {
+        println!("\nacknowledgements of our entries owed or late:");
+        for a in &obligations.acknowledgements {
+            println!("  entry {} by {}: {:?}", a.index, a.recipient, a.status);
+        }
     }
     if status.equivocators.is_empty() {
         println!("\nno equivocation seen");

@@ -193,7 +193,13 @@ fn node_commands_refuse_bad_input_clearly() {
     assert_eq!(code(&unscheduled), 2);
     let status = common::ok(&["status", "--data-dir", "ar", "--json"], d);
     let status: serde_json::Value = serde_json::from_str(&status).expect("JSON");
-    assert_eq!(status["logs"][0]["size"], 0, "nothing was stored: {status}");
+    assert_eq!(status["status"]["logs"][0]["size"], 0, "nothing was stored: {status}");
+    // The schedule started in January 2026: every month since, AR and BO owe
+    // a declaration, and status says so.
+    let overdue = status["obligations"]["overdue"].as_array().expect("overdue");
+    assert!(overdue.iter().any(|o| o["signatory"] == "BO" && o["period"] == 0 && o["status"] == "missing"), "{status}");
+    let human = common::ok(&["status", "--data-dir", "ar"], d);
+    assert!(human.contains("overdue declarations:") && human.contains("BO points-of-contact period 0"), "{human}");
     // BO's node is down: the entry is stored, and the wait for receipts says so.
     let unreachable = common::cbm(
         &[
@@ -224,4 +230,50 @@ fn node_commands_refuse_bad_input_clearly() {
     );
     let _ = node.kill();
     let _ = node.wait();
+}
+
+#[test]
+fn every_kind_of_entry_can_be_declared_from_flags_or_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    common::agreement(d, &["AR", "BO"], 1, 2);
+    let mut nodes = [common::start_node(d, "ar"), common::start_node(d, "bo")];
+    let declare = |data_dir: &str, args: &[&str]| {
+        let mut all = vec!["declare", "--data-dir", data_dir];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--wait", "30"]);
+        common::ok(&all, d)
+    };
+    declare("ar", &["--kind", "no-change", "--topic", "points-of-contact"]);
+    declare("ar", &["--kind", "request", "--ask", "BO", "--reply-by", "2030-01-01T00:00:00Z", "--field", "q=why?"]);
+    declare("bo", &["--kind", "respond", "--cites", "AR:1", "--field", "a=because"]);
+    declare("ar", &["--kind", "status", "--topic", "points-of-contact", "--change", "suspend"]);
+    std::fs::write(d.join("fields.json"), r#"[{"label": "summary", "media_type": "text/plain", "value": "json"}]"#)
+        .expect("write");
+    declare("ar", &["--kind", "notification", "--topic", "incident", "--fields-file", "fields.json"]);
+    std::fs::write(
+        d.join("fields.toml"),
+        "[[field]]\nlabel = \"summary\"\nmedia_type = \"text/plain\"\nvalue = \"toml\"\ncommitted_to = [\"BO\"]\n",
+    )
+    .expect("write");
+    declare("ar", &["--kind", "notification", "--topic", "incident", "--fields-file", "fields.toml"]);
+    // A second suspension of a suspended obligation breaks the status rules.
+    let again = common::cbm(
+        &["declare", "--data-dir", "ar", "--kind", "status", "--topic", "points-of-contact", "--change", "suspend"],
+        d,
+    );
+    assert_eq!(code(&again), 2, "{}", common::said(&again));
+    let status = common::ok(&["status", "--data-dir", "bo", "--json", "--wait", "30"], d);
+    let status: serde_json::Value = serde_json::from_str(&status).expect("JSON");
+    assert_eq!(status["status"]["logs"][0]["size"], 5, "{status}");
+    assert_eq!(status["status"]["logs"][1]["size"], 1, "{status}");
+    // BO received the opening of the committed field from the TOML file.
+    common::ok(
+        &["reveal", "--data-dir", "bo", "--signatory", "AR", "--index", "4", "--field", "0", "--out", "x.opening"],
+        d,
+    );
+    for node in &mut nodes {
+        let _ = node.kill();
+        let _ = node.wait();
+    }
 }

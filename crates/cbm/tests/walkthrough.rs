@@ -101,7 +101,7 @@ fn a_node_killed_with_sigkill_restarts_and_catches_up() {
         // the node's store, not on a timer.
         let status = ok(&["status", "--data-dir", "ca", "--json", "--wait", "30"], d);
         let status: serde_json::Value = serde_json::from_str(&status).expect("JSON");
-        let ar = status["logs"].as_array().expect("logs").iter().find(|l| l["owner"] == "AR").cloned();
+        let ar = status["status"]["logs"].as_array().expect("logs").iter().find(|l| l["owner"] == "AR").cloned();
         if ar.is_some_and(|l| l["size"] == 6) {
             break;
         }

@@ -6,6 +6,7 @@
 //! connections, and calls them.
 
 mod gossip;
+mod obligations;
 mod peers;
 mod serve;
 mod shared;
@@ -31,6 +32,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tracing::debug;
 
+pub use obligations::{Obligations, Overdue, Unacknowledged};
 pub use status::{LogStatus, NodeStatus};
 
 use self::peers::Peers;
@@ -312,6 +314,16 @@ impl Node {
     /// On a store failure.
     pub async fn status(&self) -> Result<NodeStatus, NodeError> {
         Ok(status::status(&self.shared).await?)
+    }
+
+    /// What the signatories owe as of the node's clock: overdue
+    /// declarations, and acknowledgements of the node's own entries that
+    /// peers owe or gave late. Reads every log once.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub async fn obligations(&self) -> Result<Obligations, NodeError> {
+        Ok(obligations::obligations(&self.shared).await?)
     }
 
     /// Waits until `condition` holds of the status, re-checking on every
