@@ -164,3 +164,47 @@ fn a_bundle_of_another_agreement_than_expected_is_invalid() {
     let other = cbm_wire::AgreementHash([0; 32]);
     assert_eq!(audit(&bytes[..], Some(&other), at(5), |_| {}).verdict, Verdict::Invalid);
 }
+
+/// The sample bundle with AT's log extended by an objection citing `cites`.
+fn with_objection(cites: cbm_wire::EntryRef) -> Vec<BundleRecord> {
+    let (mut entries, _) = at_log();
+    entries.push(samples::sign_entry(Entry {
+        agreement: samples::agreement(),
+        signatory: id("AT"),
+        index: 2,
+        issued_at: Timestamp(EPOCH.0 + DAY),
+        kind: EntryKind::Objection { cites, reason: cbm_wire::Text::new("cannot confirm").expect("text") },
+        fields: vec![],
+    }));
+    let mut tree = MemoryTree::new();
+    tree.push_leaves(&entries.iter().map(|e| TreeHash(e.hash().0)).collect::<Vec<_>>());
+    let body = Checkpoint {
+        log: LogId::derive(&samples::agreement(), &id("AT")),
+        size: 3,
+        root: root(&tree, 3).expect("root"),
+        timestamp: Timestamp(EPOCH.0 + DAY),
+    };
+    let checkpoint = Signed::sign(body, &samples::agreement(), KeyId(0), &samples::signing_key(0));
+    let mut records: Vec<BundleRecord> = entries.into_iter().map(|entry| BundleRecord::Entry { entry }).collect();
+    records.push(BundleRecord::Checkpoint { checkpoint: checkpoint.clone() });
+    records.push(cosign(1, &checkpoint, EPOCH.0 + DAY + 3_600_000));
+    records.push(cosign(2, &checkpoint, EPOCH.0 + DAY + 3_600_000));
+    // The rest of the sample bundle: DE's and FI's logs, after AT's.
+    let at_records = 5;
+    records.extend(self::records().into_iter().skip(at_records));
+    records
+}
+
+#[test]
+fn citations_are_checked_against_the_cited_log_even_when_it_comes_later() {
+    let fi = LogWriter::with_agreement("FI", 3, samples::agreement(), "n");
+    let cited = cbm_wire::EntryRef { signatory: id("FI"), index: 1, hash: fi.entry(1).hash() };
+    let report = audit(&bundle(&with_objection(cited.clone()))[..], None, at(2), |_| {});
+    assert_ne!(report.verdict, Verdict::Invalid, "{:?}", report.problems);
+    assert_eq!(report.signatories[0].objections, 1);
+
+    let forged = cbm_wire::EntryRef { hash: fi.entry(2).hash(), ..cited };
+    let report = audit(&bundle(&with_objection(forged))[..], None, at(2), |_| {});
+    assert_eq!(report.verdict, Verdict::Invalid);
+    assert!(report.problems.iter().any(|p| p.contains("does not hold with that hash")), "{:?}", report.problems);
+}

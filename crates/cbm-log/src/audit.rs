@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use cbm_wire::{
-    BUNDLE_FORMAT_VERSION, BundleEnd, BundleRecord, Cosignature, EntryKind, LogId, SignatoryId, SignedCheckpoint,
-    SignedEntry, SigningKeyInfo, Timestamp, TreeHash,
+    BUNDLE_FORMAT_VERSION, BundleEnd, BundleRecord, Cosignature, EntryHash, EntryKind, EntryRef, LogId, SignatoryId,
+    SignedCheckpoint, SignedEntry, SigningKeyInfo, StatusChange, Timestamp, Topic, TreeHash,
 };
 use serde::Serialize;
 
@@ -18,6 +18,7 @@ use crate::agreement::Agreement;
 use crate::bundle::{BundleError, BundleReader};
 use crate::evidence::verify_evidence;
 use crate::merkle::Frontier;
+use crate::rules::{LogView, check_entry};
 use crate::schedule::{AckStatus, PeriodReport, Receipts, judge_record, schedule_relevant};
 
 /// The overall verdict, and the CLI's exit code for it.
@@ -83,6 +84,10 @@ pub struct AuditReport {
 struct LogState {
     owner: SignatoryId,
     frontier: Frontier,
+    /// Entry hash of every accepted entry, for citations (32 bytes each).
+    hashes: Vec<EntryHash>,
+    /// The latest status change per scheduled topic, for the status rules.
+    status: BTreeMap<Topic, StatusChange>,
     checkpoints: Vec<SignedCheckpoint>,
     cosignatures: Vec<Cosignature>,
     kept: Vec<SignedEntry>,
@@ -97,6 +102,42 @@ struct Auditor {
     logs: BTreeMap<LogId, LogState>,
     problems: Vec<String>,
     records: u64,
+    /// Citations of other logs' entries, checked once every log is read:
+    /// (record position, citing signatory, citation).
+    citations: Vec<(u64, SignatoryId, EntryRef)>,
+}
+
+/// The logs read so far, as the entry rules see them (spec/log.md §7.1
+/// step 7.2). A citation of another log's entry is assumed to hold here and
+/// checked at the end (step 14.0), since the cited log may come later.
+struct AuditView<'a> {
+    agreement: &'a Agreement,
+    logs: &'a BTreeMap<LogId, LogState>,
+    cited: Option<&'a EntryRef>,
+    owner: &'a SignatoryId,
+}
+
+impl LogView for AuditView<'_> {
+    fn size(&self, signatory: &SignatoryId) -> u64 {
+        self.logs.get(&self.agreement.log_of(signatory)).map_or(0, |l| l.frontier.size())
+    }
+
+    fn entry_hash(&self, signatory: &SignatoryId, index: u64) -> Option<EntryHash> {
+        match self.cited {
+            Some(cited) if signatory != self.owner && cited.signatory == *signatory && cited.index == index => {
+                Some(cited.hash)
+            }
+            _ => self.logs.get(&self.agreement.log_of(signatory)).and_then(|l| l.hashes.get(index as usize).copied()),
+        }
+    }
+
+    fn rotated_keys(&self, signatory: &SignatoryId) -> Vec<SigningKeyInfo> {
+        self.logs.get(&self.agreement.log_of(signatory)).map_or_else(Vec::new, |l| l.rotated.clone())
+    }
+
+    fn status(&self, signatory: &SignatoryId, topic: &Topic) -> Option<StatusChange> {
+        self.logs.get(&self.agreement.log_of(signatory)).and_then(|l| l.status.get(topic).copied())
+    }
 }
 
 impl Auditor {
@@ -136,6 +177,8 @@ impl Auditor {
                             let state = LogState {
                                 owner: s.id.clone(),
                                 frontier: Frontier::empty(),
+                                hashes: Vec::new(),
+                                status: BTreeMap::new(),
                                 checkpoints: Vec::new(),
                                 cosignatures: Vec::new(),
                                 kept: Vec::new(),
@@ -175,28 +218,31 @@ impl Auditor {
     fn entry(&mut self, position: u64, entry: SignedEntry) {
         let Some(agreement) = &self.agreement else { return };
         let log = agreement.log_of(&entry.body.signatory);
-        let Some(state) = self.logs.get_mut(&log) else {
+        if !self.logs.contains_key(&log) {
             self.problems.push(format!("record {position}: entry by non-signatory {}", entry.body.signatory));
             return;
+        }
+        let cited = match &entry.body.kind {
+            EntryKind::Objection { cites, .. } | EntryKind::Response { cites } => Some(cites),
+            _ => None,
         };
-        let problem = (|| {
-            if entry.body.agreement != *agreement.hash() {
-                return Err("made under another agreement".to_owned());
-            }
-            if entry.body.index != state.frontier.size() {
-                return Err(format!("index {} where {} was next", entry.body.index, state.frontier.size()));
-            }
-            let key = agreement
-                .signing_key_at(&state.owner, &state.rotated, entry.key, entry.body.issued_at)
-                .ok_or_else(|| format!("no key {} valid at its time", entry.key))?;
-            entry.verify(agreement.hash(), &key.key).map_err(|e| e.to_string())
-        })();
-        if let Err(problem) = problem {
-            self.problems.push(format!("record {position}: entry {} of {}: {problem}", entry.body.index, state.owner));
+        let view = AuditView { agreement, logs: &self.logs, cited, owner: &entry.body.signatory };
+        if let Err(problem) = check_entry(agreement, &view, &entry) {
+            let (index, who) = (entry.body.index, &entry.body.signatory);
+            self.problems.push(format!("record {position}: entry {index} of {who}: {problem}"));
             return;
         }
+        if let Some(cited) = cited {
+            self.citations.push((position, entry.body.signatory.clone(), cited.clone()));
+        }
+        let Some(state) = self.logs.get_mut(&log) else { return };
+        let hash = entry.hash();
         let mut created = Vec::new();
-        state.frontier.push(TreeHash(entry.hash().0), &mut created);
+        state.frontier.push(TreeHash(hash.0), &mut created);
+        state.hashes.push(hash);
+        if let EntryKind::Status { topic, change, .. } = &entry.body.kind {
+            state.status.insert(topic.clone(), *change);
+        }
         state.report.entries += 1;
         match &entry.body.kind {
             EntryKind::Amendment { .. } => state.report.amendments += 1,
@@ -265,6 +311,17 @@ impl Auditor {
             problems.push("the bundle has no end record: it was truncated".to_owned());
         }
         let mut logs = self.logs;
+        if let Some(agreement) = &self.agreement {
+            for (position, citing, cited) in &self.citations {
+                let held = logs.get(&agreement.log_of(&cited.signatory)).and_then(|l| l.hashes.get(cited.index as usize));
+                if held != Some(&cited.hash) {
+                    problems.push(format!(
+                        "record {position}: {citing} cites entry {} of {}, which the bundle does not hold with that hash",
+                        cited.index, cited.signatory
+                    ));
+                }
+            }
+        }
         let Some(agreement) = self.agreement else {
             problems.push("the bundle has no adopted roster".to_owned());
             return AuditReport {
@@ -342,6 +399,7 @@ pub fn audit<R: Read>(
         logs: BTreeMap::new(),
         problems: Vec::new(),
         records: 0,
+        citations: Vec::new(),
     };
     loop {
         match reader.next() {
