@@ -4,7 +4,7 @@
 use cbm_wire::{Checkpoint, Cosignature, LogId, RootHash, SignedCheckpoint, Wire};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{AppendError, NodeReader, Store, StoreError, corrupt, decode_checkpoint, to_i64};
+use super::{AppendError, Store, StoreError, corrupt, decode_checkpoint, to_i64};
 use crate::merkle::Frontier;
 
 /// Stores `cosignature` under the log row `log` unless the witness already
@@ -28,7 +28,7 @@ impl Store {
         if size > held {
             return Err(StoreError::NotFound(format!("entries up to {size} of log {log} (holds {held})")));
         }
-        Ok(RootHash(Frontier::read(&NodeReader { conn: &self.conn, log: id }, size)?.root().0))
+        Ok(RootHash(Frontier::read(&self.nodes(id), size)?.root().0))
     }
 
     /// The frontier of `log`'s stored tree: what appending continues from.
@@ -37,7 +37,7 @@ impl Store {
     /// On a database failure or a missing tree hash.
     pub fn frontier(&self, log: &LogId) -> Result<Frontier, StoreError> {
         let (id, size) = self.log_row(log)?.unwrap_or((0, 0));
-        Frontier::read(&NodeReader { conn: &self.conn, log: id }, size)
+        Frontier::read(&self.nodes(id), size)
     }
 
     /// Stores a checkpoint of a size the store already holds, if its root is

@@ -104,7 +104,17 @@ pub enum AppendError {
 /// A SQLite file holding logs.
 pub struct Store {
     conn: Connection,
+    /// Tree hashes of the upper levels, read once: they never change (the
+    /// tree only grows) and every proof needs some of them.
+    upper: UpperCache,
 }
+
+/// Stored tree hashes at level [`CACHED_LEVEL`] and above, by (log row, level, index):
+/// at most one per 2^CACHED_LEVEL entries of each log.
+type UpperCache = std::cell::RefCell<std::collections::HashMap<(i64, u8, u64), TreeHash>>;
+
+/// Lowest level whose hashes are cached (subtrees of 1,024 entries).
+const CACHED_LEVEL: u8 = 10;
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -139,7 +149,7 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         schema::migrate(&mut conn)?;
-        let store = Self { conn };
+        let store = Self { conn, upper: UpperCache::default() };
         for log in store.logs()? {
             store.check_latest(&log)?;
         }
@@ -158,7 +168,7 @@ impl Store {
         let conn = Connection::open_with_flags(path, flags)?;
         schema::refuse_newer(&conn)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        Ok(Self { conn })
+        Ok(Self { conn, upper: UpperCache::default() })
     }
 
     /// Every log the store holds.
@@ -266,7 +276,7 @@ impl Store {
                 Ok((r.get(0)?, r.get(1)?))
             })?;
         let size = to_u64(size, "log size")?;
-        let mut frontier = Frontier::read(&NodeReader { conn: &tx, log: id }, size)?;
+        let mut frontier = Frontier::read(&NodeReader { conn: &tx, log: id, upper: None }, size)?;
         let mut created = Vec::with_capacity(entries.len() * 2);
         let mut encoded = Vec::with_capacity(entries.len());
         for (offset, entry) in entries.iter().enumerate() {
@@ -340,7 +350,7 @@ impl Store {
             self.stored_blob(log, "SELECT bytes FROM entries WHERE log = ?1 AND idx = ?2", index, || {
                 format!("entry {index} of log {log}")
             })?;
-        let leaf = NodeReader { conn: &self.conn, log: id }.read_hashes(&[NodeIndex { level: 0, index }])?;
+        let leaf = self.nodes(id).read_hashes(&[NodeIndex { level: 0, index }])?;
         if leaf[0].0 != EntryHash::of_leaf(&bytes).0 {
             return Err(corrupt(format!("entry {index} of log {log} does not match its leaf hash")));
         }
@@ -360,7 +370,7 @@ impl Store {
         if index >= size {
             return Ok(None);
         }
-        let leaf = NodeReader { conn: &self.conn, log: id }.read_hashes(&[NodeIndex { level: 0, index }])?;
+        let leaf = self.nodes(id).read_hashes(&[NodeIndex { level: 0, index }])?;
         Ok(Some(EntryHash(leaf[0].0)))
     }
 
@@ -412,7 +422,7 @@ impl Store {
                 checkpoint.body.size
             )));
         }
-        let computed = Frontier::read(&NodeReader { conn: &self.conn, log: id }, size)?.root();
+        let computed = Frontier::read(&self.nodes(id), size)?.root();
         if computed.0 != checkpoint.body.root.0 {
             return Err(corrupt(format!("stored tree of log {log} does not match its latest checkpoint")));
         }
@@ -449,8 +459,8 @@ impl Store {
     /// [`StoreError::Corrupt`] if stored hashes do not check out.
     pub fn inclusion_proof(&self, log: &LogId, index: u64, size: u64) -> Result<InclusionProof, StoreError> {
         let (id, head) = self.head_at(log, size)?;
-        let proof = inclusion_proof(&NodeReader { conn: &self.conn, log: id }, index, size).map_err(prove_error)?;
-        let leaf = NodeReader { conn: &self.conn, log: id }.read_hashes(&[NodeIndex { level: 0, index }])?;
+        let proof = inclusion_proof(&self.nodes(id), index, size).map_err(prove_error)?;
+        let leaf = self.nodes(id).read_hashes(&[NodeIndex { level: 0, index }])?;
         verify_inclusion(&EntryHash(leaf[0].0), &proof, &head)
             .map_err(|e| corrupt(format!("inclusion proof of entry {index} in log {log}: {e}")))?;
         Ok(proof)
@@ -466,7 +476,7 @@ impl Store {
         let (id, new) = self.head_at(log, new_size)?;
         let old = TreeHead { size: old_size, root: self.root_at(log, old_size)? };
         let proof =
-            consistency_proof(&NodeReader { conn: &self.conn, log: id }, old_size, new_size).map_err(prove_error)?;
+            consistency_proof(&self.nodes(id), old_size, new_size).map_err(prove_error)?;
         verify_consistency(&proof, &old, &new)
             .map_err(|e| corrupt(format!("consistency proof {old_size}..{new_size} of log {log}: {e}")))?;
         Ok(proof)
@@ -492,6 +502,15 @@ fn decode_checkpoint(bytes: &[u8], log: &LogId) -> Result<SignedCheckpoint, Stor
 struct NodeReader<'a> {
     conn: &'a Connection,
     log: i64,
+    /// Where upper-level hashes are cached, outside write transactions.
+    upper: Option<&'a UpperCache>,
+}
+
+impl Store {
+    /// The tree-hash reader of the log with row id `log`.
+    fn nodes(&self, log: i64) -> NodeReader<'_> {
+        NodeReader { conn: &self.conn, log, upper: Some(&self.upper) }
+    }
 }
 
 impl HashReader for NodeReader<'_> {
@@ -500,14 +519,26 @@ impl HashReader for NodeReader<'_> {
     fn read_hashes(&self, indexes: &[NodeIndex]) -> Result<Vec<TreeHash>, StoreError> {
         let mut statement =
             self.conn.prepare_cached("SELECT hash FROM tree_nodes WHERE log = ?1 AND level = ?2 AND idx = ?3")?;
+        let cache = self.upper.filter(|_| indexes.iter().any(|i| i.level >= CACHED_LEVEL));
         indexes
             .iter()
             .map(|index| {
-                let hash: Vec<u8> = statement
+                let key = (self.log, index.level, index.index);
+                let cached = cache.filter(|_| index.level >= CACHED_LEVEL);
+                if let Some(hash) = cached.and_then(|c| c.borrow().get(&key).copied()) {
+                    return Ok(hash);
+                }
+                let bytes: Vec<u8> = statement
                     .query_row(params![self.log, index.level, to_i64(index.index)?], |r| r.get(0))
                     .optional()?
                     .ok_or_else(|| corrupt(format!("missing tree hash {index:?}")))?;
-                <[u8; 32]>::try_from(hash.as_slice()).map(TreeHash).map_err(|_| corrupt("tree hash is not 32 bytes"))
+                let hash = <[u8; 32]>::try_from(bytes.as_slice())
+                    .map(TreeHash)
+                    .map_err(|_| corrupt("tree hash is not 32 bytes"))?;
+                if let Some(cache) = cached {
+                    cache.borrow_mut().insert(key, hash);
+                }
+                Ok(hash)
             })
             .collect()
     }
