@@ -49,7 +49,7 @@ fn body(index: u64) -> Entry {
 fn signed_batch(key: &SigningKey, frontier: &mut Frontier, log: LogId) -> (Vec<SignedEntry>, SignedCheckpoint) {
     let start = frontier.size();
     let entries: Vec<SignedEntry> =
-        (start..start + BATCH).map(|i| Signed::sign(body(i), &AGREEMENT, KeyId(0), key)).collect();
+        Signed::sign_many((start..start + BATCH).map(body).collect(), &AGREEMENT, KeyId(0), key);
     let mut created = Vec::new();
     for entry in &entries {
         frontier.push(TreeHash(entry.hash().0), &mut created);

@@ -313,7 +313,8 @@ impl Auditor {
         let mut logs = self.logs;
         if let Some(agreement) = &self.agreement {
             for (position, citing, cited) in &self.citations {
-                let held = logs.get(&agreement.log_of(&cited.signatory)).and_then(|l| l.hashes.get(cited.index as usize));
+                let held =
+                    logs.get(&agreement.log_of(&cited.signatory)).and_then(|l| l.hashes.get(cited.index as usize));
                 if held != Some(&cited.hash) {
                     problems.push(format!(
                         "record {position}: {citing} cites entry {} of {}, which the bundle does not hold with that hash",

@@ -110,6 +110,39 @@ impl<T: Signable> Signed<T> {
         Self { body, key: key_id, signature }
     }
 
+    /// Signs every body of `bodies` as [`Signed::sign`] does, spread over
+    /// the machine's cores (Ed25519 signing dominates a batch append), in order.
+    pub fn sign_many(bodies: Vec<T>, agreement: &AgreementHash, key_id: KeyId, key: &SigningKey) -> Vec<Self>
+    where
+        T: Send,
+    {
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        if threads == 1 || bodies.len() < 64 {
+            return bodies.into_iter().map(|body| Self::sign(body, agreement, key_id, key)).collect();
+        }
+        let chunk = bodies.len().div_ceil(threads);
+        let mut chunks: Vec<Vec<T>> = Vec::with_capacity(threads);
+        let mut rest = bodies;
+        while rest.len() > chunk {
+            let tail = rest.split_off(chunk);
+            chunks.push(rest);
+            rest = tail;
+        }
+        chunks.push(rest);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = chunks
+                .into_iter()
+                .map(|chunk| {
+                    scope.spawn(move || {
+                        chunk.into_iter().map(|body| Self::sign(body, agreement, key_id, key)).collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            // A signing thread cannot panic short of a bug in the signer; re-raise it if it does.
+            workers.into_iter().flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+        })
+    }
+
     /// Verifies the signature under `agreement` with the signer's `public` key.
     /// Finding the right key (by signer, [`Signed::key`] and time) is the
     /// caller's job; see `Roster::signing_key`.

@@ -475,8 +475,7 @@ impl Store {
     pub fn consistency_proof(&self, log: &LogId, old_size: u64, new_size: u64) -> Result<ConsistencyProof, StoreError> {
         let (id, new) = self.head_at(log, new_size)?;
         let old = TreeHead { size: old_size, root: self.root_at(log, old_size)? };
-        let proof =
-            consistency_proof(&self.nodes(id), old_size, new_size).map_err(prove_error)?;
+        let proof = consistency_proof(&self.nodes(id), old_size, new_size).map_err(prove_error)?;
         verify_consistency(&proof, &old, &new)
             .map_err(|e| corrupt(format!("consistency proof {old_size}..{new_size} of log {log}: {e}")))?;
         Ok(proof)

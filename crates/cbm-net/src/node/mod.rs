@@ -273,10 +273,7 @@ impl Node {
                 let now = s.clock.now();
                 let author =
                     Author { agreement: &s.agreement, signatory: &s.me, key_id: s.key_id, key: &s.signing_key };
-                let authored: Vec<_> = (size..)
-                    .zip(drafts)
-                    .map(|(index, draft)| author.write(draft, index, now, &mut rand_core::OsRng))
-                    .collect();
+                let authored = author.write_all(drafts, size, now, &mut rand_core::OsRng);
                 let view = h.view(&s.agreement);
                 let mut batch = WithBatch::new(&view, &s.me);
                 for (index, a) in authored.iter().enumerate() {

@@ -145,3 +145,12 @@ fn roster_adoption_signatures() {
     changed.version = 2;
     assert!(changed.verify_adoption(&adoption).is_err());
 }
+
+#[test]
+fn signing_many_on_every_core_gives_the_signatures_of_signing_one_by_one_in_order() {
+    let agreement = AgreementHash([3; 32]);
+    let bodies: Vec<Checkpoint> = (0..200).map(|size| Checkpoint { size, ..checkpoint() }).collect();
+    let one_by_one: Vec<SignedCheckpoint> =
+        bodies.iter().map(|b| Signed::sign(b.clone(), &agreement, KeyId(2), &key(1))).collect();
+    assert_eq!(Signed::sign_many(bodies, &agreement, KeyId(2), &key(1)), one_by_one);
+}
