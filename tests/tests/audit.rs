@@ -208,3 +208,28 @@ fn citations_are_checked_against_the_cited_log_even_when_it_comes_later() {
     assert_eq!(report.verdict, Verdict::Invalid);
     assert!(report.problems.iter().any(|p| p.contains("does not hold with that hash")), "{:?}", report.problems);
 }
+
+#[test]
+fn signatures_verified_in_parallel_give_the_verdict_of_strict_verification_one_by_one() {
+    // Enough entries for the parallel path, one of them with a signature
+    // that strict verification rejects (S not reduced: S + L).
+    let mut writer = LogWriter::with_agreement("DE", 2, samples::agreement(), "n");
+    let (mut entries, checkpoint) = writer.batch(300);
+    let order: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+    let signature = &mut entries[150].signature.0;
+    let mut carry = 0u16;
+    for (byte, add) in signature[32..].iter_mut().zip(order) {
+        let sum = u16::from(*byte) + u16::from(add) + carry;
+        *byte = (sum & 0xff) as u8;
+        carry = sum >> 8;
+    }
+    let mut records: Vec<BundleRecord> = entries.into_iter().map(|entry| BundleRecord::Entry { entry }).collect();
+    records.push(BundleRecord::Checkpoint { checkpoint });
+    let report = audit(&bundle(&records)[..], None, at(2), |_| {});
+    assert_eq!(report.verdict, Verdict::Invalid);
+    assert!(report.problems[0].contains("entry 150 of DE"), "{:?}", report.problems);
+    assert_eq!(report.signatories[1].entries, 150, "entries before the bad one are accepted");
+}

@@ -3,7 +3,7 @@
 //! append; witnesses check every mirrored entry before they cosign.
 
 use cbm_wire::{
-    EntryHash, EntryKind, SignatoryId, SignedEntry, SigningKeyInfo, StatusChange, Topic, VerifyError, Wire,
+    EntryHash, EntryKind, PublicKey, SignatoryId, SignedEntry, SigningKeyInfo, StatusChange, Topic, VerifyError, Wire,
     verify_message,
 };
 
@@ -84,6 +84,22 @@ pub enum EntryError {
 /// # Errors
 /// The first rule the entry breaks.
 pub fn check_entry(agreement: &Agreement, view: &impl LogView, entry: &SignedEntry) -> Result<(), EntryError> {
+    check_entry_verified(agreement, view, entry, None)
+}
+
+/// [`check_entry`] for an entry whose signature the caller has already
+/// verified under `verified` (for instance in parallel, ahead of the
+/// sequential rules): if that is the key the rules choose, the signature is
+/// not verified again; otherwise it is.
+///
+/// # Errors
+/// As [`check_entry`].
+pub fn check_entry_verified(
+    agreement: &Agreement,
+    view: &impl LogView,
+    entry: &SignedEntry,
+    verified: Option<&PublicKey>,
+) -> Result<(), EntryError> {
     let body = &entry.body;
     if body.agreement != *agreement.hash() {
         return Err(EntryError::WrongAgreement);
@@ -100,7 +116,9 @@ pub fn check_entry(agreement: &Agreement, view: &impl LogView, entry: &SignedEnt
     let key = agreement
         .signing_key_at(&signatory.id, &rotated, entry.key, body.issued_at)
         .ok_or(EntryError::NoValidKey(entry.key))?;
-    entry.verify(agreement.hash(), &key.key)?;
+    if verified != Some(&key.key) {
+        entry.verify(agreement.hash(), &key.key)?;
+    }
     let len = entry.encode().len();
     let limit = agreement.roster().limits.max_entry_bytes as usize;
     if len > limit {
