@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use cbm_wire::{
-    BUNDLE_FORMAT_VERSION, BundleEnd, BundleRecord, Cosignature, EntryHash, EntryKind, EntryRef, LogId, SignatoryId,
-    PublicKey, SignedCheckpoint, SignedEntry, SigningKeyInfo, StatusChange, Timestamp, Topic, TreeHash,
+    BUNDLE_FORMAT_VERSION, BundleEnd, BundleRecord, Cosignature, EntryHash, EntryKind, EntryRef, LogId, PublicKey,
+    SignatoryId, SignedCheckpoint, SignedEntry, SigningKeyInfo, StatusChange, Timestamp, Topic, TreeHash,
 };
 use serde::Serialize;
 
