@@ -6,7 +6,7 @@ use std::time::Duration;
 use cbm_log::author::{Draft, DraftField};
 use cbm_net::local::{LocalAgreement, Terms};
 use cbm_net::{ManualClock, Node};
-use cbm_wire::{AgreementId, Cadence, EntryKind, Label, MediaType, Schedule, Text, TimeSpan, Timestamp, Topic};
+use cbm_wire::{AgreementId, EntryKind, Label, MediaType, Schedule, Text, TimeSpan, Timestamp, Topic};
 
 /// 2026-01-01T00:00:00Z.
 pub const START: Timestamp = Timestamp(1_767_225_600_000);
@@ -24,14 +24,7 @@ pub fn terms(quorum: u32) -> Terms {
     Terms {
         agreement: AgreementId::new("test-cbm").expect("id"),
         title: Text::new("Test agreement").expect("title"),
-        schedules: vec![Schedule {
-            topic: topic(),
-            cadence: Cadence::Months { months: 1 },
-            start: START,
-            due_offset: TimeSpan::from_hours(24 * 7),
-            ack_window: TimeSpan::from_hours(48),
-            applies_to: None,
-        }],
+        schedules: vec![Schedule::monthly(topic(), START, TimeSpan::from_hours(24 * 7), TimeSpan::from_hours(48))],
         quorum,
         start: START,
     }

@@ -171,6 +171,11 @@ pub struct RosterSignature {
 }
 
 impl Schedule {
+    /// A monthly obligation on `topic` for every signatory, from `start`.
+    pub fn monthly(topic: Topic, start: Timestamp, due_offset: TimeSpan, ack_window: TimeSpan) -> Self {
+        Self { topic, cadence: Cadence::Months { months: 1 }, start, due_offset, ack_window, applies_to: None }
+    }
+
     /// Whether this schedule binds `signatory`: it lists no signatories, or lists it.
     pub fn binds(&self, signatory: &SignatoryId) -> bool {
         self.applies_to.as_ref().is_none_or(|list| list.contains(signatory))

@@ -16,8 +16,7 @@ use cbm_log::calendar::period_start;
 use cbm_net::local::{LocalAgreement, Terms};
 use cbm_net::{Clock as _, ManualClock, Node};
 use cbm_wire::{
-    AgreementId, Cadence, EntryKind, EntryRef, Label, MediaType, Schedule, SignatoryId, Text, TimeSpan, Timestamp,
-    Topic,
+    AgreementId, EntryKind, EntryRef, Label, MediaType, Schedule, SignatoryId, Text, TimeSpan, Timestamp, Topic,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -60,15 +59,9 @@ fn declaration(period: u64, contact: &str) -> Draft {
     Draft { kind: EntryKind::Declaration { topic: topic(), period }, fields: vec![text_field("contact", contact)] }
 }
 
+/// Points of contact, monthly, due a week into the month, acknowledged within 48 h.
 fn schedule() -> Schedule {
-    Schedule {
-        topic: topic(),
-        cadence: Cadence::Months { months: 1 },
-        start: START,
-        due_offset: TimeSpan::from_hours(24 * 7),
-        ack_window: TimeSpan::from_hours(48),
-        applies_to: None,
-    }
+    Schedule::monthly(topic(), START, TimeSpan::from_hours(24 * 7), TimeSpan::from_hours(48))
 }
 
 /// `days` days and `hours` hours into `period`.

@@ -135,15 +135,8 @@ enum Command {
     /// Writes a single-entry proof: the entry, its inclusion, a quorum-cosigned checkpoint and the roster.
     #[command(after_help = "Example:\n  cbm prove --data-dir ar --signatory BO --index 0 --out bo-0.proof")]
     Prove {
-        /// The node's data directory.
-        #[arg(long)]
-        data_dir: PathBuf,
-        /// Whose log.
-        #[arg(long)]
-        signatory: cbm_wire::SignatoryId,
-        /// Which entry.
-        #[arg(long)]
-        index: u64,
+        #[command(flatten)]
+        entry: EntryAt,
         /// The proof file to write.
         #[arg(long)]
         out: PathBuf,
@@ -163,15 +156,8 @@ enum Command {
         after_help = "Example:\n  cbm reveal --data-dir ar --signatory BO --index 0 --field 1 --out annex.opening"
     )]
     Reveal {
-        /// The node's data directory.
-        #[arg(long)]
-        data_dir: PathBuf,
-        /// Whose log holds the entry.
-        #[arg(long)]
-        signatory: cbm_wire::SignatoryId,
-        /// The entry's index.
-        #[arg(long)]
-        index: u64,
+        #[command(flatten)]
+        entry: EntryAt,
         /// The committed field's position in the entry.
         #[arg(long)]
         field: u32,
@@ -210,6 +196,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// An entry held by a running node.
+#[derive(Debug, clap::Args)]
+struct EntryAt {
+    /// The node's data directory.
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// Whose log holds the entry.
+    #[arg(long)]
+    signatory: cbm_wire::SignatoryId,
+    /// The entry's index in that log.
+    #[arg(long)]
+    index: u64,
 }
 
 /// What to publish with `cbm declare`.
@@ -338,18 +338,19 @@ fn run(command: Command) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Prove { data_dir, signatory, index, out } => {
+        Command::Prove { entry, out } => {
             let path = std::path::absolute(&out)?;
-            let request = admin::AdminRequest::Prove { signatory, index, path: path.clone() };
-            ask_node(&data_dir, &request, "proving")?;
+            let request =
+                admin::AdminRequest::Prove { signatory: entry.signatory, index: entry.index, path: path.clone() };
+            ask_node(&entry.data_dir, &request, "proving")?;
             println!("wrote {}", path.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::VerifyProof { proof, json } => verify_proof(&proof, json),
-        Command::Reveal { data_dir, signatory, index, field, out } => {
+        Command::Reveal { entry, field, out } => {
             let path = std::path::absolute(&out)?;
-            let request = admin::AdminRequest::Reveal { signatory, index, field, path };
-            match runtime()?.block_on(admin::call(&data_dir, &request))? {
+            let request = admin::AdminRequest::Reveal { signatory: entry.signatory, index: entry.index, field, path };
+            match ask_node(&entry.data_dir, &request, "revealing")? {
                 admin::AdminResponse::Revealed { path, label, value } => {
                     println!("{label} = {value}");
                     println!("wrote {}", path.display());
