@@ -52,7 +52,7 @@ fn roster() -> SignedRoster {
                     valid_from: START,
                     valid_until: None,
                 }],
-                transport_key: PublicKey::of(key),
+                transport_key: PublicKey::of(&SigningKey::from_bytes(&[key.to_bytes()[0] + 100; 32])),
                 addresses: vec![],
             })
             .collect(),

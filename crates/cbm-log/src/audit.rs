@@ -100,7 +100,9 @@ struct Auditor {
     agreement: Option<Agreement>,
     ended: bool,
     logs: BTreeMap<LogId, LogState>,
-    problems: Vec<String>,
+    problems: Problems,
+    /// Records that could not be checked for want of an adopted roster.
+    unchecked: u64,
     records: u64,
     /// Citations of other logs' entries, checked once every log is read:
     /// (record position, citing signatory, citation).
@@ -137,6 +139,27 @@ impl LogView for AuditView<'_> {
 
     fn status(&self, signatory: &SignatoryId, topic: &Topic) -> Option<StatusChange> {
         self.logs.get(&self.agreement.log_of(signatory)).and_then(|l| l.status.get(topic).copied())
+    }
+}
+
+/// Problems listed in a report; past this many only their number is kept,
+/// so a hostile bundle cannot make the report grow with its length.
+const MAX_PROBLEMS: usize = 1000;
+
+/// The problems found, the first [`MAX_PROBLEMS`] in full.
+#[derive(Default)]
+struct Problems {
+    list: Vec<String>,
+    more: u64,
+}
+
+impl Problems {
+    fn push(&mut self, problem: String) {
+        if self.list.len() < MAX_PROBLEMS {
+            self.list.push(problem);
+        } else {
+            self.more += 1;
+        }
     }
 }
 
@@ -208,7 +231,11 @@ impl Auditor {
             (BundleRecord::Header { .. } | BundleRecord::Roster { .. }, _) => {
                 self.problems.push(format!("record {position}: header and roster must be the first two records"));
             }
-            (_, None) => self.problems.push(format!("record {position}: no adopted roster before it")),
+            (_, None) if self.unchecked == 0 => {
+                self.unchecked += 1;
+                self.problems.push(format!("record {position} and later: no adopted roster before them; not checked"));
+            }
+            (_, None) => self.unchecked += 1,
             (BundleRecord::Entry { entry }, Some(_)) => self.entry(position, entry, verified.as_ref()),
             (BundleRecord::Checkpoint { checkpoint }, Some(_)) => self.checkpoint(position, checkpoint),
             (BundleRecord::Cosignature { cosignature }, Some(_)) => self.cosignature(position, cosignature),
@@ -319,7 +346,10 @@ impl Auditor {
     }
 
     fn finish(self, now: Timestamp) -> AuditReport {
-        let mut problems = self.problems;
+        let mut problems = self.problems.list;
+        if self.problems.more > 0 {
+            problems.push(format!("and {} more problems", self.problems.more));
+        }
         if !self.ended {
             problems.push("the bundle has no end record: it was truncated".to_owned());
         }
@@ -414,7 +444,8 @@ pub fn audit<R: Read>(
         agreement: None,
         ended: false,
         logs: BTreeMap::new(),
-        problems: Vec::new(),
+        problems: Problems::default(),
+        unchecked: 0,
         records: 0,
         citations: Vec::new(),
     };
@@ -443,7 +474,9 @@ pub fn audit<R: Read>(
             break;
         }
     }
-    auditor.problems.extend(failure);
+    if let Some(failure) = failure {
+        auditor.problems.push(failure);
+    }
     auditor.finish(now)
 }
 
