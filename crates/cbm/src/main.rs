@@ -54,10 +54,14 @@ enum Command {
     /// 1 when everything verifies but there are findings, 2 when the bundle
     /// is invalid or unreadable.
     #[command(after_help = "Examples:\n  cbm audit bundle.cbor\n  cbm audit bundle.cbor --json \
-                            --agreement-hash 3f2a…  # pin the agreement you expect")]
+                            --agreement-hash 3f2a…  # pin the agreement you expect\n  \
+                            cbm audit ar-0.proof\n  cbm audit ar/ --roster roster.cbm   # a node's data directory")]
     Audit {
-        /// The bundle file.
+        /// A bundle, a single-entry proof, or a node's data directory (with `--roster`).
         bundle: PathBuf,
+        /// For a data directory: the roster the node runs under.
+        #[arg(long)]
+        roster: Option<PathBuf>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -316,7 +320,16 @@ fn run(command: Command) -> Result<ExitCode> {
             // The demo's findings are its point; it succeeded.
             Ok(ExitCode::SUCCESS)
         }
-        Command::Audit { bundle, json, agreement_hash, at } => audit(&bundle, json, agreement_hash, at),
+        Command::Audit { bundle, roster, json, agreement_hash, at } => {
+            if bundle.is_dir() {
+                let roster = roster.context("auditing a data directory needs its roster: add --roster FILE")?;
+                audit_data_dir(&bundle, &roster, json, agreement_hash, at)
+            } else if let Some(proof) = read_proof(&bundle) {
+                audit_proof(&proof, json, agreement_hash)
+            } else {
+                audit(&bundle, json, agreement_hash, at)
+            }
+        }
         Command::Fsck { store, json } => fsck(&store, json),
         Command::Keygen { id, dir, json } => keygen(&id, &dir, json),
         Command::Roster(command) => roster_cmd::run(command),
@@ -693,4 +706,76 @@ fn verify_opening(opening: &std::path::Path, proof: &std::path::Path, json: bool
             Ok(ExitCode::from(2))
         }
     }
+}
+
+/// The single-entry proof in `path`, if that is what the file holds.
+fn read_proof(path: &std::path::Path) -> Option<cbm_wire::EntryProof> {
+    let len = std::fs::metadata(path).ok()?.len();
+    if len > cbm_wire::limits::MAX_FRAME_BYTES as u64 {
+        return None;
+    }
+    let bytes = std::fs::read(path).ok()?;
+    <cbm_wire::EntryProof as cbm_wire::Wire>::decode(&bytes).ok()
+}
+
+/// Audits a single-entry proof: it verifies (exit 0) or it does not (exit 2).
+fn audit_proof(proof: &cbm_wire::EntryProof, json: bool, expected: Option<AgreementHash>) -> Result<ExitCode> {
+    let hash = proof.roster.roster.agreement_hash();
+    let verdict = match expected {
+        Some(expected) if expected != hash => Err(format!("agreement hash {hash} is not the expected one")),
+        _ => cbm_log::entry_proof::verify_entry_proof(proof).map_err(|e| e.to_string()),
+    };
+    match verdict {
+        Ok(proven) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "verdict": "ok", "kind": "entry proof",
+                    "signatory": proven.signatory.to_string(), "index": proven.index,
+                    "delivered": proven.delivered.to_string() })
+                );
+            } else {
+                println!("verdict     OK (entry proof)");
+                println!(
+                    "entry {} of {}, issued {}, received by the quorum by {}",
+                    proven.index, proven.signatory, proven.issued_at, proven.delivered
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(problem) => {
+            if json {
+                println!("{}", serde_json::json!({ "verdict": "invalid", "kind": "entry proof", "problem": problem }));
+            } else {
+                println!("verdict     INVALID (entry proof): {problem}");
+            }
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+/// Audits a node's data directory: its store is read (never written, so a
+/// running node is not disturbed) into a temporary bundle, which is audited.
+fn audit_data_dir(
+    dir: &std::path::Path,
+    roster: &std::path::Path,
+    json: bool,
+    expected: Option<AgreementHash>,
+    at: Option<Timestamp>,
+) -> Result<ExitCode> {
+    let signed = node_cmd::read_roster(roster)?;
+    let agreement = cbm_log::agreement::Agreement::adopt(&signed).context("the roster is not adopted")?;
+    let path = dir.join("store.db");
+    if !path.exists() {
+        anyhow::bail!("{} holds no store (no store.db)", dir.display());
+    }
+    let store = Store::open_reader(&path).with_context(|| format!("opening {}", path.display()))?;
+    let bundle = tempfile::NamedTempFile::new().context("creating a temporary bundle")?;
+    let spinner = ProgressBar::new_spinner();
+    let out = std::io::BufWriter::new(bundle.reopen()?);
+    store
+        .export(&agreement, signed, out, true, now(), |entries| spinner.set_message(format!("read {entries} entries")))
+        .with_context(|| format!("reading {}", path.display()))?;
+    spinner.finish_and_clear();
+    audit(bundle.path(), json, expected, at)
 }

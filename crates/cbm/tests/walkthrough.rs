@@ -57,6 +57,14 @@ fn the_readme_walkthrough_runs_as_written() {
     let wrong = cbm(&["verify-opening", "annex.opening", "--proof", "ar-0.proof"], dir.path());
     assert_eq!(wrong.status.code(), Some(2), "{}", common::said(&wrong));
     assert!(common::said(&wrong).contains("INVALID"), "{}", common::said(&wrong));
+    // A proof and a node's data directory are audited as well as a bundle.
+    let proof = ok(&["audit", "ar-0.proof"], dir.path());
+    assert!(proof.contains("verdict     OK (entry proof)"), "{proof}");
+    let data_dir = ok(&["audit", "bo", "--roster", "roster.cbm"], dir.path());
+    assert!(data_dir.contains("verdict     OK"), "{data_dir}");
+    let no_roster = cbm(&["audit", "bo"], dir.path());
+    assert_eq!(no_roster.status.code(), Some(2));
+    assert!(common::said(&no_roster).contains("needs its roster"), "{}", common::said(&no_roster));
     // The nodes stopped with the script; their stores check out.
     for store in ["ar", "bo", "ca"] {
         ok(&["fsck", &dir.path().join(store).join("store.db").to_string_lossy()], dir.path());
