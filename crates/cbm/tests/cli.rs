@@ -185,7 +185,7 @@ fn node_commands_refuse_bad_input_clearly() {
     assert!(common::said(&alone).contains("no node is running"), "{}", common::said(&alone));
 
     // An entry that breaks the schedule is refused and nothing is stored.
-    let mut node = common::start_node(d, "ar");
+    let node = common::Nodes(vec![common::start_node(d, "ar")]);
     let future = common::cbm(&["declare", "--data-dir", "ar", "--topic", "points-of-contact", "--period", "999999"], d);
     assert_eq!(code(&future), 2);
     assert!(common::said(&future).contains("refused"), "{}", common::said(&future));
@@ -228,8 +228,7 @@ fn node_commands_refuse_bad_input_clearly() {
         code(&common::cbm(&["declare", "--data-dir", "ar", "--kind", "object", "--cites", "BO:5", "--reason", "r"], d)),
         2
     );
-    let _ = node.kill();
-    let _ = node.wait();
+    drop(node);
 }
 
 #[test]
@@ -237,7 +236,7 @@ fn every_kind_of_entry_can_be_declared_from_flags_or_files() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
     common::agreement(d, &["AR", "BO"], 1, 2);
-    let mut nodes = [common::start_node(d, "ar"), common::start_node(d, "bo")];
+    let nodes = common::Nodes(vec![common::start_node(d, "ar"), common::start_node(d, "bo")]);
     let declare = |data_dir: &str, args: &[&str]| {
         let mut all = vec!["declare", "--data-dir", data_dir];
         all.extend_from_slice(args);
@@ -272,8 +271,5 @@ fn every_kind_of_entry_can_be_declared_from_flags_or_files() {
         &["reveal", "--data-dir", "bo", "--signatory", "AR", "--index", "4", "--field", "0", "--out", "x.opening"],
         d,
     );
-    for node in &mut nodes {
-        let _ = node.kill();
-        let _ = node.wait();
-    }
+    drop(nodes);
 }

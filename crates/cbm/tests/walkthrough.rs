@@ -5,9 +5,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 
-use common::{agreement, cbm, ok, start_node};
+use common::{Nodes, agreement, cbm, ok, start_node};
 
 fn bin_dir() -> PathBuf {
     Path::new(env!("CARGO_BIN_EXE_cbm")).parent().expect("binary directory").to_path_buf()
@@ -76,7 +76,7 @@ fn a_node_killed_with_sigkill_restarts_and_catches_up() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
     let parties = agreement(d, &["AR", "BO", "CA"], 1, 3);
-    let mut nodes: Vec<Child> = parties.iter().map(|(_, name)| start_node(d, name)).collect();
+    let mut nodes = Nodes(parties.iter().map(|(_, name)| start_node(d, name)).collect());
     let publish = |value: u32| {
         let field = format!("a={value}");
         ok(
@@ -98,10 +98,10 @@ fn a_node_killed_with_sigkill_restarts_and_catches_up() {
     };
     publish(1);
     // Kill CA's node outright, while AR keeps publishing.
-    nodes[2].kill().expect("SIGKILL");
-    nodes[2].wait().expect("reaped");
+    nodes.0[2].kill().expect("SIGKILL");
+    nodes.0[2].wait().expect("reaped");
     (2..=6).for_each(|value| drop(publish(value)));
-    nodes[2] = start_node(d, "ca");
+    nodes.0[2] = start_node(d, "ca");
     // CA catches up through gossip: it holds all six of AR's entries.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
@@ -115,9 +115,6 @@ fn a_node_killed_with_sigkill_restarts_and_catches_up() {
         }
         assert!(std::time::Instant::now() < deadline, "CA did not catch up: {status}");
     }
-    for node in &mut nodes {
-        let _ = node.kill();
-        let _ = node.wait();
-    }
+    drop(nodes);
     ok(&["fsck", "ca/store.db"], d);
 }

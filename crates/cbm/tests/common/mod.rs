@@ -26,6 +26,19 @@ pub fn free_port() -> u16 {
     std::net::UdpSocket::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port()
 }
 
+/// Node processes that are killed when dropped, so that a failing test
+/// leaves none running.
+pub struct Nodes(pub Vec<Child>);
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        for node in &mut self.0 {
+            let _ = node.kill();
+            let _ = node.wait();
+        }
+    }
+}
+
 /// Starts `cbm node --config <name>.toml` in `dir`.
 pub fn start_node(dir: &Path, name: &str) -> Child {
     Command::new(env!("CARGO_BIN_EXE_cbm"))
