@@ -113,8 +113,8 @@ pub struct Store {
 /// at most one per 2^CACHED_LEVEL entries of each log.
 type UpperCache = std::cell::RefCell<std::collections::HashMap<(i64, u8, u64), TreeHash>>;
 
-/// Lowest level whose hashes are cached (subtrees of 1,024 entries).
-const CACHED_LEVEL: u8 = 10;
+/// Lowest level whose hashes are cached (subtrees of 64 entries).
+const CACHED_LEVEL: u8 = 6;
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
