@@ -12,6 +12,7 @@ use cbm_wire::{
     BUNDLE_FORMAT_VERSION, BundleEnd, BundleRecord, Cosignature, EntryHash, EntryKind, EntryRef, LogId, PublicKey,
     SignatoryId, SignedCheckpoint, SignedEntry, SigningKeyInfo, StatusChange, Timestamp, Topic, TreeHash,
 };
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::agreement::Agreement;
@@ -502,15 +503,5 @@ fn verify_entries_in_parallel(
         let key = agreement.signing_key_at(&entry.body.signatory, &[], entry.key, entry.body.issued_at)?;
         entry.verify(agreement.hash(), &key.key).ok().map(|()| key.key)
     };
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    if threads == 1 || batch.len() < 64 {
-        return batch.iter().map(verify).collect();
-    }
-    let chunk = batch.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> =
-            batch.chunks(chunk).map(|part| scope.spawn(move || part.iter().map(verify).collect::<Vec<_>>())).collect();
-        // A verifying thread cannot panic short of a bug; re-raise it if it does.
-        workers.into_iter().flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
-    })
+    batch.par_iter().map(verify).collect()
 }

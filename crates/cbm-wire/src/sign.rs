@@ -9,6 +9,7 @@
 //! values and non-canonical `S` are rejected.
 
 use ed25519_dalek::{Signer as _, SigningKey};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{Bounded, append_canonical};
@@ -116,31 +117,7 @@ impl<T: Signable> Signed<T> {
     where
         T: Send,
     {
-        let threads = std::thread::available_parallelism().map_or(1, usize::from);
-        if threads == 1 || bodies.len() < 64 {
-            return bodies.into_iter().map(|body| Self::sign(body, agreement, key_id, key)).collect();
-        }
-        let chunk = bodies.len().div_ceil(threads);
-        let mut chunks: Vec<Vec<T>> = Vec::with_capacity(threads);
-        let mut rest = bodies;
-        while rest.len() > chunk {
-            let tail = rest.split_off(chunk);
-            chunks.push(rest);
-            rest = tail;
-        }
-        chunks.push(rest);
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = chunks
-                .into_iter()
-                .map(|chunk| {
-                    scope.spawn(move || {
-                        chunk.into_iter().map(|body| Self::sign(body, agreement, key_id, key)).collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            // A signing thread cannot panic short of a bug in the signer; re-raise it if it does.
-            workers.into_iter().flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
-        })
+        bodies.into_par_iter().map(|body| Self::sign(body, agreement, key_id, key)).collect()
     }
 
     /// Verifies the signature under `agreement` with the signer's `public` key.

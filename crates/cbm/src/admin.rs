@@ -12,7 +12,7 @@ use cbm_log::calendar::period_of;
 use cbm_net::{Node, NodeStatus};
 use cbm_wire::{EntryKind, EntryRef, Label, MediaType, SignatoryId, StatusChange, Text, Timestamp, Topic, Wire};
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt as _, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
 /// The socket's file name in the data directory.
@@ -136,8 +136,6 @@ async fn answer(node: &Node, stream: UnixStream) -> Result<()> {
     write.write_all(&out).await?;
     Ok(())
 }
-
-use tokio::io::AsyncReadExt as _;
 
 async fn execute(node: &Node, request: AdminRequest) -> Result<AdminResponse> {
     match request {

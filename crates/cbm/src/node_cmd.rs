@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use cbm_net::{Listen, Node, NodeConfig, NodeLimits, SystemClock};
-use cbm_wire::{SignatoryId, SignedRoster, Wire};
+use cbm_wire::{SignatoryId, SignedRoster};
 use serde::Deserialize;
 
 use crate::admin;
@@ -47,8 +47,7 @@ pub(crate) fn read_config(path: &Path) -> Result<(NodeFile, PathBuf)> {
 
 /// Reads a signed roster file.
 pub(crate) fn read_roster(path: &Path) -> Result<SignedRoster> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    SignedRoster::decode(&bytes).with_context(|| format!("{} is not a roster", path.display()))
+    crate::read_wire(path, "a roster")
 }
 
 /// Runs the node until SIGINT or SIGTERM.

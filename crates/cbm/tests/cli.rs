@@ -266,6 +266,11 @@ fn every_kind_of_entry_can_be_declared_from_flags_or_files() {
     let status: serde_json::Value = serde_json::from_str(&status).expect("JSON");
     assert_eq!(status["status"]["logs"][0]["size"], 5, "{status}");
     assert_eq!(status["status"]["logs"][1]["size"], 1, "{status}");
+    // An export to a place that cannot be written is refused clearly, and leaves nothing.
+    let unwritable = common::cbm(&["export", "--data-dir", "bo", "--out", "missing-dir/record.cbm"], d);
+    assert_eq!(code(&unwritable), 2);
+    assert!(common::said(&unwritable).contains("writing the bundle"), "{}", common::said(&unwritable));
+    assert!(!d.join("missing-dir").exists());
     // BO received the opening of the committed field from the TOML file.
     common::ok(
         &["reveal", "--data-dir", "bo", "--signatory", "AR", "--index", "4", "--field", "0", "--out", "x.opening"],

@@ -23,7 +23,7 @@ use cbm_log::agreement::{Agreement, RosterError};
 use cbm_log::author::{Author, Draft};
 use cbm_log::held::LogFacts;
 use cbm_log::rules::{EntryError, WithBatch, check_entry};
-use cbm_log::store::{ExportSummary, Store, StoreError};
+use cbm_log::store::{ExportError, ExportSummary, Store, StoreError};
 use cbm_wire::{
     Checkpoint, PublicKey, Request, RootHash, SignatoryId, SignedCheckpoint, SignedEntry, SignedRoster, SigningKey,
     TreeHash,
@@ -129,6 +129,9 @@ pub enum NodeError {
         /// The rule broken.
         error: EntryError,
     },
+    /// An export failed; no bundle was left behind.
+    #[error("export: {0}")]
+    Export(#[from] ExportError),
     /// A wait for a condition ran out of time.
     #[error("timed out waiting for {0}")]
     Timeout(String),
@@ -404,22 +407,27 @@ impl Node {
     pub async fn export(&self, path: PathBuf, public: bool) -> Result<ExportSummary, NodeError> {
         let shared = Arc::clone(&self.shared);
         let roster = self.roster.clone();
-        self.shared
-            .with_held(move |h| {
-                let io = |e: std::io::Error| StoreError::Corrupt(format!("writing {}: {e}", path.display()));
+        // Export only reads: it runs on a reader connection, so appends go on meanwhile.
+        let written = self
+            .shared
+            .with_reader(move |store| {
                 let partial = path.with_extension("partial");
-                let file = std::fs::File::create(&partial).map_err(io)?;
-                let now = shared.clock.now();
-                let (out, summary) = h
-                    .store
-                    .export(&shared.agreement, roster, std::io::BufWriter::new(file), public, now, |_| {})
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                out.into_inner().map_err(|e| io(e.into_error()))?.sync_all().map_err(io)?;
-                std::fs::rename(&partial, &path).map_err(io)?;
-                Ok(summary)
+                let write = || -> Result<ExportSummary, ExportError> {
+                    let file = std::io::BufWriter::new(std::fs::File::create(&partial)?);
+                    let now = shared.clock.now();
+                    let (out, summary) = store.export(&shared.agreement, roster, file, public, now, |_| {})?;
+                    out.into_inner().map_err(std::io::IntoInnerError::into_error)?.sync_all()?;
+                    std::fs::rename(&partial, &path)?;
+                    Ok(summary)
+                };
+                let written = write();
+                if written.is_err() {
+                    let _ = std::fs::remove_file(&partial);
+                }
+                Ok(written)
             })
-            .await
-            .map_err(NodeError::from)
+            .await?;
+        Ok(written?)
     }
 
     /// A single-entry proof of entry `index` of `owner`'s log, from the

@@ -86,13 +86,7 @@ impl Shared {
         &self,
         work: impl FnOnce(&mut Held) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let held = Arc::clone(&self.held);
-        tokio::task::spawn_blocking(move || {
-            let mut guard = held.lock().map_err(|_| StoreError::Corrupt("a store task panicked".into()))?;
-            work(&mut guard)
-        })
-        .await
-        .map_err(|e| StoreError::Corrupt(format!("store task failed: {e}")))?
+        blocking(Arc::clone(&self.held), work).await
     }
 
     /// Runs the read-only `work` on one of the reader connections (the
@@ -105,13 +99,7 @@ impl Shared {
             return self.with_held(move |h| work(&h.store)).await;
         }
         let turn = self.next_reader.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.readers.len();
-        let reader = Arc::clone(&self.readers[turn]);
-        tokio::task::spawn_blocking(move || {
-            let guard = reader.lock().map_err(|_| StoreError::Corrupt("a store task panicked".into()))?;
-            work(&guard)
-        })
-        .await
-        .map_err(|e| StoreError::Corrupt(format!("store task failed: {e}")))?
+        blocking(Arc::clone(&self.readers[turn]), move |store| work(store)).await
     }
 
     /// The lock that serialises mirroring of `log`.
@@ -134,4 +122,17 @@ impl Shared {
     pub(crate) fn max_frame(&self) -> usize {
         self.agreement.roster().limits.max_frame_bytes as usize
     }
+}
+
+/// Locks `shared` on a blocking thread and runs `work` on it.
+async fn blocking<S: Send + 'static, T: Send + 'static>(
+    shared: Arc<Mutex<S>>,
+    work: impl FnOnce(&mut S) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(move || {
+        let mut guard = shared.lock().map_err(|_| StoreError::Corrupt("a store task panicked".into()))?;
+        work(&mut guard)
+    })
+    .await
+    .map_err(|e| StoreError::Corrupt(format!("store task failed: {e}")))?
 }
