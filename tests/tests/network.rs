@@ -195,3 +195,48 @@ async fn while_an_owner_is_down_its_log_is_served_by_the_mirrors() {
     ca.shutdown().await;
     shutdown(nodes).await;
 }
+
+fn notes(count: usize) -> Vec<cbm_log::author::Draft> {
+    (0..count)
+        .map(|i| cbm_log::author::Draft {
+            kind: cbm_wire::EntryKind::Notification { topic: cbm_tests::net::topic() },
+            fields: vec![cbm_log::author::DraftField::Plain {
+                label: cbm_wire::Label::new("note").expect("label"),
+                media_type: cbm_wire::MediaType::new("text/plain").expect("media type"),
+                value: format!("note {i}").into_bytes(),
+            }],
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_far_ahead_is_mirrored_in_segments_and_settles() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = Arc::new(ManualClock::new(cbm_wire::Timestamp(START.0 + day().0)));
+    let mut agreement = LocalAgreement::new(&FIVE[..3], terms(2)).expect("agreement");
+    let mut nodes = start_all(&mut agreement, dir.path(), &clock).await;
+    // CA is down while AR publishes more than a segment (512 entries of the
+    // default 64 KiB limit) at once, twice; BO mirrors in segments.
+    let ca = nodes.pop().expect("CA");
+    ca.shutdown().await;
+    let ar_id = nodes[0].signatory().clone();
+    for count in [700, 600] {
+        nodes[0].publish(notes(count)).await.expect("publish");
+    }
+    nodes[1]
+        .wait_until("BO mirrors AR", PATIENCE, |s| s.log(&ar_id).is_some_and(|l| l.size == 1300))
+        .await
+        .expect("mirrored");
+    // CA comes back 1300 entries behind and catches up, segment by segment.
+    let config = agreement.node_config(2, dir.path().join("CA.db"), Arc::clone(&clock) as _, None).expect("config");
+    let ca = Node::start(config).await.expect("CA restarts");
+    nodes.push(ca);
+    for node in &nodes {
+        node.wait_until("AR's log settled everywhere", PATIENCE, |s| {
+            s.log(&ar_id).is_some_and(|l| l.size == 1300 && l.settled_size == 1300)
+        })
+        .await
+        .expect("settled");
+    }
+    shutdown(nodes).await;
+}

@@ -235,3 +235,52 @@ fn evidence_and_openings_are_kept_once_and_openings_go_only_to_their_recipient()
     assert!(store.openings(&writer.log, 0, Some(&ch)).expect("read").is_empty());
     assert!(store.openings(&writer.log, 2, Some(&be)).expect("read").is_empty());
 }
+
+#[test]
+fn staged_entries_survive_reopening_and_the_append_that_reaches_their_checkpoint_clears_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut writer = LogWriter::new("AT", 1);
+    let (first, cosigned) = writer.batch(3);
+    let (rest, target) = writer.batch(7);
+    {
+        let mut store = store(&dir);
+        store.append(&writer.log, &first, &cosigned).expect("append");
+        // A segment that would reach the target is refused, and stores nothing.
+        assert!(matches!(
+            store.stage(&writer.log, &rest, &target),
+            Err(StoreError::Refused(AppendError::SizeMismatch { .. }))
+        ));
+        assert_eq!(store.size(&writer.log).expect("size"), 3);
+        store.stage(&writer.log, &rest[..2], &target).expect("stage");
+        store.stage(&writer.log, &rest[2..5], &target).expect("stage");
+    }
+    // Reopening checks the cosigned tree and accepts the staged entries past it.
+    let mut store = store(&dir);
+    assert_eq!(store.size(&writer.log).expect("size"), 8);
+    assert_eq!(store.staged(&writer.log).expect("staged"), Some(target.clone()));
+    assert_eq!(store.latest_checkpoint(&writer.log).expect("latest"), Some(cosigned));
+    assert_eq!(store.entry(&writer.log, 6).expect("entry"), writer.entry(6));
+    assert!(store.fsck(|_| {}).expect("fsck").is_ok());
+    // The last piece comes with the checkpoint; nothing stays staged.
+    store.append(&writer.log, &rest[5..], &target).expect("append");
+    assert_eq!(store.staged(&writer.log).expect("staged"), None);
+    assert!(store.fsck(|_| {}).expect("fsck").is_ok());
+    drop(store);
+    assert_eq!(self::store(&dir).size(&writer.log).expect("size"), 10);
+}
+
+#[test]
+fn entries_past_the_latest_checkpoint_that_are_not_staged_are_reported_on_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut writer = LogWriter::new("AT", 1);
+    let (first, cosigned) = writer.batch(3);
+    let (rest, target) = writer.batch(4);
+    {
+        let mut store = store(&dir);
+        store.append(&writer.log, &first, &cosigned).expect("append");
+        store.stage(&writer.log, &rest[..2], &target).expect("stage");
+    }
+    tamper(&dir, "DELETE FROM staged");
+    let opened = Store::open(&dir.path().join("store.sqlite"));
+    assert!(matches!(opened, Err(StoreError::Corrupt(_))), "{opened:?}");
+}

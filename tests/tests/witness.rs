@@ -4,7 +4,7 @@
 use cbm_log::agreement::Agreement;
 use cbm_log::evidence::{inconsistent, verify_evidence};
 use cbm_log::merkle::{Frontier, consistency_proof, subtree_hash};
-use cbm_log::witness::{Decision, WitnessError, review};
+use cbm_log::witness::{Decision, WitnessError, check_segment, review};
 use cbm_tests::logs::LogWriter;
 use cbm_tests::samples;
 use cbm_tests::view::MemoryView;
@@ -137,5 +137,68 @@ fn a_held_tree_that_is_not_the_cosigned_one_is_refused() {
     assert_eq!(
         review(&agreement, &id("DE"), Some(&foreign), &held, &next, &entries, &view, NOW),
         Err(WitnessError::HeldTreeMismatch)
+    );
+}
+
+#[test]
+fn a_far_checkpoint_is_mirrored_segment_by_segment_each_proven_a_prefix_of_it() {
+    let (agreement, mut honest, _) = setup();
+    let mut view = MemoryView::default();
+    let de = id("DE");
+    let (entries, target) = honest.batch(10);
+
+    // Entries 0..4, then 4..7, each with a proof from its end to the target.
+    let mut held = Frontier::empty();
+    for (from, to) in [(0_u64, 4_u64), (4, 7)] {
+        let proof = consistency_proof(honest.tree(), to, 10).expect("proof");
+        let segment = &entries[from as usize..to as usize];
+        held = check_segment(&agreement, &de, &target, &held, segment, &proof, &view).expect("segment");
+        assert_eq!(held.root(), Frontier::read(honest.tree(), to).expect("frontier").root());
+        segment.iter().for_each(|e| view.apply(e));
+    }
+    // The rest is reviewed as usual, and the checkpoint cosigned.
+    let decision = review(&agreement, &de, None, &held, &target, &entries[7..], &view, NOW);
+    assert!(matches!(decision, Ok(Decision::Cosign(_))), "{decision:?}");
+
+    // A segment that reaches the target is not a segment; an empty one neither.
+    let proof = consistency_proof(honest.tree(), 7, 10).expect("proof");
+    assert_eq!(
+        check_segment(&agreement, &de, &target, &held, &entries[7..], &proof, &view),
+        Err(WitnessError::MissingEntries { from: 7, to: 10 })
+    );
+    assert!(check_segment(&agreement, &de, &target, &held, &[], &proof, &view).is_err());
+}
+
+#[test]
+fn a_segment_that_does_not_lead_to_the_checkpoint_is_refused() {
+    let (agreement, mut honest, mut forked) = setup();
+    let view = MemoryView::default();
+    let de = id("DE");
+    let (entries, target) = honest.batch(10);
+    let (forked_entries, fork) = forked.batch(10);
+
+    // Honest entries with a proof for another size, or toward the forked tree.
+    let proof = consistency_proof(honest.tree(), 5, 10).expect("proof");
+    assert_eq!(
+        check_segment(&agreement, &de, &target, &Frontier::empty(), &entries[..4], &proof, &view),
+        Err(WitnessError::RootMismatch)
+    );
+    let proof = consistency_proof(honest.tree(), 4, 10).expect("proof");
+    assert_eq!(
+        check_segment(&agreement, &de, &fork, &Frontier::empty(), &entries[..4], &proof, &view),
+        Err(WitnessError::RootMismatch)
+    );
+    // A tampered entry breaks the rules before any proof is looked at.
+    let mut tampered = forked_entries[..4].to_vec();
+    tampered[1].signature = Signature([0; 64]);
+    let proof = consistency_proof(forked.tree(), 4, 10).expect("proof");
+    assert!(matches!(
+        check_segment(&agreement, &de, &fork, &Frontier::empty(), &tampered, &proof, &view),
+        Err(WitnessError::BadEntry { index: 1, .. })
+    ));
+    // A witness does not stage its own log.
+    assert_eq!(
+        check_segment(&agreement, &id("AT"), &target, &Frontier::empty(), &entries[..4], &proof, &view),
+        Err(WitnessError::NotAPeerLog)
     );
 }

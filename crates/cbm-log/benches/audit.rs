@@ -167,10 +167,13 @@ fn audit_bench(c: &mut Criterion) {
     let count = entries();
     let full = dir.path().join("full.cbor");
     write_bundle(&full, count);
+    // The limit is measured before and after the audit, and the higher
+    // rate taken: the ratio is never flattered by a slow limit measurement.
+    let before = raw_verify_rate(40_000);
     let started = Instant::now();
     assert_eq!(audit_file(&full), Verdict::Ok);
     let rate = count as f64 / started.elapsed().as_secs_f64();
-    let limit = raw_verify_rate(20_000);
+    let limit = before.max(raw_verify_rate(40_000));
     println!(
         "audit of {count} entries: {rate:.0} entries/s; raw all-core verify_strict: {limit:.0}/s; ratio {:.2}; peak RSS {:.1} MiB; bundle {} MiB",
         rate / limit,

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use cbm_wire::limits::{MAX_ENTRY_BYTES, MAX_FRAME_BYTES, MAX_PAGE_ITEMS};
 use cbm_wire::{
-    AgreementHash, Cadence, Cosignature, KeyId, LogId, Roster, Signatory, SignatoryId, SignedCheckpoint, SignedRoster,
-    SigningKeyInfo, Timestamp, VerifyError,
+    AgreementHash, Cadence, Cosignature, KeyId, LogId, PublicKey, Roster, Signable, Signatory, SignatoryId, Signed,
+    SignedCheckpoint, SignedRoster, SigningKeyInfo, Timestamp, Verifier, VerifyError,
 };
 
 /// The shortest fixed cadence a schedule may have. CBM obligations run in
@@ -73,6 +73,8 @@ pub struct Agreement {
     roster: Roster,
     hash: AgreementHash,
     logs: BTreeMap<LogId, usize>,
+    /// Every valid roster signing key, decompressed once.
+    verifiers: BTreeMap<PublicKey, Verifier>,
 }
 
 impl Agreement {
@@ -95,7 +97,13 @@ impl Agreement {
         }
         let hash = roster.agreement_hash();
         let logs = roster.signatories.iter().enumerate().map(|(i, s)| (LogId::derive(&hash, &s.id), i)).collect();
-        Ok(Self { roster: roster.clone(), hash, logs })
+        let verifiers = roster
+            .signatories
+            .iter()
+            .flat_map(|s| &s.signing_keys)
+            .filter_map(|k| Some((k.key, Verifier::new("roster key", &k.key).ok()?)))
+            .collect();
+        Ok(Self { roster: roster.clone(), hash, logs, verifiers })
     }
 
     /// The roster.
@@ -126,6 +134,18 @@ impl Agreement {
         listed.iter().chain(rotated).find(|k| k.id == key && k.is_valid_at(at))
     }
 
+    /// Verifies `signed` under this agreement with `key`; a roster key's
+    /// decompressed form is reused, any other key is checked first.
+    ///
+    /// # Errors
+    /// As [`Signed::verify`].
+    pub fn verify_signed<T: Signable>(&self, signed: &Signed<T>, key: &PublicKey) -> Result<(), VerifyError> {
+        match self.verifiers.get(key) {
+            Some(verifier) => signed.verify_with(&self.hash, verifier),
+            None => signed.verify(&self.hash, key),
+        }
+    }
+
     /// The log of `signatory`.
     pub fn log_of(&self, signatory: &SignatoryId) -> LogId {
         LogId::derive(&self.hash, signatory)
@@ -141,7 +161,7 @@ impl Agreement {
         let unknown = VerifyError::UnknownKey { what: "checkpoint" };
         let owner = self.owner_of(&checkpoint.body.log).ok_or(unknown.clone())?;
         let key = self.roster.signing_key(&owner.id, checkpoint.key, checkpoint.body.timestamp).ok_or(unknown)?;
-        checkpoint.verify(&self.hash, key)?;
+        self.verify_signed(checkpoint, key)?;
         Ok(owner)
     }
 
@@ -159,7 +179,7 @@ impl Agreement {
             return Err(unknown);
         }
         let key = self.roster.signing_key(&body.witness, cosignature.key, body.cosigned_at).ok_or(unknown)?;
-        cosignature.verify(&self.hash, key)
+        self.verify_signed(cosignature, key)
     }
 }
 

@@ -9,17 +9,17 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use cbm_wire::{
-    BUNDLE_FORMAT_VERSION, BundleEnd, BundleRecord, Cosignature, EntryHash, EntryKind, EntryRef, LogId, PublicKey,
-    SignatoryId, SignedCheckpoint, SignedEntry, SigningKeyInfo, StatusChange, Timestamp, Topic, TreeHash,
+    BUNDLE_FORMAT_VERSION, BundleEnd, BundleRecord, Cosignature, EntryHash, EntryKind, EntryRef, LogId, SignatoryId,
+    SignedCheckpoint, SignedEntry, SigningKeyInfo, StatusChange, Timestamp, Topic, TreeHash,
 };
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::agreement::Agreement;
-use crate::bundle::{BundleError, BundleReader};
+use crate::bundle::{BundleError, BundleReader, EndDigest, decode_record};
 use crate::evidence::verify_evidence;
 use crate::merkle::Frontier;
-use crate::rules::{LogView, check_entry_verified};
+use crate::rules::{LogView, Precheck, check_prechecked};
 use crate::schedule::{AckStatus, PeriodReport, Receipts, judge_record, schedule_relevant};
 
 /// The overall verdict, and the CLI's exit code for it.
@@ -105,6 +105,8 @@ struct Auditor {
     /// Records that could not be checked for want of an adopted roster.
     unchecked: u64,
     records: u64,
+    /// What the end record must state about the records so far.
+    digest: EndDigest,
     /// Citations of other logs' entries, checked once every log is read:
     /// (record position, citing signatory, citation).
     citations: Vec<(u64, SignatoryId, EntryRef)>,
@@ -165,20 +167,44 @@ impl Problems {
 }
 
 impl Auditor {
-    /// Audits a batch of records in order. The signatures of its entries
-    /// are verified first, on every core, under the roster keys; the
-    /// sequential rules then skip those that verified (spec/log.md §7.4).
-    fn batch(&mut self, batch: Vec<(BundleRecord, Option<BundleEnd>)>) {
-        let verified = match &self.agreement {
-            Some(agreement) => verify_entries_in_parallel(agreement, &batch),
-            None => vec![None; batch.len()],
-        };
-        for ((record, end), verified) in batch.into_iter().zip(verified) {
-            self.record(record, end, verified);
+    /// Audits a batch of records, given as their bytes, in order. They are
+    /// decoded, and their entries' hashes and signatures prechecked, on
+    /// every core first (spec/log.md §7.4); the sequential rules follow.
+    /// Returns `false` at a record that does not decode: the audit stops there.
+    fn batch(&mut self, batch: &[(u64, Vec<u8>)]) -> bool {
+        let agreement = self.agreement.as_ref();
+        let decoded: Vec<_> = batch
+            .par_iter()
+            .map(|(offset, bytes)| {
+                let record = decode_record(*offset, bytes)?;
+                let precheck = match (&record, agreement) {
+                    (BundleRecord::Entry { entry }, Some(agreement)) => Some(Precheck::of(agreement, entry)),
+                    _ => None,
+                };
+                Ok((record, precheck))
+            })
+            .collect();
+        for ((_, bytes), decoded) in batch.iter().zip(decoded) {
+            let (record, precheck) = match decoded {
+                Ok(decoded) => decoded,
+                Err(e) => {
+                    self.problems.push(bundle_problem(&e));
+                    return false;
+                }
+            };
+            let expected_end = match record {
+                BundleRecord::End { .. } => Some(self.digest.end()),
+                _ => {
+                    self.digest.add(bytes);
+                    None
+                }
+            };
+            self.record(record, expected_end, precheck);
         }
+        true
     }
 
-    fn record(&mut self, record: BundleRecord, expected_end: Option<BundleEnd>, verified: Option<PublicKey>) {
+    fn record(&mut self, record: BundleRecord, expected_end: Option<BundleEnd>, precheck: Option<Precheck>) {
         self.records += 1;
         let position = self.records;
         if self.ended {
@@ -237,7 +263,10 @@ impl Auditor {
                 self.problems.push(format!("record {position} and later: no adopted roster before them; not checked"));
             }
             (_, None) => self.unchecked += 1,
-            (BundleRecord::Entry { entry }, Some(_)) => self.entry(position, entry, verified.as_ref()),
+            (BundleRecord::Entry { entry }, Some(agreement)) => {
+                let precheck = precheck.unwrap_or_else(|| Precheck::of(agreement, &entry));
+                self.entry(position, entry, &precheck);
+            }
             (BundleRecord::Checkpoint { checkpoint }, Some(_)) => self.checkpoint(position, checkpoint),
             (BundleRecord::Cosignature { cosignature }, Some(_)) => self.cosignature(position, cosignature),
             (BundleRecord::Evidence { evidence }, Some(agreement)) => {
@@ -256,7 +285,7 @@ impl Auditor {
         }
     }
 
-    fn entry(&mut self, position: u64, entry: SignedEntry, verified: Option<&PublicKey>) {
+    fn entry(&mut self, position: u64, entry: SignedEntry, precheck: &Precheck) {
         let Some(agreement) = &self.agreement else { return };
         let log = agreement.log_of(&entry.body.signatory);
         if !self.logs.contains_key(&log) {
@@ -268,7 +297,7 @@ impl Auditor {
             _ => None,
         };
         let view = AuditView { agreement, logs: &self.logs, cited, owner: &entry.body.signatory };
-        if let Err(problem) = check_entry_verified(agreement, &view, &entry, verified) {
+        if let Err(problem) = check_prechecked(agreement, &view, &entry, precheck) {
             let (index, who) = (entry.body.index, &entry.body.signatory);
             self.problems.push(format!("record {position}: entry {index} of {who}: {problem}"));
             return;
@@ -277,7 +306,7 @@ impl Auditor {
             self.citations.push((position, entry.body.signatory.clone(), cited.clone()));
         }
         let Some(state) = self.logs.get_mut(&log) else { return };
-        let hash = entry.hash();
+        let hash = precheck.hash;
         let mut created = Vec::new();
         state.frontier.push(TreeHash(hash.0), &mut created);
         state.hashes.push(hash);
@@ -448,60 +477,50 @@ pub fn audit<R: Read>(
         problems: Problems::default(),
         unchecked: 0,
         records: 0,
+        digest: EndDigest::default(),
         citations: Vec::new(),
     };
-    let mut batch = Vec::with_capacity(BATCH_RECORDS);
-    let mut batch_start = 0;
-    let mut failure = None;
+    // The header and roster are a batch of their own, so that every later
+    // batch is prechecked under the adopted roster.
+    let mut limit = 2;
     loop {
-        let done = match reader.next() {
-            None => true,
-            Some(Ok(record)) => {
-                let end = matches!(record, BundleRecord::End { .. }).then(|| reader.expected_end());
-                batch.push((record, end));
-                false
-            }
-            Some(Err(e)) => {
-                failure = Some(bundle_problem(&e));
-                true
-            }
-        };
-        if done || batch.len() == BATCH_RECORDS || reader.offset() - batch_start >= BATCH_BYTES {
-            auditor.batch(std::mem::take(&mut batch));
-            batch_start = reader.offset();
-            progress(reader.offset());
+        let (batch, failure) = read_batch(&mut reader, limit);
+        limit = BATCH_RECORDS;
+        let decoded = batch.is_empty() || auditor.batch(&batch);
+        progress(reader.offset());
+        if let Some(failure) = &failure {
+            auditor.problems.push(bundle_problem(failure));
         }
-        if done {
+        if batch.is_empty() || !decoded || failure.is_some() {
             break;
         }
     }
-    if let Some(failure) = failure {
-        auditor.problems.push(failure);
-    }
     auditor.finish(now)
+}
+
+/// Up to `limit` records' bytes (fewer once they hold [`BATCH_BYTES`]),
+/// and the error that ended reading, if any.
+fn read_batch<R: Read>(reader: &mut BundleReader<R>, limit: usize) -> (Vec<(u64, Vec<u8>)>, Option<BundleError>) {
+    let mut batch = Vec::with_capacity(limit);
+    let mut bytes = 0;
+    while batch.len() < limit && bytes < BATCH_BYTES {
+        match reader.next_raw() {
+            None => break,
+            Some(Ok(raw)) => {
+                bytes += raw.1.len();
+                batch.push(raw);
+            }
+            Some(Err(e)) => return (batch, Some(e)),
+        }
+    }
+    (batch, None)
 }
 
 fn bundle_problem(error: &BundleError) -> String {
     format!("unreadable bundle: {error}")
 }
 
-/// Records audited together: their entries' signatures are verified in parallel.
+/// Records audited together: they are decoded and prechecked in parallel.
 const BATCH_RECORDS: usize = 1024;
 /// A batch is cut earlier once it holds this many bytes, bounding memory.
-const BATCH_BYTES: u64 = 8 << 20;
-
-/// For each record of `batch`, the roster key its entry's signature
-/// verifies under, if it is an entry signed with a roster key valid at its
-/// time and the signature verifies; `None` otherwise (the sequential rules
-/// then verify it themselves, with rotated keys too). Spread over every core.
-fn verify_entries_in_parallel(
-    agreement: &Agreement,
-    batch: &[(BundleRecord, Option<BundleEnd>)],
-) -> Vec<Option<PublicKey>> {
-    let verify = |(record, _): &(BundleRecord, Option<BundleEnd>)| {
-        let BundleRecord::Entry { entry } = record else { return None };
-        let key = agreement.signing_key_at(&entry.body.signatory, &[], entry.key, entry.body.issued_at)?;
-        entry.verify(agreement.hash(), &key.key).ok().map(|()| key.key)
-    };
-    batch.par_iter().map(verify).collect()
-}
+const BATCH_BYTES: usize = 8 << 20;

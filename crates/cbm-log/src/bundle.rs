@@ -8,12 +8,33 @@ use cbm_wire::{
     BundleEnd, BundleHeader, BundleRecord, CanonicalRule, DecodeError, Digest, SignedRoster, Wire, first_item_len,
 };
 
+/// What a bundle's end record states about the records before it, built
+/// record by record (spec/log.md §6.2): their number and the BLAKE3 digest
+/// of their bytes.
+#[derive(Debug, Default, Clone)]
+pub struct EndDigest {
+    records: u64,
+    digest: blake3::Hasher,
+}
+
+impl EndDigest {
+    /// Counts the encoded record `bytes` in.
+    pub fn add(&mut self, bytes: &[u8]) {
+        self.digest.update(bytes);
+        self.records += 1;
+    }
+
+    /// The end record that closes the records added so far.
+    pub fn end(&self) -> BundleEnd {
+        BundleEnd { records: self.records, digest: Digest(*self.digest.finalize().as_bytes()) }
+    }
+}
+
 /// Writes a bundle record by record, ending it with a [`BundleEnd`].
 #[derive(Debug)]
 pub struct BundleWriter<W: Write> {
     out: W,
-    records: u64,
-    digest: blake3::Hasher,
+    digest: EndDigest,
 }
 
 impl<W: Write> BundleWriter<W> {
@@ -22,7 +43,7 @@ impl<W: Write> BundleWriter<W> {
     /// # Errors
     /// On a write failure.
     pub fn new(out: W, header: BundleHeader, roster: SignedRoster) -> io::Result<Self> {
-        let mut writer = Self { out, records: 0, digest: blake3::Hasher::new() };
+        let mut writer = Self { out, digest: EndDigest::default() };
         writer.write(&BundleRecord::Header { header })?;
         writer.write(&BundleRecord::Roster { roster })?;
         Ok(writer)
@@ -35,8 +56,7 @@ impl<W: Write> BundleWriter<W> {
     pub fn write(&mut self, record: &BundleRecord) -> io::Result<()> {
         let bytes = record.encode();
         self.out.write_all(&bytes)?;
-        self.digest.update(&bytes);
-        self.records += 1;
+        self.digest.add(&bytes);
         Ok(())
     }
 
@@ -45,8 +65,7 @@ impl<W: Write> BundleWriter<W> {
     /// # Errors
     /// On a write failure.
     pub fn finish(mut self) -> io::Result<W> {
-        let end = BundleEnd { records: self.records, digest: Digest(*self.digest.finalize().as_bytes()) };
-        self.out.write_all(&BundleRecord::End { end }.encode())?;
+        self.out.write_all(&BundleRecord::End { end: self.digest.end() }.encode())?;
         self.out.flush()?;
         Ok(self.out)
     }
@@ -76,14 +95,18 @@ pub enum BundleError {
 }
 
 /// Reads a bundle record by record, with a buffer bounded by the record size limit.
+///
+/// As an iterator it yields decoded records and checks nothing beyond their
+/// encoding; [`BundleReader::expected_end`] says what the end record must
+/// state. [`BundleReader::next_raw`] yields the records' bytes only, for a
+/// caller that decodes them itself (on several cores, say).
 #[derive(Debug)]
 pub struct BundleReader<R: Read> {
     input: R,
     buffer: Vec<u8>,
     start: usize,
     offset: u64,
-    records: u64,
-    digest: blake3::Hasher,
+    digest: EndDigest,
     eof: bool,
     failed: bool,
 }
@@ -98,8 +121,7 @@ impl<R: Read> BundleReader<R> {
             buffer: Vec::with_capacity(CHUNK),
             start: 0,
             offset: 0,
-            records: 0,
-            digest: blake3::Hasher::new(),
+            digest: EndDigest::default(),
             eof: false,
             failed: false,
         }
@@ -110,10 +132,11 @@ impl<R: Read> BundleReader<R> {
         self.offset
     }
 
-    /// The end record that would close the records read so far: what a
-    /// bundle's [`BundleRecord::End`] must equal when it is read next.
+    /// The end record that would close the records the iterator has read
+    /// so far: what a bundle's [`BundleRecord::End`] must equal when it is
+    /// read next.
     pub fn expected_end(&self) -> BundleEnd {
-        BundleEnd { records: self.records, digest: Digest(*self.digest.finalize().as_bytes()) }
+        self.digest.end()
     }
 
     fn fill(&mut self) -> io::Result<()> {
@@ -135,7 +158,19 @@ impl<R: Read> BundleReader<R> {
         Ok(())
     }
 
-    fn next_record(&mut self) -> Result<Option<BundleRecord>, BundleError> {
+    /// The bytes of the next record and the offset where it starts, split
+    /// off by its CBOR head (a well-formed, canonical item within the size
+    /// limit) but not decoded; `None` at the end; after the first error, `None`.
+    pub fn next_raw(&mut self) -> Option<Result<(u64, Vec<u8>), BundleError>> {
+        if self.failed {
+            return None;
+        }
+        let result = self.split().transpose();
+        self.failed = matches!(result, Some(Err(_)));
+        result
+    }
+
+    fn split(&mut self) -> Result<Option<(u64, Vec<u8>)>, BundleError> {
         loop {
             let available = &self.buffer[self.start..];
             if available.is_empty() && self.eof {
@@ -143,12 +178,7 @@ impl<R: Read> BundleReader<R> {
             }
             match first_item_len(available, &BundleRecord::LIMITS) {
                 Ok(len) => {
-                    let record = BundleRecord::decode(&available[..len])
-                        .map_err(|source| BundleError::Record { offset: self.offset, source })?;
-                    if !matches!(record, BundleRecord::End { .. }) {
-                        self.digest.update(&available[..len]);
-                        self.records += 1;
-                    }
+                    let record = (self.offset, available[..len].to_vec());
                     self.start += len;
                     self.offset += len as u64;
                     return Ok(Some(record));
@@ -166,16 +196,29 @@ impl<R: Read> BundleReader<R> {
     }
 }
 
+/// Decodes one record split off by [`BundleReader::next_raw`].
+///
+/// # Errors
+/// [`BundleError::Record`] if it is not a valid canonical `BundleRecord`.
+pub fn decode_record(offset: u64, bytes: &[u8]) -> Result<BundleRecord, BundleError> {
+    BundleRecord::decode(bytes).map_err(|source| BundleError::Record { offset, source })
+}
+
 impl<R: Read> Iterator for BundleReader<R> {
     type Item = Result<BundleRecord, BundleError>;
 
     /// The next record; after the first error, `None`.
     fn next(&mut self) -> Option<Self::Item> {
-        if self.failed {
-            return None;
+        let (offset, bytes) = match self.next_raw()? {
+            Ok(raw) => raw,
+            Err(e) => return Some(Err(e)),
+        };
+        let record = decode_record(offset, &bytes);
+        match &record {
+            Ok(BundleRecord::End { .. }) => {}
+            Ok(_) => self.digest.add(&bytes),
+            Err(_) => self.failed = true,
         }
-        let result = self.next_record().transpose();
-        self.failed = matches!(result, Some(Err(_)));
-        result
+        Some(record)
     }
 }

@@ -7,6 +7,8 @@ use cbm_wire::{
     verify_message,
 };
 
+use rayon::prelude::*;
+
 use crate::agreement::Agreement;
 use crate::calendar::period_of;
 
@@ -79,26 +81,56 @@ pub enum EntryError {
     BadKeyRotation(&'static str),
 }
 
+/// The part of checking an entry that needs no log state: its encoded
+/// length, its leaf hash, and whether its signature verifies under the
+/// roster key its key id names at its time. Computed ahead of the
+/// sequential rules, on every core ([`Precheck::all`]); spec/log.md §7.4.
+#[derive(Clone, Debug)]
+pub struct Precheck {
+    /// Length of the entry's canonical encoding.
+    pub len: usize,
+    /// The entry's leaf hash.
+    pub hash: EntryHash,
+    /// The roster key the signature verified under, if it did.
+    verified: Option<PublicKey>,
+}
+
+impl Precheck {
+    /// Prechecks one entry.
+    pub fn of(agreement: &Agreement, entry: &SignedEntry) -> Self {
+        let bytes = entry.encode();
+        let verified = agreement
+            .signing_key_at(&entry.body.signatory, &[], entry.key, entry.body.issued_at)
+            .filter(|key| agreement.verify_signed(entry, &key.key).is_ok())
+            .map(|key| key.key);
+        Self { len: bytes.len(), hash: EntryHash::of_leaf(&bytes), verified }
+    }
+
+    /// Prechecks `entries`, spread over every core.
+    pub fn all(agreement: &Agreement, entries: &[SignedEntry]) -> Vec<Self> {
+        entries.par_iter().map(|entry| Self::of(agreement, entry)).collect()
+    }
+}
+
 /// Checks `entry` against the agreement and the logs held (spec/log.md §3.2).
 ///
 /// # Errors
 /// The first rule the entry breaks.
 pub fn check_entry(agreement: &Agreement, view: &impl LogView, entry: &SignedEntry) -> Result<(), EntryError> {
-    check_entry_verified(agreement, view, entry, None)
+    check_prechecked(agreement, view, entry, &Precheck::of(agreement, entry))
 }
 
-/// [`check_entry`] for an entry whose signature the caller has already
-/// verified under `verified` (for instance in parallel, ahead of the
-/// sequential rules): if that is the key the rules choose, the signature is
-/// not verified again; otherwise it is.
+/// [`check_entry`] given the entry's [`Precheck`]: if its signature
+/// verified under the key the rules choose, it is not verified again;
+/// otherwise (a rotated key, say) it is.
 ///
 /// # Errors
 /// As [`check_entry`].
-pub fn check_entry_verified(
+pub fn check_prechecked(
     agreement: &Agreement,
     view: &impl LogView,
     entry: &SignedEntry,
-    verified: Option<&PublicKey>,
+    precheck: &Precheck,
 ) -> Result<(), EntryError> {
     let body = &entry.body;
     if body.agreement != *agreement.hash() {
@@ -116,10 +148,10 @@ pub fn check_entry_verified(
     let key = agreement
         .signing_key_at(&signatory.id, &rotated, entry.key, body.issued_at)
         .ok_or(EntryError::NoValidKey(entry.key))?;
-    if verified != Some(&key.key) {
-        entry.verify(agreement.hash(), &key.key)?;
+    if precheck.verified.as_ref() != Some(&key.key) {
+        agreement.verify_signed(entry, &key.key)?;
     }
-    let len = entry.encode().len();
+    let len = precheck.len;
     let limit = agreement.roster().limits.max_entry_bytes as usize;
     if len > limit {
         return Err(EntryError::TooLarge { len, limit });
@@ -209,25 +241,37 @@ fn check_kind(
     Ok(())
 }
 
-/// A view with a batch of new entries of one log appended: how the entries
-/// of one append are checked, each against the logs plus the batch before it.
-#[derive(Debug)]
-pub struct WithBatch<'a, V> {
-    base: &'a V,
-    owner: &'a SignatoryId,
-    batch: Vec<&'a SignedEntry>,
+/// Checks a batch of new entries of `owner`'s log, each against the logs
+/// held plus the batch before it; signatures and hashes are prechecked on
+/// every core first. Returns the entries' leaf hashes.
+///
+/// # Errors
+/// The position in `entries` of the first entry that breaks a rule, and the rule.
+pub fn check_batch(
+    agreement: &Agreement,
+    view: &impl LogView,
+    owner: &SignatoryId,
+    entries: &[SignedEntry],
+) -> Result<Vec<EntryHash>, (usize, EntryError)> {
+    let prechecks = Precheck::all(agreement, entries);
+    let mut batch = WithBatch { base: view, owner, batch: Vec::with_capacity(entries.len()) };
+    for (position, (entry, precheck)) in entries.iter().zip(&prechecks).enumerate() {
+        if entry.body.signatory != *owner {
+            return Err((position, EntryError::UnknownSignatory(entry.body.signatory.clone())));
+        }
+        check_prechecked(agreement, &batch, entry, precheck).map_err(|error| (position, error))?;
+        batch.batch.push((entry, precheck.hash));
+    }
+    Ok(prechecks.into_iter().map(|p| p.hash).collect())
 }
 
-impl<'a, V: LogView> WithBatch<'a, V> {
-    /// `base` with an empty batch of `owner`'s entries.
-    pub fn new(base: &'a V, owner: &'a SignatoryId) -> Self {
-        Self { base, owner, batch: Vec::new() }
-    }
-
-    /// Appends `entry`, which the caller has checked, to the batch.
-    pub fn push(&mut self, entry: &'a SignedEntry) {
-        self.batch.push(entry);
-    }
+/// A view with a batch of new entries of one log appended: how the entries
+/// of one append are checked, each against the logs plus the batch before it.
+struct WithBatch<'a, V> {
+    base: &'a V,
+    owner: &'a SignatoryId,
+    /// The batch's entries with their leaf hashes, by position.
+    batch: Vec<(&'a SignedEntry, EntryHash)>,
 }
 
 impl<V: LogView> LogView for WithBatch<'_, V> {
@@ -237,18 +281,20 @@ impl<V: LogView> LogView for WithBatch<'_, V> {
     }
 
     fn entry_hash(&self, signatory: &SignatoryId, index: u64) -> Option<EntryHash> {
-        let in_batch = || self.batch.iter().find(|e| e.body.index == index).map(|e| e.hash());
-        if signatory == self.owner {
-            self.base.entry_hash(signatory, index).or_else(in_batch)
-        } else {
-            self.base.entry_hash(signatory, index)
+        if signatory != self.owner {
+            return self.base.entry_hash(signatory, index);
+        }
+        let held = self.base.size(signatory);
+        match index.checked_sub(held) {
+            Some(position) => self.batch.get(usize::try_from(position).ok()?).map(|(_, hash)| *hash),
+            None => self.base.entry_hash(signatory, index),
         }
     }
 
     fn rotated_keys(&self, signatory: &SignatoryId) -> Vec<SigningKeyInfo> {
         let mut keys = self.base.rotated_keys(signatory);
         if signatory == self.owner {
-            keys.extend(self.batch.iter().filter_map(|e| match &e.body.kind {
+            keys.extend(self.batch.iter().filter_map(|(e, _)| match &e.body.kind {
                 EntryKind::KeyRotation { new_key, .. } => Some(new_key.clone()),
                 _ => None,
             }));
@@ -259,7 +305,7 @@ impl<V: LogView> LogView for WithBatch<'_, V> {
     fn status(&self, signatory: &SignatoryId, topic: &Topic) -> Option<StatusChange> {
         let from_batch = (signatory == self.owner)
             .then(|| {
-                self.batch.iter().rev().find_map(|e| match &e.body.kind {
+                self.batch.iter().rev().find_map(|(e, _)| match &e.body.kind {
                     EntryKind::Status { topic: t, change, .. } if t == topic => Some(*change),
                     _ => None,
                 })

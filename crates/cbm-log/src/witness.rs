@@ -7,12 +7,15 @@
 //! never cosigns two checkpoints of one log that are inconsistent with each
 //! other; a conflict it sees instead becomes [`Decision::Equivocation`].
 
-use cbm_wire::{CosignBody, SignatoryId, SignedCheckpoint, SignedEntry, Timestamp, TreeHash, VerifyError};
+use cbm_wire::{
+    ConsistencyProof, CosignBody, RootHash, SignatoryId, SignedCheckpoint, SignedEntry, Timestamp, TreeHash,
+    VerifyError,
+};
 
 use crate::agreement::Agreement;
 use crate::evidence::same_size;
-use crate::merkle::Frontier;
-use crate::rules::{EntryError, LogView, WithBatch, check_entry};
+use crate::merkle::{Frontier, TreeHead, verify_consistency};
+use crate::rules::{EntryError, LogView, check_batch};
 
 /// What the witness should do with a new checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,9 +76,11 @@ pub enum WitnessError {
 
 /// Decides whether `witness` may cosign `new` (spec/log.md §3.3).
 ///
-/// - `cosigned`: the latest checkpoint of this log the witness cosigned, and
-///   `held`, the frontier of the tree it holds for that checkpoint;
-/// - `entries`: the entries from the cosigned size up to `new`'s size,
+/// - `cosigned`: the latest checkpoint of this log the witness cosigned;
+/// - `held`: the frontier of the tree the witness holds for this log — the
+///   cosigned tree, plus any entries staged toward `new` after
+///   [`check_segment`] passed them;
+/// - `entries`: the entries from `held`'s size up to `new`'s size,
 ///   fetched from the owner or any mirror;
 /// - `view`: the logs the witness holds, for citations and keys;
 /// - `now`: the witness's clock, the time of the cosignature.
@@ -93,9 +98,7 @@ pub fn review(
     view: &impl LogView,
     now: Timestamp,
 ) -> Result<Decision, WitnessError> {
-    let owner = agreement.owner_of(&new.body.log).filter(|o| o.id != *witness).ok_or(WitnessError::NotAPeerLog)?;
-    agreement.verify_checkpoint(new).map_err(WitnessError::BadSignature)?;
-
+    let owner = peer_owner(agreement, witness, new)?;
     if cosigned.is_some_and(|c| c.body.log != new.body.log) {
         return Err(WitnessError::HeldTreeMismatch);
     }
@@ -111,32 +114,87 @@ pub fn review(
             return Ok(Decision::AlreadyCosigned);
         }
     }
-    let (from, to) = (cosigned_size, new.body.size);
-    if held.size() != from || entries.len() as u64 != to - from {
-        return Err(WitnessError::MissingEntries { from, to });
+    let (from, to) = (held.size(), new.body.size);
+    if from < cosigned_size || from > to || entries.len() as u64 != to - from {
+        return Err(WitnessError::MissingEntries { from: from.max(cosigned_size), to });
     }
-    // The held tree must be the one cosigned: the caller's state is checked, not trusted.
-    if cosigned.is_some_and(|c| held.root().0 != c.body.root.0) {
+    // With nothing staged, the held tree must be the one cosigned: the
+    // caller's state is checked, not trusted.
+    if from == cosigned_size && cosigned.is_some_and(|c| held.root().0 != c.body.root.0) {
         return Err(WitnessError::HeldTreeMismatch);
     }
-    let mut frontier = held.clone();
-    let mut overlay = WithBatch::new(view, &owner.id);
-    let mut created = Vec::new();
-    for entry in entries {
-        let index = entry.body.index;
-        if entry.body.signatory != owner.id {
-            return Err(WitnessError::BadEntry {
-                index,
-                error: EntryError::UnknownSignatory(entry.body.signatory.clone()),
-            });
-        }
-        check_entry(agreement, &overlay, entry).map_err(|error| WitnessError::BadEntry { index, error })?;
-        overlay.push(entry);
-        frontier.push(TreeHash(entry.hash().0), &mut created);
-        created.clear();
-    }
+    let frontier = extend(agreement, view, &owner, held, entries)?;
     if frontier.root().0 != new.body.root.0 {
         return Err(WitnessError::RootMismatch);
     }
     Ok(Decision::Cosign(CosignBody { witness: witness.clone(), checkpoint: new.body.clone(), cosigned_at: now }))
+}
+
+/// Checks one segment of the entries a witness fetches toward `target`
+/// when they are too many to check in one piece (spec/log.md §3.3.1): the
+/// entries continue `held`, follow the entry rules, stop short of
+/// `target`'s size, and `proof` — a consistency proof from the size they
+/// reach to `target`'s — shows the tree they make is a prefix of
+/// `target`'s. Returns that tree; the caller stages the entries
+/// ([`crate::store::Store::stage`]) and goes on from there.
+///
+/// # Errors
+/// [`WitnessError::RootMismatch`] if the proof does not show it (the caller
+/// then looks for a fork, as after [`review`]); otherwise as [`review`].
+pub fn check_segment(
+    agreement: &Agreement,
+    witness: &SignatoryId,
+    target: &SignedCheckpoint,
+    held: &Frontier,
+    entries: &[SignedEntry],
+    proof: &ConsistencyProof,
+    view: &impl LogView,
+) -> Result<Frontier, WitnessError> {
+    let owner = peer_owner(agreement, witness, target)?;
+    let to = held.size() + entries.len() as u64;
+    if entries.is_empty() || to >= target.body.size {
+        return Err(WitnessError::MissingEntries { from: held.size(), to: target.body.size });
+    }
+    let frontier = extend(agreement, view, &owner, held, entries)?;
+    let prefix = TreeHead { size: to, root: RootHash(frontier.root().0) };
+    let whole = TreeHead { size: target.body.size, root: target.body.root };
+    verify_consistency(proof, &prefix, &whole).map_err(|_| WitnessError::RootMismatch)?;
+    Ok(frontier)
+}
+
+/// The owner of `checkpoint`'s log, if it is a peer's log and the
+/// checkpoint is signed by its owner.
+fn peer_owner(
+    agreement: &Agreement,
+    witness: &SignatoryId,
+    checkpoint: &SignedCheckpoint,
+) -> Result<SignatoryId, WitnessError> {
+    let owner = agreement
+        .owner_of(&checkpoint.body.log)
+        .filter(|o| o.id != *witness)
+        .ok_or(WitnessError::NotAPeerLog)?
+        .id
+        .clone();
+    agreement.verify_checkpoint(checkpoint).map_err(WitnessError::BadSignature)?;
+    Ok(owner)
+}
+
+/// `held` extended by `entries` of `owner`'s log, which must follow the entry rules.
+fn extend(
+    agreement: &Agreement,
+    view: &impl LogView,
+    owner: &SignatoryId,
+    held: &Frontier,
+    entries: &[SignedEntry],
+) -> Result<Frontier, WitnessError> {
+    let from = held.size();
+    let hashes = check_batch(agreement, view, owner, entries)
+        .map_err(|(position, error)| WitnessError::BadEntry { index: from + position as u64, error })?;
+    let mut frontier = held.clone();
+    let mut created = Vec::new();
+    for hash in hashes {
+        frontier.push(TreeHash(hash.0), &mut created);
+        created.clear();
+    }
+    Ok(frontier)
 }

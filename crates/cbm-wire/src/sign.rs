@@ -88,13 +88,37 @@ pub fn verify_message(
     message: &[u8],
     signature: &Signature,
 ) -> Result<(), VerifyError> {
-    let key =
-        ed25519_dalek::VerifyingKey::from_bytes(public.as_bytes()).map_err(|_| VerifyError::InvalidKey { what })?;
-    if key.is_weak() {
-        return Err(VerifyError::InvalidKey { what });
+    Verifier::new(what, public)?.verify(what, message, signature)
+}
+
+/// A public key checked once (a valid curve point, not of small order) and
+/// kept decompressed, so that verifying many signatures under it does not
+/// repeat that work. Verification is `verify_strict`, as [`verify_message`].
+#[derive(Clone, Debug)]
+pub struct Verifier(ed25519_dalek::VerifyingKey);
+
+impl Verifier {
+    /// Checks and decompresses `public`.
+    ///
+    /// # Errors
+    /// [`VerifyError::InvalidKey`] if `public` is not a valid point or has small order.
+    pub fn new(what: &'static str, public: &PublicKey) -> Result<Self, VerifyError> {
+        let key =
+            ed25519_dalek::VerifyingKey::from_bytes(public.as_bytes()).map_err(|_| VerifyError::InvalidKey { what })?;
+        if key.is_weak() {
+            return Err(VerifyError::InvalidKey { what });
+        }
+        Ok(Self(key))
     }
-    let signature = ed25519_dalek::Signature::from_bytes(&signature.0);
-    key.verify_strict(message, &signature).map_err(|_| VerifyError::BadSignature { what })
+
+    /// Verifies `signature` over `message`.
+    ///
+    /// # Errors
+    /// [`VerifyError::BadSignature`] if it does not verify.
+    pub fn verify(&self, what: &'static str, message: &[u8], signature: &Signature) -> Result<(), VerifyError> {
+        let signature = ed25519_dalek::Signature::from_bytes(&signature.0);
+        self.0.verify_strict(message, &signature).map_err(|_| VerifyError::BadSignature { what })
+    }
 }
 
 impl PublicKey {
@@ -127,7 +151,15 @@ impl<T: Signable> Signed<T> {
     /// # Errors
     /// As [`verify_message`].
     pub fn verify(&self, agreement: &AgreementHash, public: &PublicKey) -> Result<(), VerifyError> {
+        self.verify_with(agreement, &Verifier::new(T::CONTEXT, public)?)
+    }
+
+    /// [`Signed::verify`] under a key checked and decompressed before.
+    ///
+    /// # Errors
+    /// [`VerifyError::BadSignature`] if the signature does not verify.
+    pub fn verify_with(&self, agreement: &AgreementHash, verifier: &Verifier) -> Result<(), VerifyError> {
         let message = signing_message(T::CONTEXT, agreement, self.key, &self.body);
-        verify_message(T::CONTEXT, public, &message, &self.signature)
+        verifier.verify(T::CONTEXT, &message, &self.signature)
     }
 }

@@ -78,7 +78,12 @@ impl Store {
             }
         }
         let checkpoint_count = checkpoints.len() as u64;
-        if checkpoints.last().is_some_and(|c| c.body.size != size) {
+        let staged_toward = self.staged(log)?.map(|t| t.body.size);
+        let checkpointed = checkpoints.last().map(|c| c.body.size);
+        if staged_toward.is_some_and(|t| t <= size) {
+            problems
+                .push(format!("entries are staged toward a checkpoint of size {staged_toward:?}, but {size} are held"));
+        } else if staged_toward.is_none() && checkpointed.is_some_and(|c| c != size) {
             problems.push(format!("latest checkpoint does not cover all {size} entries"));
         }
         let mut pending = checkpoints.into_iter().peekable();

@@ -270,27 +270,8 @@ impl Store {
             return Err(AppendError::WrongLog("checkpoint").into());
         }
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute("INSERT OR IGNORE INTO logs (log_id, size) VALUES (?1, 0)", [log.as_bytes()])?;
-        let (id, size): (i64, i64) =
-            tx.query_row("SELECT id, size FROM logs WHERE log_id = ?1", [log.as_bytes()], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?;
-        let size = to_u64(size, "log size")?;
-        let mut frontier = Frontier::read(&NodeReader { conn: &tx, log: id, upper: None }, size)?;
-        let mut created = Vec::with_capacity(entries.len() * 2);
-        let mut encoded = Vec::with_capacity(entries.len());
-        for (offset, entry) in entries.iter().enumerate() {
-            let expected = size + offset as u64;
-            if entry.body.index != expected {
-                return Err(AppendError::NotContiguous { expected, found: entry.body.index }.into());
-            }
-            if LogId::derive(&entry.body.agreement, &entry.body.signatory) != *log {
-                return Err(AppendError::WrongLog("entry").into());
-            }
-            let bytes = entry.encode();
-            frontier.push(TreeHash(EntryHash::of_leaf(&bytes).0), &mut created);
-            encoded.push(bytes);
-        }
+        let (id, size) = log_row_for_append(&tx, log)?;
+        let frontier = insert_entries(&tx, log, id, size, entries)?;
         let new_size = frontier.size();
         let computed = RootHash(frontier.root().0);
         if checkpoint.body.size != new_size {
@@ -305,15 +286,6 @@ impl Store {
             return Err(AppendError::TimeWentBack.into());
         }
         {
-            let mut insert_entry = tx.prepare_cached("INSERT INTO entries (log, idx, bytes) VALUES (?1, ?2, ?3)")?;
-            for (offset, bytes) in encoded.iter().enumerate() {
-                insert_entry.execute(params![id, to_i64(size + offset as u64)?, bytes])?;
-            }
-            let mut insert_node =
-                tx.prepare_cached("INSERT INTO tree_nodes (log, level, idx, hash) VALUES (?1, ?2, ?3, ?4)")?;
-            for (index, hash) in &created {
-                insert_node.execute(params![id, index.level, to_i64(index.index)?, hash.as_bytes()])?;
-            }
             let bytes = checkpoint.encode();
             let time = to_i64(checkpoint.body.timestamp.0)?;
             let existing: Option<Vec<u8>> = tx
@@ -328,7 +300,7 @@ impl Store {
                         .execute(params![id, to_i64(new_size)?, time, bytes])?;
                 }
             }
-            tx.execute("UPDATE logs SET size = ?1 WHERE id = ?2", params![to_i64(new_size)?, id])?;
+            tx.execute("DELETE FROM staged WHERE log = ?1", [id])?;
             if let Some(cosignature) = cosignature {
                 cosign::insert_cosignature(&tx, id, cosignature)?;
             }
@@ -338,6 +310,48 @@ impl Store {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// A witness's step toward a checkpoint too far ahead to check in one
+    /// piece (spec/log.md §3.3.1): stores `entries`, which the caller has
+    /// checked and proved to extend the held tree to a prefix of `target`'s,
+    /// without a checkpoint of their own, and records `target` as the
+    /// checkpoint they lead to. Such staged entries are served and built on
+    /// like any other; the append that reaches a checkpoint clears the record.
+    ///
+    /// # Errors
+    /// [`AppendError::SizeMismatch`] if the entries reach `target`'s size
+    /// (that is an append, with the checkpoint), [`AppendError::WrongLog`]
+    /// or [`AppendError::NotContiguous`] as for [`Store::append`]; nothing is
+    /// stored then.
+    pub fn stage(&mut self, log: &LogId, entries: &[SignedEntry], target: &SignedCheckpoint) -> Result<(), StoreError> {
+        if target.body.log != *log {
+            return Err(AppendError::WrongLog("checkpoint").into());
+        }
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (id, size) = log_row_for_append(&tx, log)?;
+        let frontier = insert_entries(&tx, log, id, size, entries)?;
+        if frontier.size() >= target.body.size {
+            return Err(AppendError::SizeMismatch { checkpoint: target.body.size, log: frontier.size() }.into());
+        }
+        tx.execute("INSERT OR REPLACE INTO staged (log, bytes) VALUES (?1, ?2)", params![id, target.encode()])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The checkpoint `log`'s staged entries lead to (see [`Store::stage`]),
+    /// if it holds any.
+    ///
+    /// # Errors
+    /// On a database failure or a corrupt row.
+    pub fn staged(&self, log: &LogId) -> Result<Option<SignedCheckpoint>, StoreError> {
+        let Some((id, _)) = self.log_row(log)? else { return Ok(None) };
+        let bytes: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached("SELECT bytes FROM staged WHERE log = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        bytes.map(|b| decode_checkpoint(&b, log)).transpose()
     }
 
     /// The entry at `index` of `log`, checked against its stored leaf hash.
@@ -410,18 +424,21 @@ impl Store {
     }
 
     /// The tree head of `log` at its latest checkpoint, checked against the
-    /// stored tree: a corrupt frontier is reported, not trusted.
+    /// stored tree: a corrupt frontier is reported, not trusted. Entries
+    /// past it must be staged toward a larger checkpoint.
     fn check_latest(&self, log: &LogId) -> Result<Option<TreeHead>, StoreError> {
-        let Some(checkpoint) = self.latest_checkpoint(log)? else {
-            return Ok(None);
-        };
         let (id, size) = self.log_row(log)?.ok_or_else(|| corrupt("log row vanished"))?;
-        if checkpoint.body.size != size {
+        let latest = self.latest_checkpoint(log)?;
+        let checkpointed = latest.as_ref().map_or(0, |c| c.body.size);
+        let staged_toward = self.staged(log)?.map(|t| t.body.size);
+        let covered = checkpointed == size || (checkpointed < size && staged_toward.is_some_and(|t| size < t));
+        if !covered {
             return Err(corrupt(format!(
-                "log {log} has {size} entries but its latest checkpoint says {}",
-                checkpoint.body.size
+                "log {log} has {size} entries but its latest checkpoint says {checkpointed} and none are staged"
             )));
         }
+        let Some(checkpoint) = latest else { return Ok(None) };
+        let size = checkpoint.body.size;
         let computed = Frontier::read(&self.nodes(id), size)?.root();
         if computed.0 != checkpoint.body.root.0 {
             return Err(corrupt(format!("stored tree of log {log} does not match its latest checkpoint")));
@@ -480,6 +497,49 @@ impl Store {
             .map_err(|e| corrupt(format!("consistency proof {old_size}..{new_size} of log {log}: {e}")))?;
         Ok(proof)
     }
+}
+
+/// The row id and size of `log` inside an append's transaction, creating the row.
+fn log_row_for_append(tx: &Connection, log: &LogId) -> Result<(i64, u64), StoreError> {
+    tx.execute("INSERT OR IGNORE INTO logs (log_id, size) VALUES (?1, 0)", [log.as_bytes()])?;
+    let (id, size): (i64, i64) =
+        tx.query_row("SELECT id, size FROM logs WHERE log_id = ?1", [log.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok((id, to_u64(size, "log size")?))
+}
+
+/// Inserts `entries` after the `size` entries of `log` (row `id`), with
+/// the tree hashes they complete, and updates the log's size, inside an
+/// append's transaction. Returns the tree after them.
+fn insert_entries(
+    tx: &Connection,
+    log: &LogId,
+    id: i64,
+    size: u64,
+    entries: &[SignedEntry],
+) -> Result<Frontier, StoreError> {
+    let mut frontier = Frontier::read(&NodeReader { conn: tx, log: id, upper: None }, size)?;
+    let mut created = Vec::with_capacity(2);
+    let mut insert_entry = tx.prepare_cached("INSERT INTO entries (log, idx, bytes) VALUES (?1, ?2, ?3)")?;
+    let mut insert_node =
+        tx.prepare_cached("INSERT INTO tree_nodes (log, level, idx, hash) VALUES (?1, ?2, ?3, ?4)")?;
+    for entry in entries {
+        let index = frontier.size();
+        if entry.body.index != index {
+            return Err(AppendError::NotContiguous { expected: index, found: entry.body.index }.into());
+        }
+        if LogId::derive(&entry.body.agreement, &entry.body.signatory) != *log {
+            return Err(AppendError::WrongLog("entry").into());
+        }
+        let bytes = entry.encode();
+        created.clear();
+        frontier.push(TreeHash(EntryHash::of_leaf(&bytes).0), &mut created);
+        insert_entry.execute(params![id, to_i64(index)?, bytes])?;
+        for (at, hash) in &created {
+            insert_node.execute(params![id, at.level, to_i64(at.index)?, hash.as_bytes()])?;
+        }
+    }
+    tx.execute("UPDATE logs SET size = ?1 WHERE id = ?2", params![to_i64(frontier.size())?, id])?;
+    Ok(frontier)
 }
 
 fn prove_error(error: ProveError<StoreError>) -> StoreError {

@@ -8,7 +8,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// The schema version this build writes.
-pub(crate) const CURRENT_VERSION: u32 = 2;
+pub(crate) const CURRENT_VERSION: u32 = 3;
 
 /// Migration `i` takes a store from version `i` to `i + 1`.
 const MIGRATIONS: [&str; CURRENT_VERSION as usize] = [
@@ -62,6 +62,11 @@ const MIGRATIONS: [&str; CURRENT_VERSION as usize] = [
         bytes BLOB NOT NULL,
         PRIMARY KEY (log_id, idx, field, recipient)
     ) WITHOUT ROWID;",
+    // Version 3: the checkpoint a mirrored log's staged entries lead to.
+    "CREATE TABLE staged (
+        log INTEGER PRIMARY KEY REFERENCES logs(id),
+        bytes BLOB NOT NULL
+    );",
 ];
 
 /// Fails, changing nothing, if the store was written by a newer cbm.

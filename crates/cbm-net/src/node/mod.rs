@@ -22,7 +22,7 @@ use std::time::Duration;
 use cbm_log::agreement::{Agreement, RosterError};
 use cbm_log::author::{Author, Draft};
 use cbm_log::held::LogFacts;
-use cbm_log::rules::{EntryError, WithBatch, check_entry};
+use cbm_log::rules::{EntryError, check_batch};
 use cbm_log::store::{ExportError, ExportSummary, Store, StoreError};
 use cbm_wire::{
     Checkpoint, PublicKey, Request, RootHash, SignatoryId, SignedCheckpoint, SignedEntry, SignedRoster, SigningKey,
@@ -277,22 +277,18 @@ impl Node {
                 let author =
                     Author { agreement: &s.agreement, signatory: &s.me, key_id: s.key_id, key: &s.signing_key };
                 let authored = author.write_all(drafts, size, now, &mut rand_core::OsRng);
-                let view = h.view(&s.agreement);
-                let mut batch = WithBatch::new(&view, &s.me);
-                for (index, a) in authored.iter().enumerate() {
-                    if let Err(error) = check_entry(&s.agreement, &batch, &a.entry) {
-                        return Ok(Err(NodeError::Refused { index, error }));
-                    }
-                    batch.push(&a.entry);
-                }
+                let entries: Vec<_> = authored.iter().map(|a| a.entry.clone()).collect();
+                let hashes = match check_batch(&s.agreement, &h.view(&s.agreement), &s.me, &entries) {
+                    Ok(hashes) => hashes,
+                    Err((index, error)) => return Ok(Err(NodeError::Refused { index, error })),
+                };
                 let mut frontier = h.store.frontier(&log)?;
                 let mut created = Vec::new();
-                for a in &authored {
-                    frontier.push(TreeHash(a.entry.hash().0), &mut created);
+                for hash in hashes {
+                    frontier.push(TreeHash(hash.0), &mut created);
                 }
                 let body = Checkpoint { log, size: frontier.size(), root: RootHash(frontier.root().0), timestamp: now };
                 let checkpoint = SignedCheckpoint::sign(body, s.agreement.hash(), s.key_id, &s.signing_key);
-                let entries: Vec<_> = authored.iter().map(|a| a.entry.clone()).collect();
                 let openings: Vec<_> = authored.iter().flat_map(|a| a.openings.iter().cloned()).collect();
                 h.store.append_authored(&log, &entries, &checkpoint, &openings)?;
                 entries.iter().for_each(|e| h.facts.observe(e));

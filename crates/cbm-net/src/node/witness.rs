@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use cbm_log::evidence::{inconsistent, same_size};
 use cbm_log::store::{AppendError, StoreError};
-use cbm_log::witness::{Decision, WitnessError, review};
+use cbm_log::witness::{Decision, WitnessError, check_segment, review};
 use cbm_wire::{
     Cosignature, EquivocationEvidence, Field, LogId, Request, Response, SignedCheckpoint, SignedEntry, TreeHash,
 };
@@ -43,7 +43,8 @@ async fn mirror(shared: &Arc<Shared>, source: &quinn::Connection, new: SignedChe
     let log = new.body.log;
     let lock = shared.log_lock(&log);
     let _serialised = lock.lock().await;
-    let held = shared.with_held(move |h| h.store.latest_checkpoint(&log)).await?;
+    let (held, staged) =
+        shared.with_held(move |h| Ok((h.store.latest_checkpoint(&log)?, h.store.staged(&log)?))).await?;
     let held_size = held.as_ref().map_or(0, |c| c.body.size);
     if new.body.size <= held_size {
         return compare_held(shared, held, new).await;
@@ -53,56 +54,138 @@ async fn mirror(shared: &Arc<Shared>, source: &quinn::Connection, new: SignedChe
         // second node running under our keys. Nothing to mirror.
         return Err(MirrorError::Other("a checkpoint of our own log we do not hold".into()));
     }
-    let entries = fetch_entries(shared, source, &log, held_size, new.body.size).await?;
+    let outcome = match stage_segments(shared, source, &new).await {
+        Ok(start) => cosign_rest(shared, source, &owner, held.clone(), &new, start).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Err(MirrorError::Witness(WitnessError::RootMismatch)) => {
+            // The tree we hold (cosigned, or staged toward an earlier
+            // checkpoint) does not lead to `new`: look for the fork.
+            let earlier = staged.filter(|t| t.body.size < new.body.size).or(held);
+            let Some(earlier) = earlier else { return Err(WitnessError::RootMismatch.into()) };
+            prove_fork(shared, source, &earlier, &new).await
+        }
+        other => other,
+    }
+}
+
+/// Most entries a witness fetches and checks in one piece: a larger gap to
+/// a checkpoint is mirrored segment by segment (spec/transport.md §6.2), so
+/// memory stays bounded however far behind the witness is.
+fn segment_entries(shared: &Shared) -> u64 {
+    const SEGMENT_BYTES: u64 = 32 << 20;
+    let per_entry = u64::from(shared.agreement.roster().limits.max_entry_bytes).max(1);
+    (SEGMENT_BYTES / per_entry).clamp(1, 16_384)
+}
+
+/// While more than one segment separates the held entries from `new`,
+/// fetches the next segment and a consistency proof from its end to `new`
+/// from `source`, checks both, and stages the segment. Returns the size
+/// held afterwards.
+async fn stage_segments(
+    shared: &Arc<Shared>,
+    source: &quinn::Connection,
+    new: &SignedCheckpoint,
+) -> Result<u64, MirrorError> {
+    let log = new.body.log;
+    let segment = segment_entries(shared);
+    loop {
+        let start = shared.with_held(move |h| h.store.size(&log)).await?;
+        if start >= new.body.size {
+            return Err(MirrorError::Other("the checkpoint lies within entries staged toward another".into()));
+        }
+        if new.body.size - start <= segment {
+            return Ok(start);
+        }
+        let end = start + segment;
+        let entries = fetch_entries(shared, source, &log, start, end).await?;
+        let request = Request::ConsistencyProof { log, old_size: end, new_size: new.body.size };
+        let Response::ConsistencyProof { proof } =
+            call(source, &request, shared.max_frame(), shared.limits.request_timeout).await?
+        else {
+            return Err(CallError::Unexpected("ConsistencyProof").into());
+        };
+        let (s, target) = (Arc::clone(shared), new.clone());
+        shared
+            .with_held(move |h| {
+                let held = h.store.frontier(&log)?;
+                let view = h.view(&s.agreement);
+                match check_segment(&s.agreement, &s.me, &target, &held, &entries, &proof, &view) {
+                    Ok(_) => {
+                        h.store.stage(&log, &entries, &target)?;
+                        entries.iter().for_each(|e| h.facts.observe(e));
+                        Ok(Ok(()))
+                    }
+                    Err(e) => Ok(Err(e)),
+                }
+            })
+            .await??;
+        debug!(%log, staged = end, toward = new.body.size, "segment staged");
+    }
+}
+
+/// Fetches the entries from `start` to `new`'s size, lets
+/// [`review`] decide, and stores the outcome atomically.
+async fn cosign_rest(
+    shared: &Arc<Shared>,
+    source: &quinn::Connection,
+    owner: &cbm_wire::SignatoryId,
+    held: Option<SignedCheckpoint>,
+    new: &SignedCheckpoint,
+    start: u64,
+) -> Result<(), MirrorError> {
+    let log = new.body.log;
+    let held_size = held.as_ref().map_or(0, |c| c.body.size);
+    let entries = fetch_entries(shared, source, &log, start, new.body.size).await?;
     let agreement_shared = Arc::clone(shared);
-    let (new_for_review, held_for_review) = (new.clone(), held.clone());
-    let decision = shared
+    let new_for_review = new.clone();
+    let outcome = shared
         .with_held(move |h| {
             let s = &agreement_shared;
             let frontier = h.store.frontier(&log)?;
             let now = s.clock.now();
             let view = h.view(&s.agreement);
-            let decision =
-                review(&s.agreement, &s.me, held_for_review.as_ref(), &frontier, &new_for_review, &entries, &view, now);
-            match decision {
+            let decision = review(&s.agreement, &s.me, held.as_ref(), &frontier, &new_for_review, &entries, &view, now);
+            Ok(match decision {
                 Ok(Decision::Cosign(body)) => {
                     let cosignature = Cosignature::sign(body, s.agreement.hash(), s.key_id, &s.signing_key);
                     h.store.append_cosigned(&log, &entries, &new_for_review, &cosignature)?;
                     entries.iter().for_each(|e| h.facts.observe(e));
                     let committed =
                         entries.iter().any(|e| e.body.fields.iter().any(|f| matches!(f, Field::Committed { .. })));
-                    Ok(Ok((Some(cosignature), None, committed)))
+                    Ok(Reviewed::Cosigned { cosignature, committed })
                 }
-                Ok(Decision::AlreadyCosigned) => Ok(Ok((None, None, false))),
+                Ok(Decision::AlreadyCosigned) => Ok(Reviewed::AlreadyCosigned),
                 Ok(Decision::Equivocation(evidence)) => {
                     h.store.add_evidence(&evidence)?;
-                    Ok(Ok((None, Some(*evidence), false)))
+                    Ok(Reviewed::Evidence(evidence))
                 }
-                Err(e) => Ok(Err(e)),
-            }
+                Err(e) => Err(e),
+            })
         })
-        .await?;
-    match decision {
-        Ok((Some(cosignature), _, committed)) => {
+        .await??;
+    match outcome {
+        Reviewed::Cosigned { cosignature, committed } => {
             shared.changed();
             info!(log_owner = %owner, size = new.body.size, "cosigned");
-            deliver_cosignature(shared, source, &owner, cosignature).await;
-            if committed {
-                fetch_openings(shared, &owner, &log, held_size).await;
+            deliver_cosignature(shared, source, owner, cosignature).await;
+            // Staged segments may hold committed fields too.
+            if committed || start > held_size {
+                fetch_openings(shared, owner, &log, held_size).await;
             }
-            Ok(())
         }
-        Ok((None, Some(evidence), _)) => {
-            report_evidence(shared, &evidence);
-            Ok(())
-        }
-        Ok(_) => Ok(()),
-        Err(WitnessError::RootMismatch) => {
-            let Some(held) = held else { return Err(WitnessError::RootMismatch.into()) };
-            prove_fork(shared, source, &held, &new).await
-        }
-        Err(e) => Err(e.into()),
+        Reviewed::AlreadyCosigned => {}
+        Reviewed::Evidence(evidence) => report_evidence(shared, &evidence),
     }
+    Ok(())
+}
+
+/// What came of reviewing a checkpoint, once stored.
+enum Reviewed {
+    Cosigned { cosignature: Cosignature, committed: bool },
+    AlreadyCosigned,
+    Evidence(Box<EquivocationEvidence>),
 }
 
 /// `new` is no larger than the tree held: store it if it agrees with that
