@@ -214,9 +214,15 @@ async fn a_log_far_ahead_is_mirrored_in_segments_and_settles() {
     let dir = tempfile::tempdir().expect("tempdir");
     let clock = Arc::new(ManualClock::new(cbm_wire::Timestamp(START.0 + day().0)));
     let mut agreement = LocalAgreement::new(&FIVE[..3], terms(2)).expect("agreement");
-    let mut nodes = start_all(&mut agreement, dir.path(), &clock).await;
-    // CA is down while AR publishes more than a segment (512 entries of the
-    // default 64 KiB limit) at once, twice; BO mirrors in segments.
+    let mut nodes = Vec::new();
+    for index in 0..3 {
+        let store = dir.path().join(format!("{index}.db"));
+        let mut config = agreement.node_config(index, store, Arc::clone(&clock) as _, None).expect("config");
+        config.limits.segment_entries = 256;
+        nodes.push(Node::start(config).await.expect("node"));
+    }
+    // CA is down while AR publishes more than a segment (256 entries here)
+    // at once, twice; BO mirrors in segments.
     let ca = nodes.pop().expect("CA");
     ca.shutdown().await;
     let ar_id = nodes[0].signatory().clone();
@@ -228,7 +234,8 @@ async fn a_log_far_ahead_is_mirrored_in_segments_and_settles() {
         .await
         .expect("mirrored");
     // CA comes back 1300 entries behind and catches up, segment by segment.
-    let config = agreement.node_config(2, dir.path().join("CA.db"), Arc::clone(&clock) as _, None).expect("config");
+    let mut config = agreement.node_config(2, dir.path().join("2.db"), Arc::clone(&clock) as _, None).expect("config");
+    config.limits.segment_entries = 256;
     let ca = Node::start(config).await.expect("CA restarts");
     nodes.push(ca);
     for node in &nodes {
@@ -239,4 +246,48 @@ async fn a_log_far_ahead_is_mirrored_in_segments_and_settles() {
         .expect("settled");
     }
     shutdown(nodes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_request_rate_is_counted_per_peer_over_all_its_connections() {
+    const RATE: u32 = 40;
+    const REQUESTS: usize = 120;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = Arc::new(ManualClock::new(START));
+    let mut agreement = LocalAgreement::new(&FIVE[..2], terms(1)).expect("agreement");
+    let mut config = agreement.node_config(0, dir.path().join("0.db"), Arc::clone(&clock) as _, None).expect("config");
+    config.limits.requests_per_second = RATE;
+    let node = Node::start(config).await.expect("node");
+    let (ar, bo) = (&agreement.parties[0], &agreement.parties[1]);
+    // BO opens three connections, as it may (up to four), and spreads its
+    // requests over them: one budget of RATE per second covers them all.
+    let started = std::time::Instant::now();
+    let mut connections = Vec::new();
+    for _ in 0..3 {
+        connections.push(raw_connection(&bo.transport_key, &ar.transport_key, ar.address).await.expect("connects"));
+    }
+    let calls = (0..REQUESTS).map(|i| {
+        let connection = connections[i % 3].clone();
+        tokio::spawn(async move {
+            cbm_net::client::call(
+                &connection,
+                &cbm_wire::Request::Evidence,
+                16 << 20,
+                std::time::Duration::from_secs(5),
+            )
+            .await
+        })
+    });
+    let mut limited = 0;
+    for call in calls.collect::<Vec<_>>() {
+        match call.await.expect("task") {
+            Err(cbm_net::client::CallError::Refused { code: cbm_wire::ErrorCode::RateLimited, .. }) => limited += 1,
+            Ok(_) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    // Tokens: one second's burst, the refill since, and none per connection.
+    let tokens = f64::from(RATE) * (1.0 + started.elapsed().as_secs_f64());
+    assert!(limited as f64 >= (REQUESTS + 3) as f64 - tokens - 1.0, "only {limited} of {REQUESTS} refused");
+    node.shutdown().await;
 }

@@ -51,10 +51,18 @@ pub struct NodeLimits {
     pub connection: ConnectionLimits,
     /// Incoming connections one peer may hold at once.
     pub max_connections_per_peer: usize,
-    /// Requests per second one connection may make (bursts of one second).
+    /// Requests per second one peer may make, over all its connections
+    /// (bursts of one second).
     pub requests_per_second: u32,
+    /// Background tasks one peer may have the node run at once: mirroring
+    /// the checkpoints it pushes, taking the views it gossips.
+    pub tasks_per_peer: usize,
     /// Longest wait for a request or a response.
     pub request_timeout: Duration,
+    /// Most entries of a peer's log fetched and checked in one piece when
+    /// mirroring (also at most 32 MiB): a gap to a checkpoint is taken in
+    /// segments of this size, two in memory at a time.
+    pub segment_entries: u64,
 }
 
 impl Default for NodeLimits {
@@ -63,7 +71,9 @@ impl Default for NodeLimits {
             connection: ConnectionLimits::default(),
             max_connections_per_peer: 4,
             requests_per_second: 2000,
+            tasks_per_peer: 8,
             request_timeout: Duration::from_secs(10),
+            segment_entries: 16_384,
         }
     }
 }

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Mutex;
+use std::time::Instant;
 
 use cbm_wire::{PublicKey, SignatoryId, SigningKey};
 use tokio::sync::mpsc;
@@ -20,7 +21,12 @@ pub(crate) struct Peers {
     /// Transport key and addresses of every other signatory.
     directory: HashMap<SignatoryId, (PublicKey, Vec<String>)>,
     live: Mutex<HashMap<SignatoryId, quinn::Connection>>,
-    incoming: Mutex<HashMap<SignatoryId, usize>>,
+    /// Incoming connections per peer.
+    incoming: PerPeer<usize>,
+    /// Background tasks (mirroring, taking gossip) run for each peer.
+    tasks: PerPeer<usize>,
+    /// Each peer's request budget, shared by all its connections.
+    budgets: PerPeer<Option<RateLimit>>,
     /// Where new outgoing connections go to be served: a peer may send
     /// requests on a connection we opened.
     dialed: mpsc::UnboundedSender<(SignatoryId, quinn::Connection)>,
@@ -40,7 +46,9 @@ impl Peers {
             limits,
             directory,
             live: Mutex::new(HashMap::new()),
-            incoming: Mutex::new(HashMap::new()),
+            incoming: PerPeer::default(),
+            tasks: PerPeer::default(),
+            budgets: PerPeer::default(),
             dialed,
         }
     }
@@ -103,20 +111,81 @@ impl Peers {
 
     /// Counts an incoming connection from `peer`; false if over the cap.
     pub(crate) fn admit(&self, peer: &SignatoryId, cap: usize) -> bool {
-        let mut incoming = self.incoming.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let count = incoming.entry(peer.clone()).or_default();
-        if *count >= cap {
-            return false;
-        }
-        *count += 1;
-        true
+        self.incoming.with(peer, |count| take_one(count, cap))
     }
 
     /// Uncounts an incoming connection from `peer` that ended.
     pub(crate) fn release(&self, peer: &SignatoryId) {
-        let mut incoming = self.incoming.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(count) = incoming.get_mut(peer) {
-            *count = count.saturating_sub(1);
+        self.incoming.with(peer, |count| *count = count.saturating_sub(1));
+    }
+
+    /// Counts a background task run for `peer`; false if over the cap.
+    pub(crate) fn begin_task(&self, peer: &SignatoryId, cap: usize) -> bool {
+        self.tasks.with(peer, |count| take_one(count, cap))
+    }
+
+    /// Uncounts a background task run for `peer` that ended.
+    pub(crate) fn end_task(&self, peer: &SignatoryId) {
+        self.tasks.with(peer, |count| *count = count.saturating_sub(1));
+    }
+
+    /// Takes one request from `peer`'s budget of `rate` per second (bursts
+    /// of one second), shared by all its connections; false if it is spent.
+    pub(crate) fn take_request(&self, peer: &SignatoryId, rate: u32) -> bool {
+        self.budgets.with(peer, |budget| budget.get_or_insert_with(|| RateLimit::new(rate)).take())
+    }
+}
+
+/// Adds one to `count` unless it has reached `cap`.
+fn take_one(count: &mut usize, cap: usize) -> bool {
+    let room = *count < cap;
+    if room {
+        *count += 1;
+    }
+    room
+}
+
+/// Some state per peer, behind one lock.
+#[derive(Debug)]
+struct PerPeer<T>(Mutex<HashMap<SignatoryId, T>>);
+
+impl<T> Default for PerPeer<T> {
+    fn default() -> Self {
+        Self(Mutex::new(HashMap::new()))
+    }
+}
+
+impl<T: Default> PerPeer<T> {
+    fn with<R>(&self, peer: &SignatoryId, f: impl FnOnce(&mut T) -> R) -> R {
+        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(map.entry(peer.clone()).or_default())
+    }
+}
+
+/// A token bucket: `rate` requests per second, bursts of one second's worth.
+#[derive(Debug)]
+struct RateLimit {
+    rate: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl RateLimit {
+    fn new(per_second: u32) -> Self {
+        let rate = f64::from(per_second);
+        Self { rate, tokens: rate, last: Instant::now() }
+    }
+
+    /// Takes one token if there is one.
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.rate);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
         }
     }
 }

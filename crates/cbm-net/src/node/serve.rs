@@ -2,7 +2,6 @@
 //! request stream (spec/transport.md §5). A bad frame ends only its stream.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use cbm_log::store::StoreError;
 use cbm_wire::{ErrorCode, Request, Response, SignatoryId, Text, Wire};
@@ -47,7 +46,6 @@ async fn serve_incoming(shared: Arc<Shared>, connection: quinn::Connection) {
 /// Answers request streams the peer opens on `connection`, whichever side
 /// opened the connection, until it closes.
 pub(crate) async fn serve_connection(shared: Arc<Shared>, connection: quinn::Connection, peer: SignatoryId) {
-    let mut budget = RateLimit::new(shared.limits.requests_per_second);
     loop {
         let (send, recv) = match connection.accept_bi().await {
             Ok(streams) => streams,
@@ -56,7 +54,7 @@ pub(crate) async fn serve_connection(shared: Arc<Shared>, connection: quinn::Con
                 return;
             }
         };
-        let allowed = budget.take();
+        let allowed = shared.peers.take_request(&peer, shared.limits.requests_per_second);
         let shared = Arc::clone(&shared);
         let connection = connection.clone();
         let peer = peer.clone();
@@ -143,9 +141,11 @@ async fn answer(
             if let Err(e) = shared.agreement.verify_checkpoint(&checkpoint) {
                 return error(ErrorCode::Rejected, &e.to_string());
             }
-            let shared = Arc::clone(shared);
+            let Some(slot) = TaskSlot::begin(shared, peer) else {
+                return error(ErrorCode::RateLimited, "too many of your checkpoints are being mirrored; push later");
+            };
             let source = connection.clone();
-            tokio::spawn(async move { witness::on_checkpoint(&shared, &source, checkpoint).await });
+            tokio::spawn(async move { witness::on_checkpoint(&slot.shared, &source, checkpoint).await });
             Ok(Response::Accepted)
         }
         Request::PushCosignature { cosignature } => {
@@ -168,9 +168,12 @@ async fn answer(
         }
         Request::Gossip { checkpoints, cosignatures } => {
             let view = gossip::our_view(shared).await;
-            let shared = Arc::clone(shared);
-            let source = connection.clone();
-            tokio::spawn(async move { gossip::take_view(&shared, &source, checkpoints, cosignatures).await });
+            // Over the cap, the peer still gets our view; we skip taking its
+            // view this time (the next round brings it again).
+            if let Some(slot) = TaskSlot::begin(shared, peer) {
+                let source = connection.clone();
+                tokio::spawn(async move { gossip::take_view(&slot.shared, &source, checkpoints, cosignatures).await });
+            }
             view.map(|(checkpoints, cosignatures)| Response::Gossip { checkpoints, cosignatures })
         }
         Request::Evidence => shared
@@ -206,30 +209,24 @@ pub(crate) fn fit_frame<T: Wire>(mut items: Vec<T>, budget: usize) -> Vec<T> {
     items
 }
 
-/// A token bucket: `rate` requests per second, bursts of one second's worth.
-#[derive(Debug)]
-struct RateLimit {
-    rate: f64,
-    tokens: f64,
-    last: Instant,
+/// A background task run on behalf of a peer, counted against
+/// [`super::NodeLimits::tasks_per_peer`] until it is dropped.
+struct TaskSlot {
+    shared: Arc<Shared>,
+    peer: SignatoryId,
 }
 
-impl RateLimit {
-    fn new(per_second: u32) -> Self {
-        let rate = f64::from(per_second);
-        Self { rate, tokens: rate, last: Instant::now() }
+impl TaskSlot {
+    fn begin(shared: &Arc<Shared>, peer: &SignatoryId) -> Option<Self> {
+        shared
+            .peers
+            .begin_task(peer, shared.limits.tasks_per_peer)
+            .then(|| Self { shared: Arc::clone(shared), peer: peer.clone() })
     }
+}
 
-    /// Takes one token if there is one.
-    fn take(&mut self) -> bool {
-        let now = Instant::now();
-        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.rate);
-        self.last = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+impl Drop for TaskSlot {
+    fn drop(&mut self) {
+        self.shared.peers.end_task(&self.peer);
     }
 }

@@ -9,7 +9,8 @@ use cbm_log::evidence::{inconsistent, same_size};
 use cbm_log::store::{AppendError, StoreError};
 use cbm_log::witness::{Decision, WitnessError, check_segment, review};
 use cbm_wire::{
-    Cosignature, EquivocationEvidence, Field, LogId, Request, Response, SignedCheckpoint, SignedEntry, TreeHash,
+    ConsistencyProof, Cosignature, EquivocationEvidence, Field, LogId, Request, Response, SignedCheckpoint,
+    SignedEntry, TreeHash, Wire,
 };
 use tracing::{debug, info, warn};
 
@@ -54,10 +55,7 @@ async fn mirror(shared: &Arc<Shared>, source: &quinn::Connection, new: SignedChe
         // second node running under our keys. Nothing to mirror.
         return Err(MirrorError::Other("a checkpoint of our own log we do not hold".into()));
     }
-    let outcome = match stage_segments(shared, source, &new).await {
-        Ok(start) => cosign_rest(shared, source, &owner, held.clone(), &new, start).await,
-        Err(e) => Err(e),
-    };
+    let outcome = mirror_from(shared, source, &owner, held.clone(), &new).await;
     match outcome {
         Err(MirrorError::Witness(WitnessError::RootMismatch)) => {
             // The tree we hold (cosigned, or staged toward an earlier
@@ -70,74 +68,106 @@ async fn mirror(shared: &Arc<Shared>, source: &quinn::Connection, new: SignedChe
     }
 }
 
-/// Most entries a witness fetches and checks in one piece: a larger gap to
-/// a checkpoint is mirrored segment by segment (spec/transport.md §6.2), so
+/// Most bytes of entries a witness fetches and checks in one piece (and
+/// [`super::NodeLimits::segment_entries`] most entries): a larger gap to a
+/// checkpoint is mirrored segment by segment (spec/transport.md §6.2), so
 /// memory stays bounded however far behind the witness is.
-fn segment_entries(shared: &Shared) -> u64 {
-    const SEGMENT_BYTES: u64 = 32 << 20;
-    let per_entry = u64::from(shared.agreement.roster().limits.max_entry_bytes).max(1);
-    (SEGMENT_BYTES / per_entry).clamp(1, 16_384)
+const SEGMENT_BYTES: usize = 32 << 20;
+
+/// The next piece of the entries toward a checkpoint: a segment to stage,
+/// with the proof that it leads to the checkpoint, or the last piece.
+struct Piece {
+    entries: Vec<SignedEntry>,
+    /// For a segment: the consistency proof from its end to the checkpoint.
+    proof: Option<ConsistencyProof>,
 }
 
-/// While more than one segment separates the held entries from `new`,
-/// fetches the next segment and a consistency proof from its end to `new`
-/// from `source`, checks both, and stages the segment. Returns the size
-/// held afterwards.
-async fn stage_segments(
-    shared: &Arc<Shared>,
-    source: &quinn::Connection,
-    new: &SignedCheckpoint,
-) -> Result<u64, MirrorError> {
-    let log = new.body.log;
-    let segment = segment_entries(shared);
-    loop {
-        let start = shared.with_held(move |h| h.store.size(&log)).await?;
-        if start >= new.body.size {
-            return Err(MirrorError::Other("the checkpoint lies within entries staged toward another".into()));
-        }
-        if new.body.size - start <= segment {
-            return Ok(start);
-        }
-        let end = start + segment;
-        let entries = fetch_entries(shared, source, &log, start, end).await?;
-        let request = Request::ConsistencyProof { log, old_size: end, new_size: new.body.size };
-        let Response::ConsistencyProof { proof } =
-            call(source, &request, shared.max_frame(), shared.limits.request_timeout).await?
-        else {
-            return Err(CallError::Unexpected("ConsistencyProof").into());
-        };
-        let (s, target) = (Arc::clone(shared), new.clone());
-        shared
-            .with_held(move |h| {
-                let held = h.store.frontier(&log)?;
-                let view = h.view(&s.agreement);
-                match check_segment(&s.agreement, &s.me, &target, &held, &entries, &proof, &view) {
-                    Ok(_) => {
-                        h.store.stage(&log, &entries, &target)?;
-                        entries.iter().for_each(|e| h.facts.observe(e));
-                        Ok(Ok(()))
-                    }
-                    Err(e) => Ok(Err(e)),
-                }
-            })
-            .await??;
-        debug!(%log, staged = end, toward = new.body.size, "segment staged");
-    }
-}
-
-/// Fetches the entries from `start` to `new`'s size, lets
-/// [`review`] decide, and stores the outcome atomically.
-async fn cosign_rest(
+/// Fetches the entries from the size held up to `new`'s size from
+/// `source`, segment by segment — each checked and staged while the next is
+/// fetched — and reviews the last piece with `new`.
+async fn mirror_from(
     shared: &Arc<Shared>,
     source: &quinn::Connection,
     owner: &cbm_wire::SignatoryId,
     held: Option<SignedCheckpoint>,
     new: &SignedCheckpoint,
+) -> Result<(), MirrorError> {
+    let log = new.body.log;
+    let start = shared.with_held(move |h| h.store.size(&log)).await?;
+    if start >= new.body.size {
+        return Err(MirrorError::Other("the checkpoint lies within entries staged toward another".into()));
+    }
+    let staged_any = start > held.as_ref().map_or(0, |c| c.body.size);
+    let mut next = tokio::spawn(fetch_piece(Arc::clone(shared), source.clone(), new.clone(), start));
+    loop {
+        let piece = next.await.map_err(|e| MirrorError::Other(e.to_string()))??;
+        let Some(proof) = piece.proof else {
+            return cosign(shared, source, owner, held, new, piece.entries, staged_any).await;
+        };
+        let end = piece.entries.last().map_or(0, |e| e.body.index + 1);
+        // Fetch the next piece while this one is checked and staged.
+        next = tokio::spawn(fetch_piece(Arc::clone(shared), source.clone(), new.clone(), end));
+        let (s, target, entries) = (Arc::clone(shared), new.clone(), piece.entries);
+        let staged = shared
+            .with_held(move |h| {
+                let held = h.store.frontier(&log)?;
+                let view = h.view(&s.agreement);
+                Ok(match check_segment(&s.agreement, &s.me, &target, &held, &entries, &proof, &view) {
+                    Ok(_) => {
+                        h.store.stage(&log, &entries, &target)?;
+                        entries.iter().for_each(|e| h.facts.observe(e));
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                })
+            })
+            .await;
+        if let Err(e) = staged.map_err(MirrorError::from).and_then(|r| r.map_err(MirrorError::from)) {
+            next.abort();
+            return Err(e);
+        }
+        debug!(%log, staged = end, toward = new.body.size, "segment staged");
+    }
+}
+
+/// Fetches the piece of entries toward `new` that starts at `start`: at
+/// most a segment's worth, with a consistency proof from its end to `new`
+/// unless it reaches `new`.
+async fn fetch_piece(
+    shared: Arc<Shared>,
+    source: quinn::Connection,
+    new: SignedCheckpoint,
     start: u64,
+) -> Result<Piece, MirrorError> {
+    let log = new.body.log;
+    let to = new.body.size.min(start.saturating_add(shared.limits.segment_entries.max(1)));
+    let entries = fetch_entries(&shared, &source, &log, start, to, SEGMENT_BYTES).await?;
+    let end = start + entries.len() as u64;
+    if end == new.body.size {
+        return Ok(Piece { entries, proof: None });
+    }
+    let request = Request::ConsistencyProof { log, old_size: end, new_size: new.body.size };
+    let Response::ConsistencyProof { proof } =
+        call(&source, &request, shared.max_frame(), shared.limits.request_timeout).await?
+    else {
+        return Err(CallError::Unexpected("ConsistencyProof").into());
+    };
+    Ok(Piece { entries, proof: Some(proof) })
+}
+
+/// Lets [`review`] decide on `new` given its last `entries`, and stores
+/// the outcome atomically; then hands the cosignature over.
+async fn cosign(
+    shared: &Arc<Shared>,
+    source: &quinn::Connection,
+    owner: &cbm_wire::SignatoryId,
+    held: Option<SignedCheckpoint>,
+    new: &SignedCheckpoint,
+    entries: Vec<SignedEntry>,
+    staged_any: bool,
 ) -> Result<(), MirrorError> {
     let log = new.body.log;
     let held_size = held.as_ref().map_or(0, |c| c.body.size);
-    let entries = fetch_entries(shared, source, &log, start, new.body.size).await?;
     let agreement_shared = Arc::clone(shared);
     let new_for_review = new.clone();
     let outcome = shared
@@ -171,7 +201,7 @@ async fn cosign_rest(
             info!(log_owner = %owner, size = new.body.size, "cosigned");
             deliver_cosignature(shared, source, owner, cosignature).await;
             // Staged segments may hold committed fields too.
-            if committed || start > held_size {
+            if committed || staged_any {
                 fetch_openings(shared, owner, &log, held_size).await;
             }
         }
@@ -227,18 +257,21 @@ async fn compare_held(
     Ok(())
 }
 
-/// The entries `from..to` of `log`, fetched page by page from `source`.
+/// The entries `from..to` of `log`, fetched page by page from `source`;
+/// fewer (but at least one page) once they hold `max_bytes` encoded.
 async fn fetch_entries(
     shared: &Shared,
     source: &quinn::Connection,
     log: &LogId,
     from: u64,
     to: u64,
+    max_bytes: usize,
 ) -> Result<Vec<SignedEntry>, MirrorError> {
     let page = shared.agreement.roster().limits.max_page_entries;
     let mut entries = Vec::new();
+    let mut bytes = 0;
     let mut next = from;
-    while next < to {
+    while next < to && bytes < max_bytes {
         let count = u32::try_from(to - next).unwrap_or(u32::MAX).min(page);
         let request = Request::Entries { log: *log, start: next, count };
         let Response::Entries { entries: got } =
@@ -253,6 +286,7 @@ async fn fetch_entries(
             if entry.body.index != next {
                 return Err(MirrorError::Other(format!("the source sent entry {} for {next}", entry.body.index)));
             }
+            bytes += entry.encode().len();
             entries.push(entry);
             next += 1;
         }
