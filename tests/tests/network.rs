@@ -64,8 +64,8 @@ async fn a_split_view_is_caught_by_every_honest_node_with_evidence_that_verifies
         .node_config(3, dir.path().join("DO-twin.db"), Arc::clone(&clock) as _, Some(vec![ar.clone()]))
         .expect("config");
     let twin = Node::start(twin_config).await.expect("twin starts");
-    nodes[3].publish(vec![declaration(0, "the truth")]).await.expect("publish");
-    twin.publish(vec![declaration(0, "something else")]).await.expect("publish");
+    let truth = nodes[3].publish(vec![declaration(0, "the truth")]).await.expect("publish");
+    let lie = twin.publish(vec![declaration(0, "something else")]).await.expect("publish");
     for node in &nodes[..3] {
         let status = node
             .wait_until("the split view is caught", PATIENCE, |s| s.equivocators.contains(&do_))
@@ -73,6 +73,28 @@ async fn a_split_view_is_caught_by_every_honest_node_with_evidence_that_verifies
             .expect("caught");
         assert_eq!(status.equivocators, vec![do_.clone()]);
     }
+    // Pushed again, by anyone, the checkpoint AR does not hold is answered
+    // `Equivocation` (the one it holds, `Accepted`); a proof for an index
+    // past the size is `OutOfRange`.
+    let (ar_party, ca_party) = (&agreement.parties[0], &agreement.parties[2]);
+    let connection =
+        raw_connection(&ca_party.transport_key, &ar_party.transport_key, ar_party.address).await.expect("connects");
+    let mut codes = Vec::new();
+    for checkpoint in [truth.clone(), lie] {
+        let request = cbm_wire::Request::PushCheckpoint { checkpoint };
+        match cbm_net::client::call(&connection, &request, 16 << 20, PATIENCE).await {
+            Ok(cbm_wire::Response::Accepted) => codes.push(None),
+            Err(cbm_net::client::CallError::Refused { code, .. }) => codes.push(Some(code)),
+            other => panic!("{other:?}"),
+        }
+    }
+    codes.sort_by_key(|c| c.is_some());
+    assert_eq!(codes, vec![None, Some(cbm_wire::ErrorCode::Equivocation)]);
+    let request = cbm_wire::Request::InclusionProof { log: truth.body.log, index: 1, size: 1 };
+    assert!(matches!(
+        cbm_net::client::call(&connection, &request, 16 << 20, PATIENCE).await,
+        Err(cbm_net::client::CallError::Refused { code: cbm_wire::ErrorCode::OutOfRange, .. })
+    ));
     // The evidence verifies with nothing but the roster.
     let bundle = dir.path().join("bundle.cbor");
     nodes[1].export(bundle.clone(), true).await.expect("export");
@@ -290,4 +312,56 @@ async fn the_request_rate_is_counted_per_peer_over_all_its_connections() {
     let tokens = f64::from(RATE) * (1.0 + started.elapsed().as_secs_f64());
     assert!(limited as f64 >= (REQUESTS + 3) as f64 - tokens - 1.0, "only {limited} of {REQUESTS} refused");
     node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_of_an_empty_log_is_cosigned_too() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = Arc::new(ManualClock::new(cbm_wire::Timestamp(START.0 + day().0)));
+    let mut agreement = LocalAgreement::new(&FIVE[..3], terms(2)).expect("agreement");
+    let nodes = start_all(&mut agreement, dir.path(), &clock).await;
+    // AR has declared nothing yet, and says so in a signed checkpoint of size 0.
+    let checkpoint = nodes[0].publish(vec![]).await.expect("publish");
+    assert_eq!(checkpoint.body.size, 0);
+    let ar = nodes[0].signatory().clone();
+    let status = nodes[0]
+        .wait_until("both peers cosign the empty log", PATIENCE, |s| s.log(&ar).is_some_and(|l| l.cosigners.len() == 2))
+        .await
+        .expect("cosigned");
+    assert_eq!(status.log(&ar).map(|l| l.checkpoint.map(|c| c.0)), Some(Some(0)));
+    shutdown(nodes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partitioned_node_heals_when_the_partition_ends() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = Arc::new(ManualClock::new(cbm_wire::Timestamp(START.0 + day().0)));
+    let mut agreement = LocalAgreement::new(&FIVE[..4], terms(2)).expect("agreement");
+    let partition = cbm_tests::net::Partition::default();
+    let nodes = partition.start_all(&mut agreement, dir.path(), &clock).await;
+    let (ar, ca) = (nodes[0].signatory().clone(), nodes[2].signatory().clone());
+    // CA is cut off, but keeps running and declaring; the others go on.
+    partition.cut(&nodes[2], true);
+    nodes[0].publish(vec![declaration(0, "AR, during the partition")]).await.expect("publish");
+    nodes[2].publish(vec![declaration(0, "CA, during the partition")]).await.expect("publish");
+    for node in [&nodes[0], &nodes[1], &nodes[3]] {
+        node.wait_until("AR's declaration settles without CA", PATIENCE, |s| {
+            s.log(&ar).is_some_and(|l| l.settled_size == 1)
+        })
+        .await
+        .expect("settled");
+    }
+    let cut_off = nodes[2].status().await.expect("status");
+    assert_eq!(cut_off.log(&ar).map(|l| l.size), Some(0), "CA heard nothing while cut off");
+    assert_eq!(cut_off.log(&ca).map(|l| l.settled_size), Some(0), "nobody cosigned CA's declaration");
+    // The partition ends: every log is mirrored and settled everywhere.
+    partition.cut(&nodes[2], false);
+    for node in &nodes {
+        node.wait_until("every node heals", PATIENCE, |s| {
+            [&ar, &ca].iter().all(|o| s.log(o).is_some_and(|l| l.size == 1 && l.settled_size == 1))
+        })
+        .await
+        .expect("healed");
+    }
+    shutdown(nodes).await;
 }

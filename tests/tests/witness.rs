@@ -4,6 +4,7 @@
 use cbm_log::agreement::Agreement;
 use cbm_log::evidence::{inconsistent, verify_evidence};
 use cbm_log::merkle::{Frontier, consistency_proof, subtree_hash};
+use cbm_log::rules::Prechecked;
 use cbm_log::witness::{Decision, WitnessError, check_segment, review};
 use cbm_tests::logs::LogWriter;
 use cbm_tests::samples;
@@ -12,6 +13,11 @@ use cbm_wire::{SignatoryId, Signature, Timestamp};
 
 fn id(s: &str) -> SignatoryId {
     SignatoryId::new(s).expect("id")
+}
+
+/// `entries`, prechecked as a witness has them before the rules.
+fn pre(agreement: &Agreement, entries: &[cbm_wire::SignedEntry]) -> Prechecked {
+    Prechecked::new(agreement, entries.to_vec())
 }
 
 fn setup() -> (Agreement, LogWriter, LogWriter) {
@@ -30,7 +36,8 @@ fn a_witness_cosigns_checked_extensions_only() {
     let de = id("DE");
 
     let (first_entries, first) = honest.batch(5);
-    let decision = review(&agreement, &de, None, &Frontier::empty(), &first, &first_entries, &view, NOW);
+    let decision =
+        review(&agreement, &de, None, &Frontier::empty(), &first, &pre(&agreement, &first_entries), &view, NOW);
     let Ok(Decision::Cosign(body)) = decision else { panic!("{decision:?}") };
     assert_eq!(
         (body.witness.clone(), body.checkpoint.clone(), body.cosigned_at),
@@ -40,15 +47,19 @@ fn a_witness_cosigns_checked_extensions_only() {
 
     let held = Frontier::read(honest.tree(), 5).expect("frontier");
     let (entries, second) = honest.batch(3);
-    let decision = review(&agreement, &de, Some(&first), &held, &second, &entries, &view, NOW);
+    let decision = review(&agreement, &de, Some(&first), &held, &second, &pre(&agreement, &entries), &view, NOW);
     assert!(matches!(decision, Ok(Decision::Cosign(_))), "{decision:?}");
     entries.iter().for_each(|e| view.apply(e));
     let held = Frontier::read(honest.tree(), 8).expect("frontier");
-    assert_eq!(review(&agreement, &de, Some(&second), &held, &second, &[], &view, NOW), Ok(Decision::AlreadyCosigned));
+    assert_eq!(
+        review(&agreement, &de, Some(&second), &held, &second, &pre(&agreement, &[]), &view, NOW),
+        Ok(Decision::AlreadyCosigned)
+    );
 
     // The same size with another root: equivocation, with evidence anyone can check.
     let (_, fork) = forked.batch(8);
-    let Ok(Decision::Equivocation(evidence)) = review(&agreement, &de, Some(&second), &held, &fork, &[], &view, NOW)
+    let Ok(Decision::Equivocation(evidence)) =
+        review(&agreement, &de, Some(&second), &held, &fork, &pre(&agreement, &[]), &view, NOW)
     else {
         panic!("expected equivocation")
     };
@@ -56,26 +67,26 @@ fn a_witness_cosigns_checked_extensions_only() {
 
     // Older than what was cosigned.
     assert_eq!(
-        review(&agreement, &de, Some(&second), &held, &first, &[], &view, NOW),
+        review(&agreement, &de, Some(&second), &held, &first, &pre(&agreement, &[]), &view, NOW),
         Err(WitnessError::Stale { size: 5, cosigned: 8 })
     );
 
     // Entries missing, or one tampered with.
     let (more, third) = honest.batch(4);
     assert_eq!(
-        review(&agreement, &de, Some(&second), &held, &third, &more[1..], &view, NOW),
+        review(&agreement, &de, Some(&second), &held, &third, &pre(&agreement, &more[1..]), &view, NOW),
         Err(WitnessError::MissingEntries { from: 8, to: 12 })
     );
     let mut tampered = more.clone();
     tampered[2].signature = Signature([0; 64]);
     assert!(matches!(
-        review(&agreement, &de, Some(&second), &held, &third, &tampered, &view, NOW),
+        review(&agreement, &de, Some(&second), &held, &third, &pre(&agreement, &tampered), &view, NOW),
         Err(WitnessError::BadEntry { index: 10, .. })
     ));
 
     // A witness does not cosign its own log.
     assert_eq!(
-        review(&agreement, &id("AT"), Some(&second), &held, &third, &more, &view, NOW),
+        review(&agreement, &id("AT"), Some(&second), &held, &third, &pre(&agreement, &more), &view, NOW),
         Err(WitnessError::NotAPeerLog)
     );
 }
@@ -87,7 +98,7 @@ fn a_larger_forked_checkpoint_is_refused_and_then_proven_with_a_consistency_proo
     let de = id("DE");
     let (entries, cosigned) = honest.batch(8);
     assert!(matches!(
-        review(&agreement, &de, None, &Frontier::empty(), &cosigned, &entries, &view, NOW),
+        review(&agreement, &de, None, &Frontier::empty(), &cosigned, &pre(&agreement, &entries), &view, NOW),
         Ok(Decision::Cosign(_))
     ));
     entries.iter().for_each(|e| view.apply(e));
@@ -97,7 +108,7 @@ fn a_larger_forked_checkpoint_is_refused_and_then_proven_with_a_consistency_proo
     let (_, fork) = forked.batch(10);
     let (honest_next, _) = honest.batch(2);
     assert_eq!(
-        review(&agreement, &de, Some(&cosigned), &held, &fork, &honest_next, &view, NOW),
+        review(&agreement, &de, Some(&cosigned), &held, &fork, &pre(&agreement, &honest_next), &view, NOW),
         Err(WitnessError::RootMismatch)
     );
     // The witness asks for a consistency proof 8 -> 10; the owner can only
@@ -113,8 +124,16 @@ fn a_checkpoint_signed_with_another_key_is_refused() {
     let (agreement, _, _) = setup();
     let mut impostor = LogWriter::with_agreement("AT", 2, *agreement.hash(), "impostor");
     let (entries, checkpoint) = impostor.batch(2);
-    let decision =
-        review(&agreement, &id("DE"), None, &Frontier::empty(), &checkpoint, &entries, &MemoryView::default(), NOW);
+    let decision = review(
+        &agreement,
+        &id("DE"),
+        None,
+        &Frontier::empty(),
+        &checkpoint,
+        &pre(&agreement, &entries),
+        &MemoryView::default(),
+        NOW,
+    );
     assert!(matches!(decision, Err(WitnessError::BadSignature(_))), "{decision:?}");
 }
 
@@ -127,7 +146,7 @@ fn a_held_tree_that_is_not_the_cosigned_one_is_refused() {
     let wrong_tree = Frontier::read(forked.tree(), 5).expect("frontier");
     let (entries, next) = honest.batch(2);
     assert_eq!(
-        review(&agreement, &id("DE"), Some(&cosigned), &wrong_tree, &next, &entries, &view, NOW),
+        review(&agreement, &id("DE"), Some(&cosigned), &wrong_tree, &next, &pre(&agreement, &entries), &view, NOW),
         Err(WitnessError::HeldTreeMismatch)
     );
     // A cosigned checkpoint of another log is refused the same way.
@@ -135,7 +154,7 @@ fn a_held_tree_that_is_not_the_cosigned_one_is_refused() {
     let (_, foreign) = other_log.batch(9);
     let held = Frontier::read(honest.tree(), 5).expect("frontier");
     assert_eq!(
-        review(&agreement, &id("DE"), Some(&foreign), &held, &next, &entries, &view, NOW),
+        review(&agreement, &id("DE"), Some(&foreign), &held, &next, &pre(&agreement, &entries), &view, NOW),
         Err(WitnessError::HeldTreeMismatch)
     );
 }
@@ -152,21 +171,22 @@ fn a_far_checkpoint_is_mirrored_segment_by_segment_each_proven_a_prefix_of_it() 
     for (from, to) in [(0_u64, 4_u64), (4, 7)] {
         let proof = consistency_proof(honest.tree(), to, 10).expect("proof");
         let segment = &entries[from as usize..to as usize];
-        held = check_segment(&agreement, &de, &target, &held, segment, &proof, &view).expect("segment");
+        held =
+            check_segment(&agreement, &de, &target, &held, &pre(&agreement, segment), &proof, &view).expect("segment");
         assert_eq!(held.root(), Frontier::read(honest.tree(), to).expect("frontier").root());
         segment.iter().for_each(|e| view.apply(e));
     }
     // The rest is reviewed as usual, and the checkpoint cosigned.
-    let decision = review(&agreement, &de, None, &held, &target, &entries[7..], &view, NOW);
+    let decision = review(&agreement, &de, None, &held, &target, &pre(&agreement, &entries[7..]), &view, NOW);
     assert!(matches!(decision, Ok(Decision::Cosign(_))), "{decision:?}");
 
     // A segment that reaches the target is not a segment; an empty one neither.
     let proof = consistency_proof(honest.tree(), 7, 10).expect("proof");
     assert_eq!(
-        check_segment(&agreement, &de, &target, &held, &entries[7..], &proof, &view),
+        check_segment(&agreement, &de, &target, &held, &pre(&agreement, &entries[7..]), &proof, &view),
         Err(WitnessError::MissingEntries { from: 7, to: 10 })
     );
-    assert!(check_segment(&agreement, &de, &target, &held, &[], &proof, &view).is_err());
+    assert!(check_segment(&agreement, &de, &target, &held, &pre(&agreement, &[]), &proof, &view).is_err());
 }
 
 #[test]
@@ -180,12 +200,12 @@ fn a_segment_that_does_not_lead_to_the_checkpoint_is_refused() {
     // Honest entries with a proof for another size, or toward the forked tree.
     let proof = consistency_proof(honest.tree(), 5, 10).expect("proof");
     assert_eq!(
-        check_segment(&agreement, &de, &target, &Frontier::empty(), &entries[..4], &proof, &view),
+        check_segment(&agreement, &de, &target, &Frontier::empty(), &pre(&agreement, &entries[..4]), &proof, &view),
         Err(WitnessError::RootMismatch)
     );
     let proof = consistency_proof(honest.tree(), 4, 10).expect("proof");
     assert_eq!(
-        check_segment(&agreement, &de, &fork, &Frontier::empty(), &entries[..4], &proof, &view),
+        check_segment(&agreement, &de, &fork, &Frontier::empty(), &pre(&agreement, &entries[..4]), &proof, &view),
         Err(WitnessError::RootMismatch)
     );
     // A tampered entry breaks the rules before any proof is looked at.
@@ -193,12 +213,20 @@ fn a_segment_that_does_not_lead_to_the_checkpoint_is_refused() {
     tampered[1].signature = Signature([0; 64]);
     let proof = consistency_proof(forked.tree(), 4, 10).expect("proof");
     assert!(matches!(
-        check_segment(&agreement, &de, &fork, &Frontier::empty(), &tampered, &proof, &view),
+        check_segment(&agreement, &de, &fork, &Frontier::empty(), &pre(&agreement, &tampered), &proof, &view),
         Err(WitnessError::BadEntry { index: 1, .. })
     ));
     // A witness does not stage its own log.
     assert_eq!(
-        check_segment(&agreement, &id("AT"), &target, &Frontier::empty(), &entries[..4], &proof, &view),
+        check_segment(
+            &agreement,
+            &id("AT"),
+            &target,
+            &Frontier::empty(),
+            &pre(&agreement, &entries[..4]),
+            &proof,
+            &view
+        ),
         Err(WitnessError::NotAPeerLog)
     );
 }

@@ -2,6 +2,8 @@
 //! next position of its signatory's log. Owners check before they sign and
 //! append; witnesses check every mirrored entry before they cosign.
 
+use std::collections::BTreeMap;
+
 use cbm_wire::{
     EntryHash, EntryKind, PublicKey, SignatoryId, SignedEntry, SigningKeyInfo, StatusChange, Topic, VerifyError, Wire,
     verify_message,
@@ -241,28 +243,57 @@ fn check_kind(
     Ok(())
 }
 
+/// Entries of one log with their [`Precheck`]s: a batch ready for the
+/// sequential rules, its costly part (signatures, hashes) done on every core.
+#[derive(Clone, Debug, Default)]
+pub struct Prechecked {
+    entries: Vec<SignedEntry>,
+    prechecks: Vec<Precheck>,
+}
+
+impl Prechecked {
+    /// Prechecks `entries` on every core.
+    pub fn new(agreement: &Agreement, entries: Vec<SignedEntry>) -> Self {
+        let prechecks = Precheck::all(agreement, &entries);
+        Self { entries, prechecks }
+    }
+
+    /// The entries.
+    pub fn entries(&self) -> &[SignedEntry] {
+        &self.entries
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
 /// Checks a batch of new entries of `owner`'s log, each against the logs
-/// held plus the batch before it; signatures and hashes are prechecked on
-/// every core first. Returns the entries' leaf hashes.
+/// held plus the batch before it. Returns the entries' leaf hashes.
 ///
 /// # Errors
-/// The position in `entries` of the first entry that breaks a rule, and the rule.
+/// The position in the batch of the first entry that breaks a rule, and the rule.
 pub fn check_batch(
     agreement: &Agreement,
     view: &impl LogView,
     owner: &SignatoryId,
-    entries: &[SignedEntry],
+    batch: &Prechecked,
 ) -> Result<Vec<EntryHash>, (usize, EntryError)> {
-    let prechecks = Precheck::all(agreement, entries);
-    let mut batch = WithBatch { base: view, owner, batch: Vec::with_capacity(entries.len()) };
-    for (position, (entry, precheck)) in entries.iter().zip(&prechecks).enumerate() {
+    let mut held = WithBatch::new(view, owner);
+    for (position, (entry, precheck)) in batch.entries.iter().zip(&batch.prechecks).enumerate() {
         if entry.body.signatory != *owner {
             return Err((position, EntryError::UnknownSignatory(entry.body.signatory.clone())));
         }
-        check_prechecked(agreement, &batch, entry, precheck).map_err(|error| (position, error))?;
-        batch.batch.push((entry, precheck.hash));
+        check_prechecked(agreement, &held, entry, precheck).map_err(|error| (position, error))?;
+        held.push(entry, precheck.hash);
     }
-    Ok(prechecks.into_iter().map(|p| p.hash).collect())
+    Ok(batch.prechecks.iter().map(|p| p.hash).collect())
 }
 
 /// A view with a batch of new entries of one log appended: how the entries
@@ -270,13 +301,35 @@ pub fn check_batch(
 struct WithBatch<'a, V> {
     base: &'a V,
     owner: &'a SignatoryId,
-    /// The batch's entries with their leaf hashes, by position.
-    batch: Vec<(&'a SignedEntry, EntryHash)>,
+    /// Leaf hashes of the batch's entries, by position.
+    hashes: Vec<EntryHash>,
+    /// Keys the batch's key rotations added.
+    rotated: Vec<SigningKeyInfo>,
+    /// The batch's latest status change per topic.
+    status: BTreeMap<Topic, StatusChange>,
+}
+
+impl<'a, V: LogView> WithBatch<'a, V> {
+    fn new(base: &'a V, owner: &'a SignatoryId) -> Self {
+        Self { base, owner, hashes: Vec::new(), rotated: Vec::new(), status: BTreeMap::new() }
+    }
+
+    /// Appends `entry`, which has been checked, with its leaf hash.
+    fn push(&mut self, entry: &SignedEntry, hash: EntryHash) {
+        self.hashes.push(hash);
+        match &entry.body.kind {
+            EntryKind::KeyRotation { new_key, .. } => self.rotated.push(new_key.clone()),
+            EntryKind::Status { topic, change, .. } => {
+                self.status.insert(topic.clone(), *change);
+            }
+            _ => {}
+        }
+    }
 }
 
 impl<V: LogView> LogView for WithBatch<'_, V> {
     fn size(&self, signatory: &SignatoryId) -> u64 {
-        let extra = if signatory == self.owner { self.batch.len() as u64 } else { 0 };
+        let extra = if signatory == self.owner { self.hashes.len() as u64 } else { 0 };
         self.base.size(signatory) + extra
     }
 
@@ -286,7 +339,7 @@ impl<V: LogView> LogView for WithBatch<'_, V> {
         }
         let held = self.base.size(signatory);
         match index.checked_sub(held) {
-            Some(position) => self.batch.get(usize::try_from(position).ok()?).map(|(_, hash)| *hash),
+            Some(position) => self.hashes.get(usize::try_from(position).ok()?).copied(),
             None => self.base.entry_hash(signatory, index),
         }
     }
@@ -294,23 +347,13 @@ impl<V: LogView> LogView for WithBatch<'_, V> {
     fn rotated_keys(&self, signatory: &SignatoryId) -> Vec<SigningKeyInfo> {
         let mut keys = self.base.rotated_keys(signatory);
         if signatory == self.owner {
-            keys.extend(self.batch.iter().filter_map(|(e, _)| match &e.body.kind {
-                EntryKind::KeyRotation { new_key, .. } => Some(new_key.clone()),
-                _ => None,
-            }));
+            keys.extend(self.rotated.iter().cloned());
         }
         keys
     }
 
     fn status(&self, signatory: &SignatoryId, topic: &Topic) -> Option<StatusChange> {
-        let from_batch = (signatory == self.owner)
-            .then(|| {
-                self.batch.iter().rev().find_map(|(e, _)| match &e.body.kind {
-                    EntryKind::Status { topic: t, change, .. } if t == topic => Some(*change),
-                    _ => None,
-                })
-            })
-            .flatten();
+        let from_batch = (signatory == self.owner).then(|| self.status.get(topic).copied()).flatten();
         from_batch.or_else(|| self.base.status(signatory, topic))
     }
 }

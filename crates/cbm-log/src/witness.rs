@@ -8,14 +8,13 @@
 //! other; a conflict it sees instead becomes [`Decision::Equivocation`].
 
 use cbm_wire::{
-    ConsistencyProof, CosignBody, RootHash, SignatoryId, SignedCheckpoint, SignedEntry, Timestamp, TreeHash,
-    VerifyError,
+    ConsistencyProof, CosignBody, RootHash, SignatoryId, SignedCheckpoint, Timestamp, TreeHash, VerifyError,
 };
 
 use crate::agreement::Agreement;
 use crate::evidence::same_size;
 use crate::merkle::{Frontier, TreeHead, verify_consistency};
-use crate::rules::{EntryError, LogView, check_batch};
+use crate::rules::{EntryError, LogView, Prechecked, check_batch};
 
 /// What the witness should do with a new checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,7 +80,7 @@ pub enum WitnessError {
 ///   cosigned tree, plus any entries staged toward `new` after
 ///   [`check_segment`] passed them;
 /// - `entries`: the entries from `held`'s size up to `new`'s size,
-///   fetched from the owner or any mirror;
+///   fetched from the owner or any mirror, prechecked;
 /// - `view`: the logs the witness holds, for citations and keys;
 /// - `now`: the witness's clock, the time of the cosignature.
 ///
@@ -94,7 +93,7 @@ pub fn review(
     cosigned: Option<&SignedCheckpoint>,
     held: &Frontier,
     new: &SignedCheckpoint,
-    entries: &[SignedEntry],
+    entries: &Prechecked,
     view: &impl LogView,
     now: Timestamp,
 ) -> Result<Decision, WitnessError> {
@@ -146,7 +145,7 @@ pub fn check_segment(
     witness: &SignatoryId,
     target: &SignedCheckpoint,
     held: &Frontier,
-    entries: &[SignedEntry],
+    entries: &Prechecked,
     proof: &ConsistencyProof,
     view: &impl LogView,
 ) -> Result<Frontier, WitnessError> {
@@ -185,7 +184,7 @@ fn extend(
     view: &impl LogView,
     owner: &SignatoryId,
     held: &Frontier,
-    entries: &[SignedEntry],
+    entries: &Prechecked,
 ) -> Result<Frontier, WitnessError> {
     let from = held.size();
     let hashes = check_batch(agreement, view, owner, entries)

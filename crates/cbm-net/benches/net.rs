@@ -8,31 +8,19 @@
 //!   time, against raw quinn request/response with 64 in flight.
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cbm_log::author::{Draft, DraftField};
 use cbm_net::local::{LocalAgreement, Terms};
 use cbm_net::tls::{ConnectionLimits, client_config, server_config};
 use cbm_net::{ManualClock, Node};
-use cbm_wire::{
-    AgreementId, EntryKind, Label, MediaType, PublicKey, Request, Response, SigningKey, Text, Timestamp, Topic,
-};
+use cbm_wire::{AgreementId, PublicKey, Request, Response, SigningKey, Text, Timestamp};
+use common::{START, note};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-const START: Timestamp = Timestamp(1_767_225_600_000);
 const NAMES: [(&str, &str); 5] = [("AR", "AR"), ("BO", "BO"), ("CA", "CA"), ("DO", "DO"), ("EL", "EL")];
-
-fn note(text: &str) -> Draft {
-    Draft {
-        kind: EntryKind::Notification { topic: Topic::new("bench").expect("topic") },
-        fields: vec![DraftField::Plain {
-            label: Label::new("note").expect("label"),
-            media_type: MediaType::new("text/plain").expect("media type"),
-            value: text.as_bytes().to_vec(),
-        }],
-    }
-}
 
 async fn network(quorum: u32) -> (LocalAgreement, Vec<Node>, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -365,14 +365,7 @@ impl Store {
                 format!("entry {index} of log {log}")
             })?;
         let leaf = self.nodes(id).read_hashes(&[NodeIndex { level: 0, index }])?;
-        if leaf[0].0 != EntryHash::of_leaf(&bytes).0 {
-            return Err(corrupt(format!("entry {index} of log {log} does not match its leaf hash")));
-        }
-        let entry = SignedEntry::decode(&bytes).map_err(|e| corrupt(format!("entry {index} of log {log}: {e}")))?;
-        if entry.body.index != index || LogId::derive(&entry.body.agreement, &entry.body.signatory) != *log {
-            return Err(corrupt(format!("row {index} of log {log} holds another entry")));
-        }
-        Ok(entry)
+        checked_entry(log, index, &bytes, leaf[0].as_bytes())
     }
 
     /// The stored leaf hash of entry `index` of `log`, if the store holds it.
@@ -403,8 +396,33 @@ impl Store {
     /// # Errors
     /// As [`Store::entry`].
     pub fn entries(&self, log: &LogId, start: u64, count: u64) -> Result<Vec<SignedEntry>, StoreError> {
-        let end = self.size(log)?.min(start.saturating_add(count));
-        (start..end).map(|index| self.entry(log, index)).collect()
+        let Some((id, size)) = self.log_row(log)? else { return Ok(Vec::new()) };
+        let end = size.min(start.saturating_add(count));
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        // Two ranged reads, entries and their leaf hashes, walked in step.
+        let range = params![id, to_i64(start)?, to_i64(end - 1)?];
+        let mut leaves = self.conn.prepare_cached(
+            "SELECT idx, hash FROM tree_nodes WHERE log = ?1 AND level = 0 AND idx BETWEEN ?2 AND ?3",
+        )?;
+        let mut leaves = leaves.query(range)?;
+        let mut rows =
+            self.conn.prepare_cached("SELECT idx, bytes FROM entries WHERE log = ?1 AND idx BETWEEN ?2 AND ?3")?;
+        let mut rows = rows.query(range)?;
+        let mut entries = Vec::with_capacity((end - start) as usize);
+        for index in start..end {
+            let missing = || corrupt(format!("entry {index} of log {log} or its leaf hash is missing"));
+            let leaf = leaves.next()?.ok_or_else(missing)?;
+            let row = rows.next()?.ok_or_else(missing)?;
+            if to_u64(leaf.get(0)?, "leaf index")? != index || to_u64(row.get(0)?, "entry index")? != index {
+                return Err(missing());
+            }
+            let bytes: Vec<u8> = row.get(1)?;
+            let leaf: Vec<u8> = leaf.get(1)?;
+            entries.push(checked_entry(log, index, &bytes, &leaf)?);
+        }
+        Ok(entries)
     }
 
     /// The newest stored checkpoint of `log`, if any.
@@ -497,6 +515,19 @@ impl Store {
             .map_err(|e| corrupt(format!("consistency proof {old_size}..{new_size} of log {log}: {e}")))?;
         Ok(proof)
     }
+}
+
+/// Entry `index` of `log` decoded from its stored `bytes`, checked against
+/// its stored `leaf` hash and its position.
+fn checked_entry(log: &LogId, index: u64, bytes: &[u8], leaf: &[u8]) -> Result<SignedEntry, StoreError> {
+    if leaf != EntryHash::of_leaf(bytes).0.as_slice() {
+        return Err(corrupt(format!("entry {index} of log {log} does not match its leaf hash")));
+    }
+    let entry = SignedEntry::decode(bytes).map_err(|e| corrupt(format!("entry {index} of log {log}: {e}")))?;
+    if entry.body.index != index || LogId::derive(&entry.body.agreement, &entry.body.signatory) != *log {
+        return Err(corrupt(format!("row {index} of log {log} holds another entry")));
+    }
+    Ok(entry)
 }
 
 /// The row id and size of `log` inside an append's transaction, creating the row.

@@ -22,7 +22,7 @@ use std::time::Duration;
 use cbm_log::agreement::{Agreement, RosterError};
 use cbm_log::author::{Author, Draft};
 use cbm_log::held::LogFacts;
-use cbm_log::rules::{EntryError, check_batch};
+use cbm_log::rules::{EntryError, Prechecked, check_batch};
 use cbm_log::store::{ExportError, ExportSummary, Store, StoreError};
 use cbm_wire::{
     Checkpoint, PublicKey, Request, RootHash, SignatoryId, SignedCheckpoint, SignedEntry, SignedRoster, SigningKey,
@@ -288,7 +288,8 @@ impl Node {
                     Author { agreement: &s.agreement, signatory: &s.me, key_id: s.key_id, key: &s.signing_key };
                 let authored = author.write_all(drafts, size, now, &mut rand_core::OsRng);
                 let entries: Vec<_> = authored.iter().map(|a| a.entry.clone()).collect();
-                let hashes = match check_batch(&s.agreement, &h.view(&s.agreement), &s.me, &entries) {
+                let batch = Prechecked::new(&s.agreement, entries.clone());
+                let hashes = match check_batch(&s.agreement, &h.view(&s.agreement), &s.me, &batch) {
                     Ok(hashes) => hashes,
                     Err((index, error)) => return Ok(Err(NodeError::Refused { index, error })),
                 };

@@ -129,6 +129,12 @@ async fn answer(
                 .await
                 .map(|entries| Response::Entries { entries: fit_frame(entries, max_frame) })
         }
+        Request::InclusionProof { index, size, .. } if index >= size => {
+            return error(ErrorCode::OutOfRange, "the index is not below the size");
+        }
+        Request::ConsistencyProof { old_size, new_size, .. } if old_size == 0 || old_size > new_size => {
+            return error(ErrorCode::OutOfRange, "a consistency proof runs from a size of 1 or more to one no smaller");
+        }
         Request::InclusionProof { log, index, size } => shared
             .with_reader(move |store| store.inclusion_proof(&log, index, size))
             .await
@@ -140,6 +146,16 @@ async fn answer(
         Request::PushCheckpoint { checkpoint } => {
             if let Err(e) = shared.agreement.verify_checkpoint(&checkpoint) {
                 return error(ErrorCode::Rejected, &e.to_string());
+            }
+            match witness::check_against_held(shared, &checkpoint).await {
+                Some(true) => {
+                    return error(
+                        ErrorCode::Equivocation,
+                        "the checkpoint conflicts with the log held: evidence is stored; ask for Evidence",
+                    );
+                }
+                Some(false) => return Response::Accepted,
+                None => {}
             }
             let Some(slot) = TaskSlot::begin(shared, peer) else {
                 return error(ErrorCode::RateLimited, "too many of your checkpoints are being mirrored; push later");

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use cbm_log::evidence::{inconsistent, same_size};
+use cbm_log::rules::Prechecked;
 use cbm_log::store::{AppendError, StoreError};
 use cbm_log::witness::{Decision, WitnessError, check_segment, review};
 use cbm_wire::{
@@ -47,8 +48,10 @@ async fn mirror(shared: &Arc<Shared>, source: &quinn::Connection, new: SignedChe
     let (held, staged) =
         shared.with_held(move |h| Ok((h.store.latest_checkpoint(&log)?, h.store.staged(&log)?))).await?;
     let held_size = held.as_ref().map_or(0, |c| c.body.size);
-    if new.body.size <= held_size {
-        return compare_held(shared, held, new).await;
+    // A first checkpoint of size 0 (an empty log) is reviewed and cosigned
+    // like any other; every other checkpoint no larger than the held one is compared.
+    if new.body.size < held_size || (held.is_some() && new.body.size == held_size) {
+        return compare_held(shared, held, new).await.map(|_| ());
     }
     if owner == shared.me {
         // A newer checkpoint of our own log that we never signed here: a
@@ -77,7 +80,8 @@ const SEGMENT_BYTES: usize = 32 << 20;
 /// The next piece of the entries toward a checkpoint: a segment to stage,
 /// with the proof that it leads to the checkpoint, or the last piece.
 struct Piece {
-    entries: Vec<SignedEntry>,
+    /// Its entries, prechecked (signatures verified) as soon as they arrive.
+    entries: Prechecked,
     /// For a segment: the consistency proof from its end to the checkpoint.
     proof: Option<ConsistencyProof>,
 }
@@ -94,17 +98,18 @@ async fn mirror_from(
 ) -> Result<(), MirrorError> {
     let log = new.body.log;
     let start = shared.with_held(move |h| h.store.size(&log)).await?;
-    if start >= new.body.size {
+    let held_size = held.as_ref().map_or(0, |c| c.body.size);
+    if start > new.body.size || (start == new.body.size && start > held_size) {
         return Err(MirrorError::Other("the checkpoint lies within entries staged toward another".into()));
     }
-    let staged_any = start > held.as_ref().map_or(0, |c| c.body.size);
+    let staged_any = start > held_size;
     let mut next = tokio::spawn(fetch_piece(Arc::clone(shared), source.clone(), new.clone(), start));
     loop {
         let piece = next.await.map_err(|e| MirrorError::Other(e.to_string()))??;
         let Some(proof) = piece.proof else {
             return cosign(shared, source, owner, held, new, piece.entries, staged_any).await;
         };
-        let end = piece.entries.last().map_or(0, |e| e.body.index + 1);
+        let end = piece.entries.entries().last().map_or(0, |e| e.body.index + 1);
         // Fetch the next piece while this one is checked and staged.
         next = tokio::spawn(fetch_piece(Arc::clone(shared), source.clone(), new.clone(), end));
         let (s, target, entries) = (Arc::clone(shared), new.clone(), piece.entries);
@@ -114,8 +119,8 @@ async fn mirror_from(
                 let view = h.view(&s.agreement);
                 Ok(match check_segment(&s.agreement, &s.me, &target, &held, &entries, &proof, &view) {
                     Ok(_) => {
-                        h.store.stage(&log, &entries, &target)?;
-                        entries.iter().for_each(|e| h.facts.observe(e));
+                        h.store.stage(&log, entries.entries(), &target)?;
+                        entries.entries().iter().for_each(|e| h.facts.observe(e));
                         Ok(())
                     }
                     Err(e) => Err(e),
@@ -143,6 +148,12 @@ async fn fetch_piece(
     let to = new.body.size.min(start.saturating_add(shared.limits.segment_entries.max(1)));
     let entries = fetch_entries(&shared, &source, &log, start, to, SEGMENT_BYTES).await?;
     let end = start + entries.len() as u64;
+    // Verify the signatures now, on every core, while the piece before is
+    // still being stored.
+    let agreement = Arc::clone(&shared);
+    let entries = tokio::task::spawn_blocking(move || Prechecked::new(&agreement.agreement, entries))
+        .await
+        .map_err(|e| MirrorError::Other(e.to_string()))?;
     if end == new.body.size {
         return Ok(Piece { entries, proof: None });
     }
@@ -163,7 +174,7 @@ async fn cosign(
     owner: &cbm_wire::SignatoryId,
     held: Option<SignedCheckpoint>,
     new: &SignedCheckpoint,
-    entries: Vec<SignedEntry>,
+    entries: Prechecked,
     staged_any: bool,
 ) -> Result<(), MirrorError> {
     let log = new.body.log;
@@ -180,7 +191,8 @@ async fn cosign(
             Ok(match decision {
                 Ok(Decision::Cosign(body)) => {
                     let cosignature = Cosignature::sign(body, s.agreement.hash(), s.key_id, &s.signing_key);
-                    h.store.append_cosigned(&log, &entries, &new_for_review, &cosignature)?;
+                    let entries = entries.entries();
+                    h.store.append_cosigned(&log, entries, &new_for_review, &cosignature)?;
                     entries.iter().for_each(|e| h.facts.observe(e));
                     let committed =
                         entries.iter().any(|e| e.body.fields.iter().any(|f| matches!(f, Field::Committed { .. })));
@@ -218,14 +230,35 @@ enum Reviewed {
     Evidence(Box<EquivocationEvidence>),
 }
 
+/// A checkpoint no larger than the log held needs nothing fetched: handles
+/// `new` at once if so, and says whether it conflicts with the tree held
+/// (evidence is then stored); `None` if it is larger, or the log is not held.
+pub(crate) async fn check_against_held(shared: &Arc<Shared>, new: &SignedCheckpoint) -> Option<bool> {
+    let log = new.body.log;
+    let lock = shared.log_lock(&log);
+    let _serialised = lock.lock().await;
+    let held = shared.with_held(move |h| h.store.latest_checkpoint(&log)).await.ok()??;
+    if new.body.size > held.body.size {
+        return None;
+    }
+    match compare_held(shared, Some(held), new.clone()).await {
+        Ok(caught) => Some(caught),
+        Err(e) => {
+            debug!(%log, "checkpoint not taken: {e}");
+            Some(false)
+        }
+    }
+}
+
 /// `new` is no larger than the tree held: store it if it agrees with that
-/// tree, or turn the disagreement into evidence.
+/// tree, or turn the disagreement into evidence. Returns whether evidence
+/// was stored.
 async fn compare_held(
     shared: &Arc<Shared>,
     held: Option<SignedCheckpoint>,
     new: SignedCheckpoint,
-) -> Result<(), MirrorError> {
-    let Some(held) = held else { return Ok(()) };
+) -> Result<bool, MirrorError> {
+    let Some(held) = held else { return Ok(false) };
     let log = new.body.log;
     let candidate = new.clone();
     let outcome = shared
@@ -249,12 +282,18 @@ async fn compare_held(
         })
         .await?;
     match outcome {
-        Ok(true) => shared.changed(),
-        Ok(false) => {}
-        Err(Some(evidence)) => report_evidence(shared, &evidence),
-        Err(None) => return Err(MirrorError::Other("conflicting checkpoint, but no evidence could be built".into())),
+        Ok(added) => {
+            if added {
+                shared.changed();
+            }
+            Ok(false)
+        }
+        Err(Some(evidence)) => {
+            report_evidence(shared, &evidence);
+            Ok(true)
+        }
+        Err(None) => Err(MirrorError::Other("conflicting checkpoint, but no evidence could be built".into())),
     }
-    Ok(())
 }
 
 /// The entries `from..to` of `log`, fetched page by page from `source`;
