@@ -1,6 +1,9 @@
 //! Test helper for tests/tests/crash_safety.rs: appends batches to a store
-//! forever, printing `durable <size>` after each append returns. The test
-//! kills it with SIGKILL at random instants.
+//! forever, printing `durable <size>` after each append returns. Every other
+//! batch of four or more entries is written as a witness far behind writes
+//! it: its first half staged (`staged <size>` once that returns), then the
+//! rest appended with the checkpoint. The test kills it with SIGKILL at
+//! random instants.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -20,7 +23,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut batch = 1;
     loop {
         let (entries, checkpoint) = writer.batch(batch);
-        store.append(&writer.log, &entries, &checkpoint)?;
+        let split = if batch >= 4 && batch % 2 == 0 { batch as usize / 2 } else { 0 };
+        if split > 0 {
+            store.stage(&writer.log, &entries[..split], &checkpoint)?;
+            writeln!(stdout, "staged {}", writer.size() - (batch - split as u64))?;
+            stdout.flush()?;
+        }
+        store.append(&writer.log, &entries[split..], &checkpoint)?;
         writeln!(stdout, "durable {}", writer.size())?;
         stdout.flush()?;
         batch = batch % 37 + 1;
