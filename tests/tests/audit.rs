@@ -81,7 +81,11 @@ fn records() -> Vec<BundleRecord> {
 }
 
 fn bundle(records: &[BundleRecord]) -> Vec<u8> {
-    let header = BundleHeader { format_version: BUNDLE_FORMAT_VERSION, created_at: EPOCH, public: true };
+    bundle_with(records, true)
+}
+
+fn bundle_with(records: &[BundleRecord], public: bool) -> Vec<u8> {
+    let header = BundleHeader { format_version: BUNDLE_FORMAT_VERSION, created_at: EPOCH, public };
     let mut writer = BundleWriter::new(Vec::new(), header, samples::signed_roster()).expect("write");
     for record in records {
         writer.write(record).expect("write");
@@ -232,4 +236,60 @@ fn signatures_verified_in_parallel_give_the_verdict_of_strict_verification_one_b
     assert_eq!(report.verdict, Verdict::Invalid);
     assert!(report.problems[0].contains("entry 150 of DE"), "{:?}", report.problems);
     assert_eq!(report.signatories[1].entries, 150, "entries before the bad one are accepted");
+}
+
+/// AT's log of the sample declaration (with a committed field), under a
+/// checkpoint signed at `day`.
+fn declaration_log(day: u64) -> (SignedEntry, SignedCheckpoint) {
+    let entry = samples::declaration();
+    let mut tree = MemoryTree::new();
+    tree.push_leaves(&[TreeHash(entry.hash().0)]);
+    let body = Checkpoint {
+        log: LogId::derive(&samples::agreement(), &id("AT")),
+        size: 1,
+        root: root(&tree, 1).expect("root"),
+        timestamp: at(day),
+    };
+    (entry, Signed::sign(body, &samples::agreement(), KeyId(0), &samples::signing_key(0)))
+}
+
+#[test]
+fn openings_are_checked_against_their_committed_fields_and_only_private_bundles_carry_them() {
+    let (entry, checkpoint) = declaration_log(2);
+    let with = |opening: cbm_wire::Opening| {
+        vec![
+            BundleRecord::Entry { entry: entry.clone() },
+            BundleRecord::Checkpoint { checkpoint: checkpoint.clone() },
+            BundleRecord::Opening { opening },
+        ]
+    };
+    let problems =
+        |records: &[BundleRecord], public| audit(&bundle_with(records, public)[..], None, at(5), |_| {}).problems;
+    assert_eq!(problems(&with(samples::opening()), false), Vec::<String>::new());
+    let public = problems(&with(samples::opening()), true);
+    assert!(public.len() == 1 && public[0].contains("public bundle"), "{public:?}");
+    let mut wrong_value = samples::opening();
+    wrong_value.value = cbm_wire::Bytes::from(&b"+43 1 000 0000"[..]);
+    let wrong = problems(&with(wrong_value), false);
+    assert!(wrong.len() == 1 && wrong[0].contains("opening"), "{wrong:?}");
+    let mut plain_field = samples::opening();
+    plain_field.field = 0;
+    assert_eq!(problems(&with(plain_field), false).len(), 1);
+    let mut unknown_entry = samples::opening();
+    unknown_entry.entry.hash = cbm_wire::EntryHash([7; 32]);
+    assert_eq!(problems(&with(unknown_entry), false).len(), 1);
+}
+
+#[test]
+fn a_checkpoint_timed_before_the_one_before_it_is_invalid() {
+    let (entry, later) = declaration_log(3);
+    let (_, earlier) = declaration_log(2);
+    let records = [
+        BundleRecord::Entry { entry },
+        BundleRecord::Checkpoint { checkpoint: later },
+        BundleRecord::Checkpoint { checkpoint: earlier },
+    ];
+    let report = audit(&bundle(&records)[..], None, at(5), |_| {});
+    assert_eq!(report.verdict, Verdict::Invalid);
+    assert!(report.problems.iter().any(|p| p.contains("timed before")), "{:?}", report.problems);
 }

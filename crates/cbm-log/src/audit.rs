@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use cbm_wire::{
-    BUNDLE_FORMAT_VERSION, BundleEnd, BundleRecord, Cosignature, EntryHash, EntryKind, EntryRef, LogId, SignatoryId,
-    SignedCheckpoint, SignedEntry, SigningKeyInfo, StatusChange, Timestamp, Topic, TreeHash,
+    BUNDLE_FORMAT_VERSION, BundleEnd, BundleRecord, Cosignature, EntryHash, EntryKind, EntryRef, Field, LogId, Opening,
+    SignatoryId, SignedCheckpoint, SignedEntry, SigningKeyInfo, StatusChange, Timestamp, Topic, TreeHash,
 };
 use rayon::prelude::*;
 use serde::Serialize;
@@ -93,6 +93,9 @@ struct LogState {
     cosignatures: Vec<Cosignature>,
     kept: Vec<SignedEntry>,
     rotated: Vec<SigningKeyInfo>,
+    /// The committed fields of accepted entries, by (entry index, field
+    /// number), to check openings against (their values are not kept).
+    committed: BTreeMap<(u64, u32), Field>,
     report: SignatoryReport,
 }
 
@@ -107,6 +110,8 @@ struct Auditor {
     records: u64,
     /// What the end record must state about the records so far.
     digest: EndDigest,
+    /// Whether the header says the bundle is public (it then carries no openings).
+    public: bool,
     /// Citations of other logs' entries, checked once every log is read:
     /// (record position, citing signatory, citation).
     citations: Vec<(u64, SignatoryId, EntryRef)>,
@@ -224,6 +229,7 @@ impl Auditor {
                 if header.format_version != BUNDLE_FORMAT_VERSION {
                     self.problems.push(format!("bundle format version {} is not supported", header.format_version));
                 }
+                self.public = header.public;
             }
             (BundleRecord::Roster { roster }, _) if position == 2 => match Agreement::adopt(&roster) {
                 Ok(agreement) if self.expected.is_some_and(|h| h != *agreement.hash()) => {
@@ -246,6 +252,7 @@ impl Auditor {
                                 cosignatures: Vec::new(),
                                 kept: Vec::new(),
                                 rotated: Vec::new(),
+                                committed: BTreeMap::new(),
                                 report,
                             };
                             (agreement.log_of(&s.id), state)
@@ -280,8 +287,7 @@ impl Auditor {
                     Err(e) => self.problems.push(format!("record {position}: evidence does not verify: {e}")),
                 }
             }
-            // Openings are private; their check needs the entry and is left to `verify-opening`.
-            (BundleRecord::Opening { .. }, Some(_)) => {}
+            (BundleRecord::Opening { opening }, Some(_)) => self.opening(position, &opening),
         }
     }
 
@@ -321,8 +327,38 @@ impl Auditor {
             EntryKind::KeyRotation { new_key, .. } => state.rotated.push(new_key.clone()),
             _ => {}
         }
+        for (number, field) in (0u32..).zip(&entry.body.fields) {
+            if matches!(field, Field::Committed { .. }) {
+                state.committed.insert((entry.body.index, number), field.clone());
+            }
+        }
         if schedule_relevant(&entry) {
             state.kept.push(entry);
+        }
+    }
+
+    /// An opening must not be in a public bundle, and must open a committed
+    /// field of an accepted entry with the hash it names.
+    fn opening(&mut self, position: u64, opening: &Opening) {
+        let Some(agreement) = &self.agreement else { return };
+        let cited = &opening.entry;
+        let what = format!(
+            "record {position}: opening of field {} of entry {} of {}",
+            opening.field, cited.index, cited.signatory
+        );
+        if self.public {
+            self.problems.push(format!("{what}: a public bundle carries no openings"));
+            return;
+        }
+        let state = self.logs.get(&agreement.log_of(&cited.signatory));
+        let held = state.and_then(|s| s.hashes.get(usize::try_from(cited.index).ok()?));
+        if held != Some(&cited.hash) {
+            self.problems.push(format!("{what}: the bundle holds no such entry before it"));
+            return;
+        }
+        let field = state.and_then(|s| s.committed.get(&(cited.index, opening.field)));
+        if let Err(e) = opening.verify_field(agreement.hash(), field) {
+            self.problems.push(format!("{what}: {e}"));
         }
     }
 
@@ -334,8 +370,14 @@ impl Auditor {
         };
         let body = &checkpoint.body;
         let verified = agreement.verify_checkpoint(&checkpoint).is_ok();
+        let previous = state.checkpoints.last().map(|c| c.body.timestamp);
         if !verified {
             self.problems.push(format!("record {position}: checkpoint of {} does not verify", state.owner));
+        } else if previous.is_some_and(|t| t > body.timestamp) {
+            self.problems.push(format!(
+                "record {position}: checkpoint of size {} of {} is timed before the one before it",
+                body.size, state.owner
+            ));
         } else if body.size != state.frontier.size() {
             self.problems.push(format!(
                 "record {position}: checkpoint of size {} of {} does not follow its last entry ({})",
@@ -478,6 +520,7 @@ pub fn audit<R: Read>(
         unchecked: 0,
         records: 0,
         digest: EndDigest::default(),
+        public: false,
         citations: Vec::new(),
     };
     // The header and roster are a batch of their own, so that every later

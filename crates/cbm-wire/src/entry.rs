@@ -302,13 +302,25 @@ impl Opening {
             return Err(VerifyError::WrongEntry);
         }
         let field = usize::try_from(self.field).ok().and_then(|i| body.fields.get(i));
+        self.verify_field(&body.agreement, field)
+    }
+
+    /// Checks this opening against `field`, the field at `self.field` of
+    /// the entry `self.entry` names under `agreement` — for a verifier that
+    /// keeps committed fields but not whole entries, and has checked the
+    /// entry's hash itself.
+    ///
+    /// # Errors
+    /// [`VerifyError::NoSuchCommittedField`] if `field` is absent or plain,
+    /// [`VerifyError::OpeningMismatch`] if the value does not match.
+    pub fn verify_field(&self, agreement: &AgreementHash, field: Option<&Field>) -> Result<(), VerifyError> {
         let Some(Field::Committed { label, media_type, commitment }) = field else {
             return Err(VerifyError::NoSuchCommittedField { field: self.field });
         };
         let position = FieldPosition {
-            agreement: &body.agreement,
-            signatory: &body.signatory,
-            index: body.index,
+            agreement,
+            signatory: &self.entry.signatory,
+            index: self.entry.index,
             field: self.field,
             label,
             media_type,
