@@ -31,7 +31,20 @@ pub const TARGETS: &[Target] = &[
     Target { name: "decode_response", check: decode::<Response> },
     Target { name: "roundtrip", check: roundtrip },
     Target { name: "differential", check: differential },
+    #[cfg(feature = "audit")]
+    Target { name: "audit_bundle", check: audit_bundle },
 ];
+
+/// Auditing any bytes as a bundle never panics, and its report is
+/// consistent: `ok` and `findings` only without problems, and a bounded
+/// list of problems however long the input.
+#[cfg(feature = "audit")]
+pub fn audit_bundle(data: &[u8]) {
+    use cbm_log::audit::{Verdict, audit};
+    let report = audit(data, None, cbm_wire::Timestamp(1_767_225_600_000 + 400 * 86_400_000), |_| {});
+    assert_eq!(report.verdict == Verdict::Invalid, !report.problems.is_empty(), "{report:?}");
+    assert!(report.problems.len() <= 1010, "{} problems listed", report.problems.len());
+}
 
 /// Decoding never panics, and whatever it accepts is the canonical encoding
 /// of the value it returns.

@@ -116,6 +116,15 @@ fn a_clean_record_is_ok_and_missed_obligations_are_findings() {
     assert_eq!(report.signatories.len(), 3);
     assert_eq!(report.signatories[0].entries, 2);
     assert_eq!(report.signatories[0].settled_size, 2);
+    // DE and FI acknowledged both of AT's entries an hour after publication.
+    let hour = Some(cbm_wire::TimeSpan::from_hours(1));
+    let acks = &report.signatories[0].acknowledgements;
+    assert_eq!(acks.iter().map(|a| a.recipient.as_str()).collect::<Vec<_>>(), ["DE", "FI"]);
+    assert!(acks.iter().all(|a| (a.in_time, a.late, a.missing, a.pending) == (2, 0, 0, 0)), "{acks:?}");
+    assert!(acks.iter().all(|a| a.mean_delay == hour && a.longest_delay == hour), "{acks:?}");
+    let quorums = &report.signatories[0].checkpoint_quorums;
+    assert_eq!(quorums.len(), 1);
+    assert_eq!((quorums[0].size, quorums[0].timestamp, quorums[0].cosigners, quorums[0].settled), (2, at(1), 2, true));
 
     // Forty days on, February's declarations are missing for everyone.
     let report = audit(&bytes[..], None, at(40), |_| {});

@@ -89,6 +89,7 @@ fn seed() {
             seeds.push((object, hex::decode(row["cbor"].as_str().expect("cbor")).expect("hex")));
         }
     }
+    write_seed("audit_bundle", &sample_bundle());
     for (object, bytes) in seeds {
         let Some(index) = types.iter().position(|t| *t == object) else {
             continue;
@@ -100,6 +101,23 @@ fn seed() {
         write_seed("differential", &selected);
         write_seed("roundtrip", &selected);
     }
+}
+
+/// A small valid bundle of the sample agreement: AT's log of three
+/// entries under a checkpoint, cosigned by DE, and the sample opening.
+fn sample_bundle() -> Vec<u8> {
+    use cbm_wire::{BUNDLE_FORMAT_VERSION, BundleHeader, BundleRecord};
+    let header =
+        BundleHeader { format_version: BUNDLE_FORMAT_VERSION, created_at: cbm_tests::samples::EPOCH, public: false };
+    let mut writer =
+        cbm_log::bundle::BundleWriter::new(Vec::new(), header, cbm_tests::samples::signed_roster()).expect("write");
+    let mut log = cbm_tests::logs::LogWriter::with_agreement("AT", 1, cbm_tests::samples::agreement(), "seed");
+    let (entries, checkpoint) = log.batch(3);
+    for entry in entries {
+        writer.write(&BundleRecord::Entry { entry }).expect("write");
+    }
+    writer.write(&BundleRecord::Checkpoint { checkpoint }).expect("write");
+    writer.finish().expect("finish")
 }
 
 fn write_seed(target: &str, bytes: &[u8]) {

@@ -365,3 +365,38 @@ async fn a_partitioned_node_heals_when_the_partition_ends() {
     }
     shutdown(nodes).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipts_of_older_checkpoints_reach_a_node_that_missed_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = Arc::new(ManualClock::new(cbm_wire::Timestamp(START.0 + day().0)));
+    let mut agreement = LocalAgreement::new(&FIVE[..4], terms(2)).expect("agreement");
+    let partition = cbm_tests::net::Partition::default();
+    let nodes = partition.start_all(&mut agreement, dir.path(), &clock).await;
+    let (ar, bo) = (nodes[0].signatory().clone(), nodes[1].signatory().clone());
+    // DO is cut off while AR publishes twice; BO and CA cosign both.
+    partition.cut(&nodes[3], true);
+    for (size, text) in [(1, "first"), (2, "second")] {
+        nodes[0].publish(vec![declaration(0, text)]).await.expect("publish");
+        nodes[0]
+            .wait_until("settled without DO", PATIENCE, |s| s.log(&ar).is_some_and(|l| l.settled_size == size))
+            .await
+            .expect("settled");
+    }
+    // Back, DO mirrors the second checkpoint at once, and learns from gossip
+    // the first one and BO's receipt of it, which no push brought.
+    partition.cut(&nodes[3], false);
+    nodes[3]
+        .wait_until("DO catches up", PATIENCE, |s| s.log(&ar).is_some_and(|l| l.size == 2 && l.settled_size == 2))
+        .await
+        .expect("caught up");
+    let bundle = dir.path().join("do.cbor");
+    nodes[3].export(bundle.clone(), true).await.expect("export");
+    let records = cbm_log::bundle::BundleReader::new(std::fs::File::open(&bundle).expect("bundle"));
+    let receipt = records.map(|r| r.expect("record")).any(|record| {
+        matches!(record, cbm_wire::BundleRecord::Cosignature { cosignature }
+            if cosignature.body.witness == bo && cosignature.body.checkpoint.size == 1)
+    });
+    assert!(receipt, "DO holds BO's cosignature of AR's first checkpoint");
+    shutdown(nodes).await;
+}

@@ -20,7 +20,7 @@ use crate::bundle::{BundleError, BundleReader, EndDigest, decode_record};
 use crate::evidence::verify_evidence;
 use crate::merkle::Frontier;
 use crate::rules::{LogView, Precheck, check_prechecked};
-use crate::schedule::{AckStatus, PeriodReport, Receipts, judge_record, schedule_relevant};
+use crate::schedule::{AckStatus, AckSummary, PeriodReport, Receipts, judge_record, schedule_relevant};
 
 /// The overall verdict, and the CLI's exit code for it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -57,8 +57,25 @@ pub struct SignatoryReport {
     /// Acknowledgements of its scheduled entries that were late or missing,
     /// as (entry index, recipient, status).
     pub ack_problems: Vec<(u64, SignatoryId, AckStatus)>,
+    /// Acknowledgements of its scheduled entries per recipient, with their delays.
+    pub acknowledgements: Vec<AckSummary>,
+    /// Every accepted checkpoint of its log and the cosignatures it gathered.
+    pub checkpoint_quorums: Vec<CheckpointQuorum>,
     /// Whether it was caught equivocating.
     pub equivocated: bool,
+}
+
+/// One checkpoint of a log and its cosignatures, as the audit accepted them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CheckpointQuorum {
+    /// Its size.
+    pub size: u64,
+    /// Its time.
+    pub timestamp: Timestamp,
+    /// Distinct witnesses whose cosignature of it verifies.
+    pub cosigners: u64,
+    /// Whether they reach the roster's quorum.
+    pub settled: bool,
 }
 
 /// The audit's result.
@@ -455,26 +472,33 @@ impl Auditor {
         for signatory in &agreement.roster().signatories {
             let Some(mut state) = logs.remove(&agreement.log_of(&signatory.id)) else { continue };
             let receipts = Receipts::new(&state.cosignatures);
-            let settled = state
+            let mut witnesses: std::collections::HashMap<
+                &cbm_wire::Checkpoint,
+                std::collections::BTreeSet<&SignatoryId>,
+            > = std::collections::HashMap::new();
+            for cosignature in &state.cosignatures {
+                witnesses.entry(&cosignature.body.checkpoint).or_default().insert(&cosignature.body.witness);
+            }
+            let quorums: Vec<CheckpointQuorum> = state
                 .checkpoints
                 .iter()
-                .filter(|c| {
-                    let witnesses: std::collections::BTreeSet<_> = state
-                        .cosignatures
-                        .iter()
-                        .filter(|s| s.body.checkpoint == c.body)
-                        .map(|s| &s.body.witness)
-                        .collect();
-                    witnesses.len() >= quorum
+                .map(|c| {
+                    let cosigners = witnesses.get(&c.body).map_or(0, std::collections::BTreeSet::len);
+                    CheckpointQuorum {
+                        size: c.body.size,
+                        timestamp: c.body.timestamp,
+                        cosigners: cosigners as u64,
+                        settled: cosigners >= quorum,
+                    }
                 })
-                .map(|c| c.body.size)
-                .max()
-                .unwrap_or(0);
-            state.report.settled_size = settled;
+                .collect();
+            state.report.settled_size = quorums.iter().filter(|q| q.settled).map(|q| q.size).max().unwrap_or(0);
+            state.report.checkpoint_quorums = quorums;
             let record = judge_record(&agreement, &signatory.id, &state.kept, &state.checkpoints, &receipts, now);
             findings |= state.report.equivocated || record.has_findings();
             state.report.periods = record.periods;
             state.report.ack_problems = record.ack_problems;
+            state.report.acknowledgements = record.acknowledgements;
             signatories.push(state.report);
         }
         let verdict = if !problems.is_empty() {

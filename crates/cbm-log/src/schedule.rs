@@ -308,6 +308,33 @@ pub struct Record {
     /// Acknowledgements of its scheduled entries that are late or missing:
     /// (entry index, recipient, status).
     pub ack_problems: Vec<(u64, SignatoryId, AckStatus)>,
+    /// Acknowledgements of its scheduled entries, summed per recipient.
+    pub acknowledgements: Vec<AckSummary>,
+}
+
+/// How one recipient acknowledged a signatory's scheduled entries.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AckSummary {
+    /// The recipient.
+    pub recipient: SignatoryId,
+    /// Entries it acknowledged within the window.
+    pub in_time: u64,
+    /// Entries it acknowledged after the window closed.
+    pub late: u64,
+    /// Entries it has not acknowledged, the window closed.
+    pub missing: u64,
+    /// Entries it has not acknowledged yet, the window still open.
+    pub pending: u64,
+    /// The mean delay from publication to receipt over the entries it acknowledged.
+    pub mean_delay: Option<TimeSpan>,
+    /// The longest such delay.
+    pub longest_delay: Option<TimeSpan>,
+}
+
+impl AckSummary {
+    fn new(recipient: SignatoryId) -> Self {
+        Self { recipient, in_time: 0, late: 0, missing: 0, pending: 0, mean_delay: None, longest_delay: None }
+    }
 }
 
 impl Record {
@@ -333,12 +360,46 @@ pub fn judge_record(
     let scheduled: Vec<SignedEntry> =
         kept.iter().filter(|e| !matches!(e.body.kind, EntryKind::Amendment { .. })).cloned().collect();
     let mut ack_problems = Vec::new();
+    let mut summaries: BTreeMap<SignatoryId, (AckSummary, u128)> = BTreeMap::new();
     for acks in acknowledgements(agreement, owner, &scheduled, checkpoints, receipts, now) {
         for (recipient, status) in acks.recipients {
+            let (summary, total) =
+                summaries.entry(recipient.clone()).or_insert_with(|| (AckSummary::new(recipient.clone()), 0));
+            let delay = match status {
+                AckStatus::InTime { delay } => {
+                    summary.in_time += 1;
+                    Some(delay)
+                }
+                AckStatus::Late { delay } => {
+                    summary.late += 1;
+                    Some(delay)
+                }
+                AckStatus::Missing => {
+                    summary.missing += 1;
+                    None
+                }
+                AckStatus::Pending => {
+                    summary.pending += 1;
+                    None
+                }
+            };
+            if let Some(delay) = delay {
+                *total += u128::from(delay.0);
+                summary.longest_delay = summary.longest_delay.max(Some(delay));
+            }
             if matches!(status, AckStatus::Late { .. } | AckStatus::Missing) {
                 ack_problems.push((acks.index, recipient, status));
             }
         }
     }
-    Record { periods, ack_problems }
+    let acknowledgements = summaries
+        .into_values()
+        .map(|(mut summary, total)| {
+            let acknowledged = u128::from(summary.in_time + summary.late);
+            summary.mean_delay =
+                (acknowledged > 0).then(|| TimeSpan(u64::try_from(total / acknowledged).unwrap_or(u64::MAX)));
+            summary
+        })
+        .collect();
+    Record { periods, ack_problems, acknowledgements }
 }

@@ -42,6 +42,7 @@ pub(crate) fn render(report: &AuditReport) -> String {
         "equivocated"
     );
     let mut findings = Vec::new();
+    let mut acknowledgements = Vec::new();
     for s in &report.signatories {
         let who = s.signatory.as_ref().map_or_else(|| "?".to_owned(), ToString::to_string);
         let count = |status: PeriodStatus| s.periods.iter().filter(|p| p.status == status).count();
@@ -74,6 +75,16 @@ pub(crate) fn render(report: &AuditReport) -> String {
                 _ => {}
             }
         }
+        for ack in &s.acknowledgements {
+            let delays = match (ack.mean_delay, ack.longest_delay) {
+                (Some(mean), Some(longest)) => format!(", mean delay {mean}, longest {longest}"),
+                _ => String::new(),
+            };
+            acknowledgements.push(format!(
+                "{who} -> {}: {} in time, {} late, {} missing, {} pending{delays}",
+                ack.recipient, ack.in_time, ack.late, ack.missing, ack.pending
+            ));
+        }
         for (index, recipient, status) in &s.ack_problems {
             let what = match status {
                 AckStatus::Late { delay } => format!("acknowledged late, after {delay}"),
@@ -84,6 +95,12 @@ pub(crate) fn render(report: &AuditReport) -> String {
         }
         if s.equivocated {
             findings.push(format!("{who}: showed different logs to different parties (evidence verifies offline)"));
+        }
+    }
+    if !acknowledgements.is_empty() {
+        let _ = writeln!(out, "\nacknowledgements of scheduled entries (on receipts):");
+        for line in acknowledgements {
+            let _ = writeln!(out, "  {line}");
         }
     }
     if !findings.is_empty() {

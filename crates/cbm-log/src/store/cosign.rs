@@ -91,6 +91,20 @@ impl Store {
         rows.map(|bytes| decode_checkpoint(&bytes?, log)).collect()
     }
 
+    /// The `count` newest stored checkpoints of `log` (by size, then time), newest first.
+    ///
+    /// # Errors
+    /// On a database failure or a corrupt row.
+    pub fn recent_checkpoints(&self, log: &LogId, count: usize) -> Result<Vec<SignedCheckpoint>, StoreError> {
+        let Some((id, _)) = self.log_row(log)? else { return Ok(Vec::new()) };
+        let mut statement = self.conn.prepare_cached(
+            "SELECT bytes FROM checkpoints WHERE log = ?1 ORDER BY size DESC, timestamp DESC LIMIT ?2",
+        )?;
+        let rows =
+            statement.query_map(params![id, i64::try_from(count).unwrap_or(i64::MAX)], |r| r.get::<_, Vec<u8>>(0))?;
+        rows.map(|bytes| decode_checkpoint(&bytes?, log)).collect()
+    }
+
     /// Stores a cosignature of a checkpoint the store holds. The caller
     /// checks the signature first. Returns whether it was new (a witness's
     /// first cosignature of a size is kept: it is the receipt).

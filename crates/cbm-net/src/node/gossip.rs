@@ -1,5 +1,5 @@
-//! Gossip (spec/transport.md §6.3): nodes trade the newest checkpoint they
-//! hold of every log, with its cosignatures, and their evidence. A node that
+//! Gossip (spec/transport.md §6.3): nodes trade the newest checkpoints they
+//! hold of every log, with their cosignatures, and their evidence. A node that
 //! was shown one tree compares it with what others were shown, so a split
 //! view cannot stay hidden from anyone who gossips.
 
@@ -15,25 +15,38 @@ use super::shared::Shared;
 use super::witness;
 use crate::client::call;
 
-/// The newest checkpoint held of every log of the agreement, and the
-/// cosignatures of those checkpoints, within one page.
+/// Checkpoints of each log a gossip view carries, newest first: with their
+/// cosignatures, so that a receipt given just before a newer checkpoint was
+/// signed still reaches every node.
+const GOSSIPED_CHECKPOINTS: usize = 4;
+
+/// The newest checkpoints held of every log of the agreement and their
+/// cosignatures, within one frame: the newest checkpoint of every log and
+/// its cosignatures come first, so they are the last to be left out.
 pub(crate) async fn our_view(shared: &Arc<Shared>) -> Result<(Vec<SignedCheckpoint>, Vec<Cosignature>), StoreError> {
     let budget = shared.max_frame();
     let logs: Vec<_> = shared.agreement.roster().signatories.iter().map(|s| shared.agreement.log_of(&s.id)).collect();
     shared
         .with_reader(move |store| {
-            let mut checkpoints = Vec::new();
-            let mut cosignatures = Vec::new();
+            let (mut newest, mut older) = (Vec::new(), Vec::new());
+            let (mut newest_cosignatures, mut older_cosignatures) = (Vec::new(), Vec::new());
             for log in &logs {
-                if let Some(checkpoint) = store.latest_checkpoint(log)? {
-                    cosignatures.extend(store.cosignatures_of(&checkpoint.body)?);
-                    checkpoints.push(checkpoint);
+                for (rank, checkpoint) in store.recent_checkpoints(log, GOSSIPED_CHECKPOINTS)?.into_iter().enumerate() {
+                    let cosignatures = store.cosignatures_of(&checkpoint.body)?;
+                    if rank == 0 {
+                        newest.push(checkpoint);
+                        newest_cosignatures.extend(cosignatures);
+                    } else {
+                        older.push(checkpoint);
+                        older_cosignatures.extend(cosignatures);
+                    }
                 }
             }
-            // Checkpoints first (one per log); cosignatures fill what is left of a frame.
-            let checkpoints = fit_frame(checkpoints, budget);
+            newest.append(&mut older);
+            newest_cosignatures.append(&mut older_cosignatures);
+            let checkpoints = fit_frame(newest, budget);
             let used: usize = checkpoints.iter().map(|c| c.encode().len() + 16).sum();
-            Ok((checkpoints, fit_frame(cosignatures, budget.saturating_sub(used))))
+            Ok((checkpoints, fit_frame(newest_cosignatures, budget.saturating_sub(used))))
         })
         .await
 }
