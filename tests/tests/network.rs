@@ -386,8 +386,11 @@ async fn receipts_of_older_checkpoints_reach_a_node_that_missed_them() {
     // Back, DO mirrors the second checkpoint at once, and learns from gossip
     // the first one and BO's receipt of it, which no push brought.
     partition.cut(&nodes[3], false);
+    // BO's and CA's two receipts each, and DO's own of the second checkpoint.
     nodes[3]
-        .wait_until("DO catches up", PATIENCE, |s| s.log(&ar).is_some_and(|l| l.size == 2 && l.settled_size == 2))
+        .wait_until("DO catches up", PATIENCE, |s| {
+            s.log(&ar).is_some_and(|l| l.size == 2 && l.settled_size == 2 && l.receipts == 5)
+        })
         .await
         .expect("caught up");
     let bundle = dir.path().join("do.cbor");

@@ -117,6 +117,55 @@ impl Store {
         insert_cosignature(&self.conn, id, cosignature)
     }
 
+    /// Whether `checkpoint` itself (body and signature) is stored.
+    ///
+    /// # Errors
+    /// On a database failure or a corrupt row.
+    pub fn holds_checkpoint(&self, checkpoint: &SignedCheckpoint) -> Result<bool, StoreError> {
+        match self.find_checkpoint(&checkpoint.body) {
+            Ok((_, stored)) => Ok(stored == *checkpoint),
+            Err(StoreError::NotFound(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether a cosignature by `cosignature`'s witness of a checkpoint of
+    /// its size is stored: then storing `cosignature` would change nothing
+    /// (the first is kept).
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub fn holds_receipt(&self, cosignature: &Cosignature) -> Result<bool, StoreError> {
+        let body = &cosignature.body;
+        let Some((id, _)) = self.log_row(&body.checkpoint.log)? else { return Ok(false) };
+        let found: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT 1 FROM cosignatures WHERE log = ?1 AND witness = ?2 AND size = ?3")?
+            .query_row(params![id, body.witness.as_str(), to_i64(body.checkpoint.size)?], |r| r.get(0))
+            .optional()?;
+        Ok(found.is_some())
+    }
+
+    /// Stores each of `cosignatures` whose checkpoint the store holds, in
+    /// one transaction, skipping the others; as [`Store::add_cosignature`]
+    /// otherwise. Returns how many were new.
+    ///
+    /// # Errors
+    /// On a database failure; nothing is stored then.
+    pub fn add_cosignatures(&mut self, cosignatures: &[Cosignature]) -> Result<u64, StoreError> {
+        let tx = self.conn.unchecked_transaction()?;
+        let mut new = 0;
+        for cosignature in cosignatures {
+            match self.find_checkpoint(&cosignature.body.checkpoint) {
+                Ok((id, _)) => new += u64::from(insert_cosignature(&self.conn, id, cosignature)?),
+                Err(StoreError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        tx.commit()?;
+        Ok(new)
+    }
+
     /// The log row and stored checkpoint whose body is `body`.
     fn find_checkpoint(&self, body: &Checkpoint) -> Result<(i64, SignedCheckpoint), StoreError> {
         let missing = || StoreError::NotFound(format!("checkpoint of size {} of log {}", body.size, body.log));
@@ -143,6 +192,20 @@ impl Store {
             self.conn.prepare_cached("SELECT bytes FROM cosignatures WHERE log = ?1 ORDER BY size, witness")?;
         let rows = statement.query_map([id], |r| r.get::<_, Vec<u8>>(0))?;
         rows.map(|bytes| decode_cosignature(&bytes?, log)).collect()
+    }
+
+    /// How many cosignatures of checkpoints of `log` are stored: the
+    /// receipts held.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub fn cosignature_count(&self, log: &LogId) -> Result<u64, StoreError> {
+        let Some((id, _)) = self.log_row(log)? else { return Ok(0) };
+        let count: i64 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM cosignatures WHERE log = ?1")?
+            .query_row([id], |r| r.get(0))?;
+        super::to_u64(count, "cosignature count")
     }
 
     /// The largest checkpoint size of `log` that at least `threshold`

@@ -15,15 +15,22 @@ use super::shared::Shared;
 use super::witness;
 use crate::client::call;
 
-/// Checkpoints of each log a gossip view carries, newest first: with their
-/// cosignatures, so that a receipt given just before a newer checkpoint was
-/// signed still reaches every node.
-const GOSSIPED_CHECKPOINTS: usize = 4;
+/// Checkpoints of each log a deep gossip view carries, newest first: with
+/// their cosignatures, so that a receipt given just before a newer
+/// checkpoint was signed still reaches every node.
+const DEEP_CHECKPOINTS: usize = 4;
 
-/// The newest checkpoints held of every log of the agreement and their
-/// cosignatures, within one frame: the newest checkpoint of every log and
-/// its cosignatures come first, so they are the last to be left out.
-pub(crate) async fn our_view(shared: &Arc<Shared>) -> Result<(Vec<SignedCheckpoint>, Vec<Cosignature>), StoreError> {
+/// Every this many rounds with a partner, the node sends a deep view; the
+/// other rounds, and answers, carry each log's newest checkpoint only.
+const DEEP_EVERY: u64 = 5;
+
+/// The `depth` newest checkpoints held of every log of the agreement and
+/// their cosignatures, within one frame: the newest checkpoint of every log
+/// and its cosignatures come first, so they are the last to be left out.
+pub(crate) async fn our_view(
+    shared: &Arc<Shared>,
+    depth: usize,
+) -> Result<(Vec<SignedCheckpoint>, Vec<Cosignature>), StoreError> {
     let budget = shared.max_frame();
     let logs: Vec<_> = shared.agreement.roster().signatories.iter().map(|s| shared.agreement.log_of(&s.id)).collect();
     shared
@@ -31,7 +38,7 @@ pub(crate) async fn our_view(shared: &Arc<Shared>) -> Result<(Vec<SignedCheckpoi
             let (mut newest, mut older) = (Vec::new(), Vec::new());
             let (mut newest_cosignatures, mut older_cosignatures) = (Vec::new(), Vec::new());
             for log in &logs {
-                for (rank, checkpoint) in store.recent_checkpoints(log, GOSSIPED_CHECKPOINTS)?.into_iter().enumerate() {
+                for (rank, checkpoint) in store.recent_checkpoints(log, depth)?.into_iter().enumerate() {
                     let cosignatures = store.cosignatures_of(&checkpoint.body)?;
                     if rank == 0 {
                         newest.push(checkpoint);
@@ -59,24 +66,39 @@ pub(crate) async fn take_view(
     checkpoints: Vec<SignedCheckpoint>,
     cosignatures: Vec<Cosignature>,
 ) {
+    // Most of a view is already held: sort that out on a reader, so that
+    // only what is new takes the log locks and the writer.
+    let Ok((checkpoints, cosignatures)) = shared
+        .with_reader(move |store| {
+            let mut new_checkpoints = Vec::new();
+            for checkpoint in checkpoints {
+                if !store.holds_checkpoint(&checkpoint)? {
+                    new_checkpoints.push(checkpoint);
+                }
+            }
+            let mut new_cosignatures = Vec::new();
+            for cosignature in cosignatures {
+                if !store.holds_receipt(&cosignature)? {
+                    new_cosignatures.push(cosignature);
+                }
+            }
+            Ok((new_checkpoints, new_cosignatures))
+        })
+        .await
+    else {
+        return;
+    };
     for checkpoint in checkpoints {
         witness::on_checkpoint(shared, source, checkpoint).await;
     }
     let verified: Vec<Cosignature> =
         cosignatures.into_iter().filter(|c| shared.agreement.verify_cosignature(c).is_ok()).collect();
-    let stored = shared
-        .with_held(move |h| {
-            let mut new = 0;
-            for cosignature in &verified {
-                match h.store.add_cosignature(cosignature) {
-                    Ok(true) => new += 1,
-                    Ok(false) | Err(StoreError::NotFound(_)) => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            Ok(new)
-        })
-        .await;
+    if verified.is_empty() {
+        return;
+    }
+    // One transaction: a newer checkpoint's receipts and older ones become
+    // visible together.
+    let stored = shared.with_held(move |h| h.store.add_cosignatures(&verified)).await;
     if stored.is_ok_and(|new| new > 0) {
         shared.changed();
     }
@@ -91,9 +113,10 @@ pub(crate) async fn with_partner(
     interval: std::time::Duration,
     wake: Arc<tokio::sync::Notify>,
 ) {
-    loop {
+    for round in 0u64.. {
         let woken = wake.notified();
-        match tokio::time::timeout(shared.limits.request_timeout, with_peer(&shared, &peer)).await {
+        let depth = if round % DEEP_EVERY == 0 { DEEP_CHECKPOINTS } else { 1 };
+        match tokio::time::timeout(shared.limits.request_timeout, with_peer(&shared, &peer, depth)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => debug!(%peer, "gossip failed: {e}"),
             Err(_) => debug!(%peer, "gossip timed out"),
@@ -105,9 +128,9 @@ pub(crate) async fn with_partner(
     }
 }
 
-async fn with_peer(shared: &Arc<Shared>, peer: &cbm_wire::SignatoryId) -> Result<(), String> {
+async fn with_peer(shared: &Arc<Shared>, peer: &cbm_wire::SignatoryId, depth: usize) -> Result<(), String> {
     let connection = shared.peers.connect(peer).await.map_err(|e| e.to_string())?;
-    let (checkpoints, cosignatures) = our_view(shared).await.map_err(|e| e.to_string())?;
+    let (checkpoints, cosignatures) = our_view(shared, depth).await.map_err(|e| e.to_string())?;
     let timeout = shared.limits.request_timeout;
     let request = Request::Gossip { checkpoints, cosignatures };
     match call(&connection, &request, shared.max_frame(), timeout).await.map_err(|e| e.to_string())? {

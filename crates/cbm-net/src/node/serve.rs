@@ -183,7 +183,7 @@ async fn answer(
             })
         }
         Request::Gossip { checkpoints, cosignatures } => {
-            let view = gossip::our_view(shared).await;
+            let view = gossip::our_view(shared, 1).await;
             // Over the cap, the peer still gets our view; we skip taking its
             // view this time (the next round brings it again).
             if let Some(slot) = TaskSlot::begin(shared, peer) {

@@ -37,6 +37,8 @@ pub struct LogStatus {
     pub checkpoint: Option<(u64, RootHash, Timestamp)>,
     /// Who cosigned the newest checkpoint.
     pub cosigners: Vec<SignatoryId>,
+    /// Cosignatures held of all its checkpoints: the receipts.
+    pub receipts: u64,
     /// The largest checkpoint size the roster's quorum has cosigned.
     pub settled_size: u64,
 }
@@ -74,6 +76,7 @@ pub(crate) async fn status(shared: &std::sync::Arc<Shared>) -> Result<NodeStatus
                     size: store.size(&log)?,
                     checkpoint: latest.map(|c| (c.body.size, c.body.root, c.body.timestamp)),
                     cosigners,
+                    receipts: store.cosignature_count(&log)?,
                     settled_size: store.settled_size(&log, threshold)?,
                 });
             }

@@ -45,8 +45,9 @@ async fn mirror(shared: &Arc<Shared>, source: &quinn::Connection, new: SignedChe
     let log = new.body.log;
     let lock = shared.log_lock(&log);
     let _serialised = lock.lock().await;
-    let (held, staged) =
-        shared.with_held(move |h| Ok((h.store.latest_checkpoint(&log)?, h.store.staged(&log)?))).await?;
+    let (held, staged, start) = shared
+        .with_held(move |h| Ok((h.store.latest_checkpoint(&log)?, h.store.staged(&log)?, h.store.size(&log)?)))
+        .await?;
     let held_size = held.as_ref().map_or(0, |c| c.body.size);
     // A first checkpoint of size 0 (an empty log) is reviewed and cosigned
     // like any other; every other checkpoint no larger than the held one is compared.
@@ -58,7 +59,7 @@ async fn mirror(shared: &Arc<Shared>, source: &quinn::Connection, new: SignedChe
         // second node running under our keys. Nothing to mirror.
         return Err(MirrorError::Other("a checkpoint of our own log we do not hold".into()));
     }
-    let outcome = mirror_from(shared, source, &owner, held.clone(), &new).await;
+    let outcome = mirror_from(shared, source, &owner, held.clone(), &new, start).await;
     match outcome {
         Err(MirrorError::Witness(WitnessError::RootMismatch)) => {
             // The tree we hold (cosigned, or staged toward an earlier
@@ -77,42 +78,43 @@ async fn mirror(shared: &Arc<Shared>, source: &quinn::Connection, new: SignedChe
 /// memory stays bounded however far behind the witness is.
 const SEGMENT_BYTES: usize = 32 << 20;
 
-/// The next piece of the entries toward a checkpoint: a segment to stage,
-/// with the proof that it leads to the checkpoint, or the last piece.
-struct Piece {
-    /// Its entries, prechecked (signatures verified) as soon as they arrive.
-    entries: Prechecked,
-    /// For a segment: the consistency proof from its end to the checkpoint.
-    proof: Option<ConsistencyProof>,
+/// The next piece of the entries toward a checkpoint.
+enum Piece {
+    /// A segment to stage: its entries, prechecked (signatures verified) as
+    /// soon as they arrive, and the consistency proof from its end to the
+    /// checkpoint.
+    Segment { entries: Prechecked, proof: ConsistencyProof },
+    /// The entries that reach the checkpoint.
+    Last(Vec<SignedEntry>),
 }
 
-/// Fetches the entries from the size held up to `new`'s size from
-/// `source`, segment by segment — each checked and staged while the next is
-/// fetched — and reviews the last piece with `new`.
+/// Fetches the entries from `start`, the size held, up to `new`'s size
+/// from `source`, segment by segment — each checked and staged while the
+/// next is fetched and verified — and reviews the last piece with `new`.
 async fn mirror_from(
     shared: &Arc<Shared>,
     source: &quinn::Connection,
     owner: &cbm_wire::SignatoryId,
     held: Option<SignedCheckpoint>,
     new: &SignedCheckpoint,
+    start: u64,
 ) -> Result<(), MirrorError> {
     let log = new.body.log;
-    let start = shared.with_held(move |h| h.store.size(&log)).await?;
     let held_size = held.as_ref().map_or(0, |c| c.body.size);
     if start > new.body.size || (start == new.body.size && start > held_size) {
         return Err(MirrorError::Other("the checkpoint lies within entries staged toward another".into()));
     }
     let staged_any = start > held_size;
-    let mut next = tokio::spawn(fetch_piece(Arc::clone(shared), source.clone(), new.clone(), start));
+    let mut piece = fetch_piece(Arc::clone(shared), source.clone(), new.clone(), start).await?;
     loop {
-        let piece = next.await.map_err(|e| MirrorError::Other(e.to_string()))??;
-        let Some(proof) = piece.proof else {
-            return cosign(shared, source, owner, held, new, piece.entries, staged_any).await;
+        let (entries, proof) = match piece {
+            Piece::Last(entries) => return cosign(shared, source, owner, held, new, entries, staged_any).await,
+            Piece::Segment { entries, proof } => (entries, proof),
         };
-        let end = piece.entries.entries().last().map_or(0, |e| e.body.index + 1);
-        // Fetch the next piece while this one is checked and staged.
-        next = tokio::spawn(fetch_piece(Arc::clone(shared), source.clone(), new.clone(), end));
-        let (s, target, entries) = (Arc::clone(shared), new.clone(), piece.entries);
+        let end = entries.entries().last().map_or(0, |e| e.body.index + 1);
+        // Fetch and verify the next piece while this one is checked and staged.
+        let next = tokio::spawn(fetch_piece(Arc::clone(shared), source.clone(), new.clone(), end));
+        let (s, target) = (Arc::clone(shared), new.clone());
         let staged = shared
             .with_held(move |h| {
                 let held = h.store.frontier(&log)?;
@@ -132,12 +134,13 @@ async fn mirror_from(
             return Err(e);
         }
         debug!(%log, staged = end, toward = new.body.size, "segment staged");
+        piece = next.await.map_err(|e| MirrorError::Other(e.to_string()))??;
     }
 }
 
 /// Fetches the piece of entries toward `new` that starts at `start`: at
-/// most a segment's worth, with a consistency proof from its end to `new`
-/// unless it reaches `new`.
+/// most a segment's worth — then with a consistency proof from its end to
+/// `new`, and prechecked — or the rest.
 async fn fetch_piece(
     shared: Arc<Shared>,
     source: quinn::Connection,
@@ -148,14 +151,8 @@ async fn fetch_piece(
     let to = new.body.size.min(start.saturating_add(shared.limits.segment_entries.max(1)));
     let entries = fetch_entries(&shared, &source, &log, start, to, SEGMENT_BYTES).await?;
     let end = start + entries.len() as u64;
-    // Verify the signatures now, on every core, while the piece before is
-    // still being stored.
-    let agreement = Arc::clone(&shared);
-    let entries = tokio::task::spawn_blocking(move || Prechecked::new(&agreement.agreement, entries))
-        .await
-        .map_err(|e| MirrorError::Other(e.to_string()))?;
     if end == new.body.size {
-        return Ok(Piece { entries, proof: None });
+        return Ok(Piece::Last(entries));
     }
     let request = Request::ConsistencyProof { log, old_size: end, new_size: new.body.size };
     let Response::ConsistencyProof { proof } =
@@ -163,7 +160,11 @@ async fn fetch_piece(
     else {
         return Err(CallError::Unexpected("ConsistencyProof").into());
     };
-    Ok(Piece { entries, proof: Some(proof) })
+    let agreement = Arc::clone(&shared);
+    let entries = tokio::task::spawn_blocking(move || Prechecked::new(&agreement.agreement, entries))
+        .await
+        .map_err(|e| MirrorError::Other(e.to_string()))?;
+    Ok(Piece::Segment { entries, proof })
 }
 
 /// Lets [`review`] decide on `new` given its last `entries`, and stores
@@ -174,7 +175,7 @@ async fn cosign(
     owner: &cbm_wire::SignatoryId,
     held: Option<SignedCheckpoint>,
     new: &SignedCheckpoint,
-    entries: Prechecked,
+    entries: Vec<SignedEntry>,
     staged_any: bool,
 ) -> Result<(), MirrorError> {
     let log = new.body.log;
@@ -187,6 +188,7 @@ async fn cosign(
             let frontier = h.store.frontier(&log)?;
             let now = s.clock.now();
             let view = h.view(&s.agreement);
+            let entries = Prechecked::new(&s.agreement, entries);
             let decision = review(&s.agreement, &s.me, held.as_ref(), &frontier, &new_for_review, &entries, &view, now);
             Ok(match decision {
                 Ok(Decision::Cosign(body)) => {
@@ -235,6 +237,11 @@ enum Reviewed {
 /// (evidence is then stored); `None` if it is larger, or the log is not held.
 pub(crate) async fn check_against_held(shared: &Arc<Shared>, new: &SignedCheckpoint) -> Option<bool> {
     let log = new.body.log;
+    // The usual push is of a larger checkpoint: tell that from a reader.
+    let held_size = shared.with_reader(move |store| store.size(&log)).await.ok()?;
+    if new.body.size > held_size {
+        return None;
+    }
     let lock = shared.log_lock(&log);
     let _serialised = lock.lock().await;
     let held = shared.with_held(move |h| h.store.latest_checkpoint(&log)).await.ok()??;
