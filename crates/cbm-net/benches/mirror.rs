@@ -100,15 +100,28 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-/// Mirrors a log of `count` entries once, then audits it; prints both.
-fn full_size(runtime: &tokio::runtime::Runtime, count: u64) {
+/// An owner's node over a log of `count` entries, in a fresh directory.
+struct Owner {
+    dir: tempfile::TempDir,
+    local: LocalAgreement,
+    clock: Arc<ManualClock>,
+    node: Node,
+}
+
+fn start_owner(runtime: &tokio::runtime::Runtime, count: u64) -> Owner {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut local = agreement();
     let owner_store = dir.path().join("owner.db");
     fill_owner_store(&local, &owner_store, count);
     let clock = Arc::new(ManualClock::new(NOW));
     let config = local.node_config(0, owner_store, Arc::clone(&clock) as _, None).expect("config");
-    let owner = runtime.block_on(Node::start(config)).expect("owner");
+    let node = runtime.block_on(Node::start(config)).expect("owner");
+    Owner { dir, local, clock, node }
+}
+
+/// Mirrors a log of `count` entries once, then audits it; prints both.
+fn full_size(runtime: &tokio::runtime::Runtime, count: u64) {
+    let Owner { dir, mut local, clock, node: owner } = start_owner(runtime, count);
     let mirrored = runtime.block_on(mirror_once(&mut local, &clock, dir.path(), count));
     let rss = peak_rss_mib();
     let bundle = dir.path().join("bundle.cbor");
@@ -133,13 +146,7 @@ fn mirror_bench(c: &mut Criterion) {
     full_size(&runtime, entries());
 
     const SAMPLE: u64 = 20_000;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut local = agreement();
-    let owner_store = dir.path().join("owner.db");
-    fill_owner_store(&local, &owner_store, SAMPLE);
-    let clock = Arc::new(ManualClock::new(NOW));
-    let config = local.node_config(0, owner_store, Arc::clone(&clock) as _, None).expect("config");
-    let owner = runtime.block_on(Node::start(config)).expect("owner");
+    let Owner { dir, mut local, clock, node: owner } = start_owner(&runtime, SAMPLE);
     let mut group = c.benchmark_group("mirror");
     group.sample_size(10);
     group.throughput(Throughput::Elements(SAMPLE));
