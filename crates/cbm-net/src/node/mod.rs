@@ -302,6 +302,7 @@ impl Node {
                 let checkpoint = SignedCheckpoint::sign(body, s.agreement.hash(), s.key_id, &s.signing_key);
                 let openings: Vec<_> = authored.iter().flat_map(|a| a.openings.iter().cloned()).collect();
                 h.store.append_authored(&log, &entries, &checkpoint, &openings)?;
+                s.note_size(log, checkpoint.body.size);
                 entries.iter().for_each(|e| h.facts.observe(e));
                 Ok(Ok(checkpoint))
             })

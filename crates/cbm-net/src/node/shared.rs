@@ -46,6 +46,10 @@ pub(crate) struct Shared {
     next_reader: std::sync::atomic::AtomicUsize,
     /// Serialises the mirroring of each peer log.
     log_locks: Mutex<HashMap<LogId, Arc<tokio::sync::Mutex<()>>>>,
+    /// Entries held per log (staged ones included), kept beside the store
+    /// so that a pushed checkpoint is sorted without a store read. Never
+    /// ahead of the store: it is noted after each write commits.
+    held_sizes: Mutex<HashMap<LogId, u64>>,
     /// Bumped on every change of the store; status waiters watch it.
     changes: watch::Sender<u64>,
 }
@@ -64,6 +68,13 @@ impl Shared {
         held: Held,
         readers: Vec<Store>,
     ) -> Self {
+        let held_sizes = agreement
+            .roster()
+            .signatories
+            .iter()
+            .map(|s| agreement.log_of(&s.id))
+            .map(|log| (log, held.store.size(&log).unwrap_or(0)))
+            .collect();
         Self {
             agreement,
             me,
@@ -77,8 +88,19 @@ impl Shared {
             readers: readers.into_iter().map(|r| Arc::new(Mutex::new(r))).collect(),
             next_reader: std::sync::atomic::AtomicUsize::new(0),
             log_locks: Mutex::new(HashMap::new()),
+            held_sizes: Mutex::new(held_sizes),
             changes: watch::Sender::new(0),
         }
+    }
+
+    /// Entries of `log` held, as last noted (see [`Shared::note_size`]).
+    pub(crate) fn held_size(&self, log: &LogId) -> u64 {
+        self.held_sizes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(log).copied().unwrap_or(0)
+    }
+
+    /// Notes that `log` now holds `size` entries, once the write is committed.
+    pub(crate) fn note_size(&self, log: LogId, size: u64) {
+        self.held_sizes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(log, size);
     }
 
     /// Runs `work` on the store on a blocking thread: SQLite calls block.

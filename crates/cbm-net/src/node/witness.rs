@@ -122,6 +122,7 @@ async fn mirror_from(
                 Ok(match check_segment(&s.agreement, &s.me, &target, &held, &entries, &proof, &view) {
                     Ok(_) => {
                         h.store.stage(&log, entries.entries(), &target)?;
+                        s.note_size(log, end);
                         entries.entries().iter().for_each(|e| h.facts.observe(e));
                         Ok(())
                     }
@@ -195,6 +196,7 @@ async fn cosign(
                     let cosignature = Cosignature::sign(body, s.agreement.hash(), s.key_id, &s.signing_key);
                     let entries = entries.entries();
                     h.store.append_cosigned(&log, entries, &new_for_review, &cosignature)?;
+                    s.note_size(log, new_for_review.body.size);
                     entries.iter().for_each(|e| h.facts.observe(e));
                     let committed =
                         entries.iter().any(|e| e.body.fields.iter().any(|f| matches!(f, Field::Committed { .. })));
@@ -237,9 +239,8 @@ enum Reviewed {
 /// (evidence is then stored); `None` if it is larger, or the log is not held.
 pub(crate) async fn check_against_held(shared: &Arc<Shared>, new: &SignedCheckpoint) -> Option<bool> {
     let log = new.body.log;
-    // The usual push is of a larger checkpoint: tell that from a reader.
-    let held_size = shared.with_reader(move |store| store.size(&log)).await.ok()?;
-    if new.body.size > held_size {
+    // The usual push is of a larger checkpoint: tell that without the store.
+    if new.body.size > shared.held_size(&log) {
         return None;
     }
     let lock = shared.log_lock(&log);
