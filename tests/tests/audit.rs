@@ -38,15 +38,22 @@ fn at_log() -> (Vec<SignedEntry>, SignedCheckpoint) {
             })
         })
         .collect();
+    let checkpoint = at_checkpoint(&entries, Timestamp(EPOCH.0 + DAY));
+    (entries, checkpoint)
+}
+
+/// AT's signed checkpoint over `entries` (its whole log), at `timestamp`.
+fn at_checkpoint(entries: &[SignedEntry], timestamp: Timestamp) -> SignedCheckpoint {
     let mut tree = MemoryTree::new();
     tree.push_leaves(&entries.iter().map(|e| TreeHash(e.hash().0)).collect::<Vec<_>>());
+    let size = entries.len() as u64;
     let body = Checkpoint {
         log: LogId::derive(&samples::agreement(), &id("AT")),
-        size: 2,
-        root: root(&tree, 2).expect("root"),
-        timestamp: Timestamp(EPOCH.0 + DAY),
+        size,
+        root: root(&tree, size).expect("root"),
+        timestamp,
     };
-    (entries, Signed::sign(body, &samples::agreement(), KeyId(0), &samples::signing_key(0)))
+    Signed::sign(body, &samples::agreement(), KeyId(0), &samples::signing_key(0))
 }
 
 fn cosign(witness: usize, checkpoint: &SignedCheckpoint, at: u64) -> BundleRecord {
@@ -189,15 +196,7 @@ fn with_objection(cites: cbm_wire::EntryRef) -> Vec<BundleRecord> {
         kind: EntryKind::Objection { cites, reason: cbm_wire::Text::new("cannot confirm").expect("text") },
         fields: vec![],
     }));
-    let mut tree = MemoryTree::new();
-    tree.push_leaves(&entries.iter().map(|e| TreeHash(e.hash().0)).collect::<Vec<_>>());
-    let body = Checkpoint {
-        log: LogId::derive(&samples::agreement(), &id("AT")),
-        size: 3,
-        root: root(&tree, 3).expect("root"),
-        timestamp: Timestamp(EPOCH.0 + DAY),
-    };
-    let checkpoint = Signed::sign(body, &samples::agreement(), KeyId(0), &samples::signing_key(0));
+    let checkpoint = at_checkpoint(&entries, Timestamp(EPOCH.0 + DAY));
     let mut records: Vec<BundleRecord> = entries.into_iter().map(|entry| BundleRecord::Entry { entry }).collect();
     records.push(BundleRecord::Checkpoint { checkpoint: checkpoint.clone() });
     records.push(cosign(1, &checkpoint, EPOCH.0 + DAY + 3_600_000));
@@ -251,15 +250,8 @@ fn signatures_verified_in_parallel_give_the_verdict_of_strict_verification_one_b
 /// checkpoint signed at `day`.
 fn declaration_log(day: u64) -> (SignedEntry, SignedCheckpoint) {
     let entry = samples::declaration();
-    let mut tree = MemoryTree::new();
-    tree.push_leaves(&[TreeHash(entry.hash().0)]);
-    let body = Checkpoint {
-        log: LogId::derive(&samples::agreement(), &id("AT")),
-        size: 1,
-        root: root(&tree, 1).expect("root"),
-        timestamp: at(day),
-    };
-    (entry, Signed::sign(body, &samples::agreement(), KeyId(0), &samples::signing_key(0)))
+    let checkpoint = at_checkpoint(std::slice::from_ref(&entry), at(day));
+    (entry, checkpoint)
 }
 
 #[test]
