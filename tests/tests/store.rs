@@ -180,9 +180,61 @@ fn a_witness_append_stores_its_cosignature_in_the_same_transaction_and_keeps_the
     let third = cosignature_of(&checkpoint, "CH", 3);
     assert!(store.add_cosignature(&third).expect("add"));
     assert_eq!(store.cosignatures_of(&checkpoint.body).expect("read"), vec![first, third]);
+    assert_eq!(store.cosignature_count(&writer.log).expect("count"), 2);
     // A cosignature of a checkpoint the store does not hold is refused.
     let (_, unknown) = writer.batch(1);
     assert!(matches!(store.add_cosignature(&cosignature_of(&unknown, "BE", 2)), Err(StoreError::NotFound(_))));
+}
+
+/// A store with one log of 5 entries, two receipts of its checkpoint and one opening.
+fn with_receipts_and_an_opening() -> (tempfile::TempDir, LogWriter, cbm_wire::SignedCheckpoint) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = store(&dir);
+    let mut writer = LogWriter::new("AT", 1);
+    let (entries, checkpoint) = writer.batch(5);
+    store.append_cosigned(&writer.log, &entries, &checkpoint, &cosignature_of(&checkpoint, "BE", 2)).expect("append");
+    store.add_cosignature(&cosignature_of(&checkpoint, "CH", 3)).expect("add");
+    let opening = cbm_wire::Opening {
+        entry: cbm_wire::EntryRef { signatory: writer.entry(1).body.signatory, index: 1, hash: writer.entry(1).hash() },
+        field: 0,
+        salt: cbm_wire::Salt([1; 32]),
+        value: cbm_wire::Bytes(b"secret".to_vec()),
+    };
+    store.add_opening(&writer.log, &cbm_wire::SignatoryId::new("BE").expect("id"), &opening).expect("add");
+    (dir, writer, checkpoint)
+}
+
+#[test]
+fn a_version_3_store_is_migrated_with_its_receipts_and_openings_counted() {
+    let (dir, writer, checkpoint) = with_receipts_and_an_opening();
+    // Back to the version 3 layout: cosignatures keyed by witness first, no counts.
+    tamper(
+        &dir,
+        "DROP TRIGGER count_receipts; DROP TRIGGER count_openings; DROP INDEX checkpoints_by_time;
+         ALTER TABLE logs DROP COLUMN receipts; ALTER TABLE logs DROP COLUMN openings;
+         CREATE TABLE v3 (log INTEGER NOT NULL REFERENCES logs(id), witness TEXT NOT NULL, size INTEGER NOT NULL,
+             bytes BLOB NOT NULL, PRIMARY KEY (log, witness, size)) WITHOUT ROWID;
+         INSERT INTO v3 SELECT log, witness, size, bytes FROM cosignatures;
+         DROP TABLE cosignatures; ALTER TABLE v3 RENAME TO cosignatures;
+         CREATE INDEX cosignatures_by_size ON cosignatures (log, size, witness);
+         PRAGMA user_version = 3;",
+    );
+    let mut store = store(&dir);
+    assert_eq!(store.cosignature_count(&writer.log).expect("count"), 2);
+    assert_eq!(store.opening_count(&writer.log).expect("count"), 1);
+    assert_eq!(store.cosignatures_of(&checkpoint.body).expect("read").len(), 2);
+    assert!(store.add_cosignature(&cosignature_of(&checkpoint, "DE", 4)).expect("add"));
+    assert_eq!(store.cosignature_count(&writer.log).expect("count"), 3);
+    assert!(store.fsck(|_| {}).expect("fsck").is_ok());
+}
+
+#[test]
+fn a_tampered_receipt_count_is_reported_by_fsck() {
+    let (dir, _, _) = with_receipts_and_an_opening();
+    assert!(store(&dir).fsck(|_| {}).expect("fsck").is_ok());
+    tamper(&dir, "UPDATE logs SET receipts = 7");
+    let report = store(&dir).fsck(|_| {}).expect("fsck");
+    assert!(report.logs[0].problems.iter().any(|p| p.contains("counts 7 receipts, 2 are stored")), "{report:?}");
 }
 
 #[test]
@@ -211,7 +263,7 @@ fn evidence_and_openings_are_kept_once_and_openings_go_only_to_their_recipient()
     let dir = tempfile::tempdir().expect("tempdir");
     let mut store = store(&dir);
     let mut writer = LogWriter::new("AT", 1);
-    let (_, first) = writer.batch(2);
+    let (entries, first) = writer.batch(2);
     let mut second = first.clone();
     second.body.root = RootHash([7; 32]);
     let evidence = cbm_log::evidence::same_size(&first, &second).expect("conflict");
@@ -230,7 +282,12 @@ fn evidence_and_openings_are_kept_once_and_openings_go_only_to_their_recipient()
         value: cbm_wire::Bytes(b"secret".to_vec()),
     };
     let (be, ch) = (cbm_wire::SignatoryId::new("BE").expect("id"), cbm_wire::SignatoryId::new("CH").expect("id"));
+    // Openings are kept only for a log the store holds.
+    assert!(matches!(store.add_opening(&writer.log, &be, &opening), Err(StoreError::NotFound(_))));
+    store.append(&writer.log, &entries, &first).expect("append");
     assert!(store.add_opening(&writer.log, &be, &opening).expect("add"));
+    assert!(!store.add_opening(&writer.log, &be, &opening).expect("again"));
+    assert_eq!(store.opening_count(&writer.log).expect("count"), 1);
     assert_eq!(store.openings(&writer.log, 0, Some(&be)).expect("read"), vec![(be.clone(), opening.clone())]);
     assert!(store.openings(&writer.log, 0, Some(&ch)).expect("read").is_empty());
     assert!(store.openings(&writer.log, 2, Some(&be)).expect("read").is_empty());

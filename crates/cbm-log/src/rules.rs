@@ -4,12 +4,11 @@
 
 use std::collections::BTreeMap;
 
+use cbm_wire::parallel::map_in_order;
 use cbm_wire::{
     EntryHash, EntryKind, PublicKey, SignatoryId, SignedEntry, SigningKeyInfo, StatusChange, Topic, VerifyError, Wire,
     verify_message,
 };
-
-use rayon::prelude::*;
 
 use crate::agreement::Agreement;
 use crate::calendar::period_of;
@@ -108,9 +107,10 @@ impl Precheck {
         Self { len: bytes.len(), hash: EntryHash::of_leaf(&bytes), verified }
     }
 
-    /// Prechecks `entries`, spread over every core.
+    /// Prechecks `entries`, in order; spread over every core when there
+    /// are many (see [`cbm_wire::parallel`]).
     pub fn all(agreement: &Agreement, entries: &[SignedEntry]) -> Vec<Self> {
-        entries.par_iter().map(|entry| Self::of(agreement, entry)).collect()
+        map_in_order(entries.iter().collect(), |entry| Self::of(agreement, entry))
     }
 }
 

@@ -45,7 +45,7 @@ pub async fn call(
 ) -> Result<Response, CallError> {
     let exchange = async {
         let (mut send, mut recv) = connection.open_bi().await.map_err(|e| CallError::Connection(e.to_string()))?;
-        write_frame(&mut send, &request.encode()).await?;
+        write_frame(&mut send, request.encode()).await?;
         send.finish().map_err(|e| CallError::Connection(e.to_string()))?;
         Ok::<_, CallError>(read_response(&mut recv, max_frame).await?)
     };

@@ -32,6 +32,7 @@ mod evidence;
 mod ids;
 pub mod limits;
 mod message;
+pub mod parallel;
 mod proof;
 mod roster;
 mod sign;

@@ -9,12 +9,12 @@
 //! values and non-canonical `S` are rejected.
 
 use ed25519_dalek::{Signer as _, SigningKey};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{Bounded, append_canonical};
 use crate::error::{DecodeError, VerifyError};
 use crate::ids::{AgreementHash, KeyId, PublicKey, Signature};
+use crate::parallel::map_in_order;
 
 /// The signing contexts of protocol version 1 (spec/wire.md §5).
 pub mod context {
@@ -135,13 +135,14 @@ impl<T: Signable> Signed<T> {
         Self { body, key: key_id, signature }
     }
 
-    /// Signs every body of `bodies` as [`Signed::sign`] does, spread over
-    /// the machine's cores (Ed25519 signing dominates a batch append), in order.
+    /// Signs every body of `bodies` as [`Signed::sign`] does, in order;
+    /// spread over the machine's cores when there are many (Ed25519 signing
+    /// dominates a batch append), see [`crate::parallel`].
     pub fn sign_many(bodies: Vec<T>, agreement: &AgreementHash, key_id: KeyId, key: &SigningKey) -> Vec<Self>
     where
         T: Send,
     {
-        bodies.into_par_iter().map(|body| Self::sign(body, agreement, key_id, key)).collect()
+        map_in_order(bodies, |body| Self::sign(body, agreement, key_id, key))
     }
 
     /// Verifies the signature under `agreement` with the signer's `public` key.

@@ -200,12 +200,7 @@ impl Store {
     /// # Errors
     /// On a database failure.
     pub fn cosignature_count(&self, log: &LogId) -> Result<u64, StoreError> {
-        let Some((id, _)) = self.log_row(log)? else { return Ok(0) };
-        let count: i64 = self
-            .conn
-            .prepare_cached("SELECT count(*) FROM cosignatures WHERE log = ?1")?
-            .query_row([id], |r| r.get(0))?;
-        super::to_u64(count, "cosignature count")
+        self.log_count(log, "receipts")
     }
 
     /// The largest checkpoint size of `log` that at least `threshold`
@@ -235,18 +230,23 @@ impl Store {
     /// # Errors
     /// On a database failure or a corrupt row.
     pub fn cosignatures_of(&self, body: &Checkpoint) -> Result<Vec<Cosignature>, StoreError> {
-        let Some((id, _)) = self.log_row(&body.log)? else { return Ok(Vec::new()) };
+        let mut found = self.cosignatures_at(&body.log, body.size)?;
+        found.retain(|c| c.body.checkpoint == *body);
+        Ok(found)
+    }
+
+    /// The stored cosignatures of checkpoints of `log` of `size` entries,
+    /// by witness (several checkpoints of a size exist only if the owner
+    /// equivocated or signed one tree twice).
+    ///
+    /// # Errors
+    /// On a database failure or a corrupt row.
+    pub fn cosignatures_at(&self, log: &LogId, size: u64) -> Result<Vec<Cosignature>, StoreError> {
+        let Some((id, _)) = self.log_row(log)? else { return Ok(Vec::new()) };
         let mut statement =
             self.conn.prepare_cached("SELECT bytes FROM cosignatures WHERE log = ?1 AND size = ?2 ORDER BY witness")?;
-        let rows = statement.query_map(params![id, to_i64(body.size)?], |r| r.get::<_, Vec<u8>>(0))?;
-        let mut found = Vec::new();
-        for bytes in rows {
-            let cosignature = decode_cosignature(&bytes?, &body.log)?;
-            if cosignature.body.checkpoint == *body {
-                found.push(cosignature);
-            }
-        }
-        Ok(found)
+        let rows = statement.query_map(params![id, to_i64(size)?], |r| r.get::<_, Vec<u8>>(0))?;
+        rows.map(|bytes| decode_cosignature(&bytes?, log)).collect()
     }
 }
 

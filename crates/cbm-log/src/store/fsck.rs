@@ -140,6 +140,16 @@ impl Store {
         if to_u64(stored_nodes, "node count")? != expected_nodes {
             problems.push(format!("{stored_nodes} tree hashes stored, {expected_nodes} expected"));
         }
+        for (counted, sql) in [
+            ("receipts", "SELECT count(*) FROM cosignatures WHERE log = ?1"),
+            ("openings", "SELECT count(*) FROM openings WHERE log_id = (SELECT log_id FROM logs WHERE id = ?1)"),
+        ] {
+            let stored: i64 = self.conn.query_row(sql, [id], |r| r.get(0))?;
+            let kept = self.log_count(log, counted)?;
+            if to_u64(stored, counted)? != kept {
+                problems.push(format!("the log counts {kept} {counted}, {stored} are stored"));
+            }
+        }
         progress(*checked);
         Ok(LogReport { log: *log, size, checkpoints: checkpoint_count, problems })
     }

@@ -171,6 +171,20 @@ impl Store {
         Ok(Self { conn, upper: UpperCache::default() })
     }
 
+    /// Runs `read` in one read transaction: every query in it sees the same
+    /// snapshot of the store, however writers go on meanwhile, and the
+    /// database's locks are taken once rather than once per query.
+    ///
+    /// # Errors
+    /// `read`'s error, or a database failure beginning the transaction.
+    pub fn read<T, E: From<StoreError>>(&self, read: impl FnOnce(&Self) -> Result<T, E>) -> Result<T, E> {
+        let snapshot = self.conn.unchecked_transaction().map_err(StoreError::from)?;
+        let outcome = read(self);
+        // Nothing was written: ending the transaction only releases the snapshot.
+        snapshot.rollback().map_err(StoreError::from)?;
+        outcome
+    }
+
     /// Every log the store holds.
     ///
     /// # Errors
@@ -192,6 +206,18 @@ impl Store {
             .query_row([log.as_bytes()], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)))
             .optional()?;
         row.map(|(id, size)| Ok((id, to_u64(size, "log size")?))).transpose()
+    }
+
+    /// A count `log`'s row keeps as rows are inserted (schema version 4):
+    /// its `receipts` or its `openings`; 0 for a log not held.
+    fn log_count(&self, log: &LogId, column: &'static str) -> Result<u64, StoreError> {
+        debug_assert!(matches!(column, "receipts" | "openings"));
+        let count: Option<i64> = self
+            .conn
+            .prepare_cached(&format!("SELECT {column} FROM logs WHERE log_id = ?1"))?
+            .query_row([log.as_bytes()], |row| row.get(0))
+            .optional()?;
+        to_u64(count.unwrap_or(0), column)
     }
 
     /// Number of entries stored for `log` (0 for an unknown log).

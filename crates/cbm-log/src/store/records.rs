@@ -67,12 +67,15 @@ impl Store {
         .collect()
     }
 
-    /// Stores the opening of a committed field in `log` addressed to
-    /// `recipient`; returns whether it was new.
+    /// Stores the opening of a committed field in `log`, a log the store
+    /// holds, addressed to `recipient`; returns whether it was new.
     ///
     /// # Errors
-    /// On a database failure.
+    /// [`StoreError::NotFound`] if the log is not held; a database failure.
     pub fn add_opening(&mut self, log: &LogId, recipient: &SignatoryId, opening: &Opening) -> Result<bool, StoreError> {
+        if self.log_row(log)?.is_none() {
+            return Err(StoreError::NotFound(format!("log {log}")));
+        }
         insert_opening(&self.conn, log, recipient, opening)
     }
 
@@ -81,11 +84,7 @@ impl Store {
     /// # Errors
     /// On a database failure.
     pub fn opening_count(&self, log: &LogId) -> Result<u64, StoreError> {
-        let count: i64 = self
-            .conn
-            .prepare_cached("SELECT count(*) FROM openings WHERE log_id = ?1")?
-            .query_row([log.as_bytes()], |r| r.get(0))?;
-        Ok(count.unsigned_abs())
+        self.log_count(log, "openings")
     }
 
     /// Openings in `log` from entry `start` on, with their recipients; only

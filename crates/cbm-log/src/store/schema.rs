@@ -8,7 +8,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// The schema version this build writes.
-pub(crate) const CURRENT_VERSION: u32 = 3;
+pub(crate) const CURRENT_VERSION: u32 = 4;
 
 /// Migration `i` takes a store from version `i` to `i + 1`.
 const MIGRATIONS: [&str; CURRENT_VERSION as usize] = [
@@ -67,6 +67,34 @@ const MIGRATIONS: [&str; CURRENT_VERSION as usize] = [
         log INTEGER PRIMARY KEY REFERENCES logs(id),
         bytes BLOB NOT NULL
     );",
+    // Version 4: lookups that stay fast as logs grow. Cosignatures are kept
+    // by checkpoint size (the lookups are by size: settlement, a checkpoint's
+    // receipts), checkpoints are indexed by time (the time-order check of an
+    // append), and each log counts its receipts and openings as they are
+    // inserted, for status reports that do not scan.
+    "CREATE TABLE cosignatures_by_checkpoint (
+        log INTEGER NOT NULL REFERENCES logs(id),
+        size INTEGER NOT NULL,
+        witness TEXT NOT NULL,
+        bytes BLOB NOT NULL,
+        PRIMARY KEY (log, size, witness)
+    ) WITHOUT ROWID;
+    INSERT INTO cosignatures_by_checkpoint (log, size, witness, bytes)
+        SELECT log, size, witness, bytes FROM cosignatures;
+    DROP TABLE cosignatures;
+    ALTER TABLE cosignatures_by_checkpoint RENAME TO cosignatures;
+    CREATE INDEX checkpoints_by_time ON checkpoints (log, timestamp);
+    ALTER TABLE logs ADD COLUMN receipts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE logs ADD COLUMN openings INTEGER NOT NULL DEFAULT 0;
+    UPDATE logs SET
+        receipts = (SELECT count(*) FROM cosignatures WHERE cosignatures.log = logs.id),
+        openings = (SELECT count(*) FROM openings WHERE openings.log_id = logs.log_id);
+    CREATE TRIGGER count_receipts AFTER INSERT ON cosignatures BEGIN
+        UPDATE logs SET receipts = receipts + 1 WHERE id = NEW.log;
+    END;
+    CREATE TRIGGER count_openings AFTER INSERT ON openings BEGIN
+        UPDATE logs SET openings = openings + 1 WHERE log_id = NEW.log_id;
+    END;",
 ];
 
 /// Fails, changing nothing, if the store was written by a newer cbm.

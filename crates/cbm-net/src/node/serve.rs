@@ -82,7 +82,7 @@ async fn handle_stream(
         }
         Ok(Ok(request)) => answer(&shared, &connection, &peer, request).await,
     };
-    if write_frame(&mut send, &response.encode()).await.is_ok() {
+    if write_frame(&mut send, response.encode()).await.is_ok() {
         let _ = send.finish();
         let _ = send.stopped().await;
     }
@@ -175,11 +175,8 @@ async fn answer(
             stored.map(|_| Response::Accepted)
         }
         Request::Cosignatures { log, size, root } => {
-            shared.with_reader(move |store| store.cosignatures(&log)).await.map(|all| Response::Cosignatures {
-                cosignatures: all
-                    .into_iter()
-                    .filter(|c| c.body.checkpoint.size == size && c.body.checkpoint.root == root)
-                    .collect(),
+            shared.with_reader(move |store| store.cosignatures_at(&log, size)).await.map(|all| Response::Cosignatures {
+                cosignatures: all.into_iter().filter(|c| c.body.checkpoint.root == root).collect(),
             })
         }
         Request::Gossip { checkpoints, cosignatures } => {

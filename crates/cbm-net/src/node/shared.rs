@@ -112,16 +112,17 @@ impl Shared {
     }
 
     /// Runs the read-only `work` on one of the reader connections (the
-    /// writer's if there are none), on a blocking thread.
+    /// writer's if there are none), on a blocking thread, in one read
+    /// transaction: it sees one snapshot of the store.
     pub(crate) async fn with_reader<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         if self.readers.is_empty() {
-            return self.with_held(move |h| work(&h.store)).await;
+            return self.with_held(move |h| h.store.read(work)).await;
         }
         let turn = self.next_reader.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.readers.len();
-        blocking(Arc::clone(&self.readers[turn]), move |store| work(store)).await
+        blocking(Arc::clone(&self.readers[turn]), move |store| store.read(work)).await
     }
 
     /// The lock that serialises mirroring of `log`.
