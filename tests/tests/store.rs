@@ -267,8 +267,10 @@ fn evidence_and_openings_are_kept_once_and_openings_go_only_to_their_recipient()
     let mut second = first.clone();
     second.body.root = RootHash([7; 32]);
     let evidence = cbm_log::evidence::same_size(&first, &second).expect("conflict");
+    assert!(!store.holds_evidence(&evidence).expect("read"));
     assert!(store.add_evidence(&evidence).expect("add"));
     assert!(!store.add_evidence(&evidence).expect("again"));
+    assert!(store.holds_evidence(&evidence).expect("read"));
     assert_eq!(store.evidence().expect("read"), vec![evidence]);
 
     let opening = cbm_wire::Opening {

@@ -2,7 +2,7 @@
 //! them (spec/log.md §9). The caller verifies both before storing them.
 
 use cbm_wire::{EquivocationEvidence, LogId, Opening, SignatoryId, Wire};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Store, StoreError, corrupt, to_i64};
 
@@ -48,6 +48,20 @@ impl Store {
             .prepare_cached("INSERT OR IGNORE INTO evidence (digest, log_id, bytes) VALUES (?1, ?2, ?3)")?
             .execute(params![digest.as_bytes(), evidence_log(evidence).as_bytes(), bytes])?;
         Ok(inserted == 1)
+    }
+
+    /// Whether `evidence` is stored.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub fn holds_evidence(&self, evidence: &EquivocationEvidence) -> Result<bool, StoreError> {
+        let digest = blake3::hash(&evidence.encode());
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM evidence WHERE digest = ?1")?
+            .query_row([digest.as_bytes()], |_| Ok(()))
+            .optional()?
+            .is_some())
     }
 
     /// Every item of evidence stored, in a fixed order.

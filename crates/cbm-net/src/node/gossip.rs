@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use cbm_log::evidence::verify_evidence;
 use cbm_log::store::StoreError;
-use cbm_wire::{Cosignature, Request, Response, SignedCheckpoint, Wire};
+use cbm_wire::{Cosignature, EquivocationEvidence, Request, Response, SignedCheckpoint, Wire};
 use tracing::debug;
 
 use super::serve::fit_frame;
@@ -89,7 +89,10 @@ pub(crate) async fn take_view(
         return;
     };
     for checkpoint in checkpoints {
-        witness::on_checkpoint(shared, source, checkpoint).await;
+        match shared.agreement.verify_checkpoint(&checkpoint) {
+            Ok(owner) => witness::on_checkpoint(shared, source, &owner.id.clone(), checkpoint).await,
+            Err(e) => debug!("gossiped checkpoint refused: {e}"),
+        }
     }
     let verified: Vec<Cosignature> =
         cosignatures.into_iter().filter(|c| shared.agreement.verify_cosignature(c).is_ok()).collect();
@@ -144,8 +147,31 @@ async fn with_peer(shared: &Arc<Shared>, peer: &cbm_wire::SignatoryId, depth: us
     else {
         return Err("unexpected answer to an evidence request".into());
     };
+    take_evidence(shared, evidence).await.map_err(|e| e.to_string())
+}
+
+/// Stores each item of `evidence` not held yet that verifies: what is held
+/// is sorted out on a reader first, so a round that brings nothing new
+/// verifies nothing and does not take the writer.
+async fn take_evidence(shared: &Arc<Shared>, evidence: Vec<EquivocationEvidence>) -> Result<(), StoreError> {
+    if evidence.is_empty() {
+        return Ok(());
+    }
     let roster = shared.agreement.roster().clone();
-    let verified: Vec<_> = evidence.into_iter().filter(|e| verify_evidence(&roster, e).is_ok()).collect();
+    let verified = shared
+        .with_reader(move |store| {
+            let mut verified = Vec::new();
+            for item in evidence {
+                if !store.holds_evidence(&item)? && verify_evidence(&roster, &item).is_ok() {
+                    verified.push(item);
+                }
+            }
+            Ok(verified)
+        })
+        .await?;
+    if verified.is_empty() {
+        return Ok(());
+    }
     let new = shared
         .with_held(move |h| {
             let mut new = 0;
@@ -154,8 +180,7 @@ async fn with_peer(shared: &Arc<Shared>, peer: &cbm_wire::SignatoryId, depth: us
             }
             Ok(new)
         })
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     if new > 0 {
         shared.changed();
     }

@@ -144,9 +144,10 @@ async fn answer(
             .await
             .map(|proof| Response::ConsistencyProof { proof }),
         Request::PushCheckpoint { checkpoint } => {
-            if let Err(e) = shared.agreement.verify_checkpoint(&checkpoint) {
-                return error(ErrorCode::Rejected, &e.to_string());
-            }
+            let owner = match shared.agreement.verify_checkpoint(&checkpoint) {
+                Ok(signatory) => signatory.id.clone(),
+                Err(e) => return error(ErrorCode::Rejected, &e.to_string()),
+            };
             match witness::check_against_held(shared, &checkpoint).await {
                 Some(true) => {
                     return error(
@@ -161,7 +162,7 @@ async fn answer(
                 return error(ErrorCode::RateLimited, "too many of your checkpoints are being mirrored; push later");
             };
             let source = connection.clone();
-            tokio::spawn(async move { witness::on_checkpoint(&slot.shared, &source, checkpoint).await });
+            tokio::spawn(async move { witness::on_checkpoint(&slot.shared, &source, &owner, checkpoint).await });
             Ok(Response::Accepted)
         }
         Request::PushCosignature { cosignature } => {

@@ -10,20 +10,27 @@ use cbm_log::rules::Prechecked;
 use cbm_log::store::{AppendError, StoreError};
 use cbm_log::witness::{Decision, WitnessError, check_segment, review};
 use cbm_wire::{
-    ConsistencyProof, Cosignature, EquivocationEvidence, Field, LogId, Request, Response, SignedCheckpoint,
-    SignedEntry, TreeHash, Wire,
+    ConsistencyProof, Cosignature, EquivocationEvidence, Field, LogId, Request, Response, SignatoryId,
+    SignedCheckpoint, SignedEntry, TreeHash, Wire,
 };
 use tracing::{debug, info, warn};
 
 use super::shared::Shared;
 use crate::client::{CallError, call};
+use crate::tls::peer_key;
 
-/// Handles a checkpoint of a peer's log learnt from `source` (its owner
-/// pushing it, or any node gossiping it). Failures are logged: a checkpoint
-/// that cannot be verified proves nothing and is dropped.
-pub(crate) async fn on_checkpoint(shared: &Arc<Shared>, source: &quinn::Connection, new: SignedCheckpoint) {
+/// Handles a checkpoint of `owner`'s log learnt from `source` (its owner
+/// pushing it, or any node gossiping it), which the caller has verified:
+/// `owner` signed it. Failures are logged: a checkpoint whose entries
+/// cannot be had or checked proves nothing and is dropped.
+pub(crate) async fn on_checkpoint(
+    shared: &Arc<Shared>,
+    source: &quinn::Connection,
+    owner: &SignatoryId,
+    new: SignedCheckpoint,
+) {
     let log = new.body.log;
-    if let Err(e) = mirror(shared, source, new).await {
+    if let Err(e) = mirror(shared, source, owner, new).await {
         debug!(%log, "checkpoint not taken: {e}");
     }
 }
@@ -40,8 +47,12 @@ enum MirrorError {
     Other(String),
 }
 
-async fn mirror(shared: &Arc<Shared>, source: &quinn::Connection, new: SignedCheckpoint) -> Result<(), MirrorError> {
-    let owner = shared.agreement.verify_checkpoint(&new).map_err(|e| MirrorError::Other(e.to_string()))?.id.clone();
+async fn mirror(
+    shared: &Arc<Shared>,
+    source: &quinn::Connection,
+    owner: &SignatoryId,
+    new: SignedCheckpoint,
+) -> Result<(), MirrorError> {
     let log = new.body.log;
     let lock = shared.log_lock(&log);
     let _serialised = lock.lock().await;
@@ -54,12 +65,12 @@ async fn mirror(shared: &Arc<Shared>, source: &quinn::Connection, new: SignedChe
     if new.body.size < held_size || (held.is_some() && new.body.size == held_size) {
         return compare_held(shared, held, new).await.map(|_| ());
     }
-    if owner == shared.me {
+    if *owner == shared.me {
         // A newer checkpoint of our own log that we never signed here: a
         // second node running under our keys. Nothing to mirror.
         return Err(MirrorError::Other("a checkpoint of our own log we do not hold".into()));
     }
-    let outcome = mirror_from(shared, source, &owner, held.clone(), &new, start).await;
+    let outcome = mirror_from(shared, source, owner, held.clone(), &new, start).await;
     match outcome {
         Err(MirrorError::Witness(WitnessError::RootMismatch)) => {
             // The tree we hold (cosigned, or staged toward an earlier
@@ -94,7 +105,7 @@ enum Piece {
 async fn mirror_from(
     shared: &Arc<Shared>,
     source: &quinn::Connection,
-    owner: &cbm_wire::SignatoryId,
+    owner: &SignatoryId,
     held: Option<SignedCheckpoint>,
     new: &SignedCheckpoint,
     start: u64,
@@ -173,7 +184,7 @@ async fn fetch_piece(
 async fn cosign(
     shared: &Arc<Shared>,
     source: &quinn::Connection,
-    owner: &cbm_wire::SignatoryId,
+    owner: &SignatoryId,
     held: Option<SignedCheckpoint>,
     new: &SignedCheckpoint,
     entries: Vec<SignedEntry>,
@@ -374,23 +385,28 @@ fn report_evidence(shared: &Shared, evidence: &EquivocationEvidence) {
     shared.changed();
 }
 
-/// Hands our cosignature to the node that showed us the checkpoint and to
-/// the log's owner (the same node, usually).
+/// Hands our cosignature to the node that showed us the checkpoint and,
+/// unless that was the log's owner and took it, to the owner too.
 async fn deliver_cosignature(
     shared: &Arc<Shared>,
     source: &quinn::Connection,
-    owner: &cbm_wire::SignatoryId,
+    owner: &SignatoryId,
     cosignature: Cosignature,
 ) {
     let request = Request::PushCosignature { cosignature };
     let timeout = shared.limits.request_timeout;
-    if let Err(e) = call(source, &request, shared.max_frame(), timeout).await {
+    let delivered = call(source, &request, shared.max_frame(), timeout).await;
+    if let Err(e) = &delivered {
         debug!("cosignature not delivered to the source: {e}");
     }
+    // Two nodes may hold two connections, one dialled by each: compare who
+    // is at the other end, not the connections. A failed push to the owner
+    // is tried again on the connection `connect` gives.
+    if delivered.is_ok() && peer_key(source).and_then(|key| shared.peers.who(&key)).as_ref() == Some(owner) {
+        return;
+    }
     let Ok(to_owner) = shared.peers.connect(owner).await else { return };
-    if to_owner.stable_id() != source.stable_id()
-        && let Err(e) = call(&to_owner, &request, shared.max_frame(), timeout).await
-    {
+    if let Err(e) = call(&to_owner, &request, shared.max_frame(), timeout).await {
         debug!("cosignature not delivered to the owner: {e}");
     }
 }
@@ -398,7 +414,7 @@ async fn deliver_cosignature(
 /// Asks the owner for openings addressed to us in entries from `start` on,
 /// page by page, checks each against the entry it opens, and keeps those
 /// that match; one that names an entry not held (yet) is skipped.
-pub(crate) async fn fetch_openings(shared: &Arc<Shared>, owner: &cbm_wire::SignatoryId, log: &LogId, start: u64) {
+pub(crate) async fn fetch_openings(shared: &Arc<Shared>, owner: &SignatoryId, log: &LogId, start: u64) {
     let Ok(connection) = shared.peers.connect(owner).await else { return };
     let mut next = start;
     loop {
