@@ -403,3 +403,54 @@ async fn receipts_of_older_checkpoints_reach_a_node_that_missed_them() {
     assert!(receipt, "DO holds BO's cosignature of AR's first checkpoint");
     shutdown(nodes).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cosignatures_pushed_at_once_are_each_answered_and_all_stored() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = Arc::new(ManualClock::new(cbm_wire::Timestamp(START.0 + day().0)));
+    let mut agreement = LocalAgreement::new(&FIVE, terms(4)).expect("agreement");
+    // Only AR runs: the test itself acts as the four witnesses.
+    let config = agreement.node_config(0, dir.path().join("AR.db"), Arc::clone(&clock) as _, None).expect("config");
+    let ar = Node::start(config).await.expect("node starts");
+    let checkpoint = ar.publish(vec![declaration(0, "at once")]).await.expect("publish");
+    let cosign = |party: &cbm_net::local::Party, checkpoint: &cbm_wire::SignedCheckpoint| {
+        let body = cbm_wire::CosignBody {
+            witness: party.id.clone(),
+            checkpoint: checkpoint.body.clone(),
+            cosigned_at: cbm_net::Clock::now(clock.as_ref()),
+        };
+        cbm_wire::Cosignature::sign(body, ar.agreement().hash(), cbm_wire::KeyId(0), &party.signing_key)
+    };
+    let mut unknown = checkpoint.clone();
+    unknown.body.size += 1;
+    let ar_party = &agreement.parties[0];
+    let mut pushes = Vec::new();
+    for party in &agreement.parties[1..] {
+        let connection =
+            raw_connection(&party.transport_key, &ar_party.transport_key, ar_party.address).await.expect("connects");
+        for of in [&checkpoint, &unknown] {
+            let request = cbm_wire::Request::PushCosignature { cosignature: cosign(party, of) };
+            let connection = connection.clone();
+            pushes.push(tokio::spawn(
+                async move { cbm_net::client::call(&connection, &request, 16 << 20, PATIENCE).await },
+            ));
+        }
+    }
+    let mut answers = Vec::new();
+    for push in pushes {
+        answers.push(push.await.expect("task"));
+    }
+    for pair in answers.chunks(2) {
+        assert!(matches!(pair[0], Ok(cbm_wire::Response::Accepted)), "{:?}", pair[0]);
+        assert!(
+            matches!(&pair[1], Err(cbm_net::client::CallError::Refused { code: cbm_wire::ErrorCode::NotFound, .. })),
+            "{:?}",
+            pair[1]
+        );
+    }
+    let me = ar.signatory().clone();
+    let status = ar.status().await.expect("status");
+    let log = status.log(&me).expect("own log");
+    assert_eq!((log.cosigners.len(), log.receipts, log.settled_size), (4, 4, 1));
+    ar.shutdown().await;
+}

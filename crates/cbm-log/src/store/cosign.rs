@@ -148,22 +148,23 @@ impl Store {
 
     /// Stores each of `cosignatures` whose checkpoint the store holds, in
     /// one transaction, skipping the others; as [`Store::add_cosignature`]
-    /// otherwise. Returns how many were new.
+    /// otherwise. Returns, for each in order, whether it was new, or `None`
+    /// if its checkpoint is not stored.
     ///
     /// # Errors
     /// On a database failure; nothing is stored then.
-    pub fn add_cosignatures(&mut self, cosignatures: &[Cosignature]) -> Result<u64, StoreError> {
+    pub fn add_cosignatures(&mut self, cosignatures: &[Cosignature]) -> Result<Vec<Option<bool>>, StoreError> {
         let tx = self.conn.unchecked_transaction()?;
-        let mut new = 0;
+        let mut outcomes = Vec::with_capacity(cosignatures.len());
         for cosignature in cosignatures {
-            match self.find_checkpoint(&cosignature.body.checkpoint) {
-                Ok((id, _)) => new += u64::from(insert_cosignature(&self.conn, id, cosignature)?),
-                Err(StoreError::NotFound(_)) => {}
+            outcomes.push(match self.find_checkpoint(&cosignature.body.checkpoint) {
+                Ok((id, _)) => Some(insert_cosignature(&self.conn, id, cosignature)?),
+                Err(StoreError::NotFound(_)) => None,
                 Err(e) => return Err(e),
-            }
+            });
         }
         tx.commit()?;
-        Ok(new)
+        Ok(outcomes)
     }
 
     /// The log row and stored checkpoint whose body is `body`.

@@ -122,6 +122,44 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// A connection of its own that checkpoints a store's write-ahead log
+/// beside the writer, for a writer that
+/// [deferred](Store::defer_wal_checkpoints) its checkpoints.
+pub struct WalCheckpointer {
+    conn: Connection,
+}
+
+impl std::fmt::Debug for WalCheckpointer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WalCheckpointer").field("path", &self.conn.path()).finish()
+    }
+}
+
+impl WalCheckpointer {
+    /// Opens the store at `path`, which a `Store` has opened (and migrated).
+    ///
+    /// # Errors
+    /// If the file cannot be opened or is from a newer cbm.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open(path)?;
+        schema::refuse_newer(&conn)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Ok(Self { conn })
+    }
+
+    /// Copies what it can of the write-ahead log into the database file
+    /// now, without waiting for readers or the writer (SQLite's `PASSIVE`
+    /// mode); the next commit then starts the log afresh if all of it was
+    /// copied.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+}
+
 /// Storage errors seen through [`HashReader`].
 fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(what.to_string())
@@ -169,6 +207,20 @@ impl Store {
         schema::refuse_newer(&conn)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         Ok(Self { conn, upper: UpperCache::default() })
+    }
+
+    /// Stops commits on this connection from checkpointing the write-ahead
+    /// log — copying its pages into the database file — whenever it has
+    /// grown past SQLite's threshold (about 4 MiB): the commit that crosses
+    /// it would take several syncs longer than the others. Whoever calls
+    /// this must run a [`WalCheckpointer`] instead, or the write-ahead log
+    /// grows without bound.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub fn defer_wal_checkpoints(&self) -> Result<(), StoreError> {
+        self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        Ok(())
     }
 
     /// Runs `read` in one read transaction: every query in it sees the same
@@ -306,8 +358,9 @@ impl Store {
         if checkpoint.body.root != computed {
             return Err(AppendError::RootMismatch { checkpoint: checkpoint.body.root, computed }.into());
         }
-        let latest_time: Option<i64> =
-            tx.query_row("SELECT max(timestamp) FROM checkpoints WHERE log = ?1", [id], |r| r.get(0))?;
+        let latest_time: Option<i64> = tx
+            .prepare_cached("SELECT max(timestamp) FROM checkpoints WHERE log = ?1")?
+            .query_row([id], |r| r.get(0))?;
         if latest_time.is_some_and(|t| u64::try_from(t).is_ok_and(|t| t > checkpoint.body.timestamp.0)) {
             return Err(AppendError::TimeWentBack.into());
         }
@@ -326,7 +379,7 @@ impl Store {
                         .execute(params![id, to_i64(new_size)?, time, bytes])?;
                 }
             }
-            tx.execute("DELETE FROM staged WHERE log = ?1", [id])?;
+            tx.prepare_cached("DELETE FROM staged WHERE log = ?1")?.execute([id])?;
             if let Some(cosignature) = cosignature {
                 cosign::insert_cosignature(&tx, id, cosignature)?;
             }
@@ -360,7 +413,8 @@ impl Store {
         if frontier.size() >= target.body.size {
             return Err(AppendError::SizeMismatch { checkpoint: target.body.size, log: frontier.size() }.into());
         }
-        tx.execute("INSERT OR REPLACE INTO staged (log, bytes) VALUES (?1, ?2)", params![id, target.encode()])?;
+        tx.prepare_cached("INSERT OR REPLACE INTO staged (log, bytes) VALUES (?1, ?2)")?
+            .execute(params![id, target.encode()])?;
         tx.commit()?;
         Ok(())
     }
@@ -558,9 +612,10 @@ fn checked_entry(log: &LogId, index: u64, bytes: &[u8], leaf: &[u8]) -> Result<S
 
 /// The row id and size of `log` inside an append's transaction, creating the row.
 fn log_row_for_append(tx: &Connection, log: &LogId) -> Result<(i64, u64), StoreError> {
-    tx.execute("INSERT OR IGNORE INTO logs (log_id, size) VALUES (?1, 0)", [log.as_bytes()])?;
-    let (id, size): (i64, i64) =
-        tx.query_row("SELECT id, size FROM logs WHERE log_id = ?1", [log.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    tx.prepare_cached("INSERT OR IGNORE INTO logs (log_id, size) VALUES (?1, 0)")?.execute([log.as_bytes()])?;
+    let (id, size): (i64, i64) = tx
+        .prepare_cached("SELECT id, size FROM logs WHERE log_id = ?1")?
+        .query_row([log.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok((id, to_u64(size, "log size")?))
 }
 
@@ -595,7 +650,7 @@ fn insert_entries(
             insert_node.execute(params![id, at.level, to_i64(at.index)?, hash.as_bytes()])?;
         }
     }
-    tx.execute("UPDATE logs SET size = ?1 WHERE id = ?2", params![to_i64(frontier.size())?, id])?;
+    tx.prepare_cached("UPDATE logs SET size = ?1 WHERE id = ?2")?.execute(params![to_i64(frontier.size())?, id])?;
     Ok(frontier)
 }
 

@@ -102,7 +102,7 @@ pub(crate) async fn take_view(
     // One transaction: a newer checkpoint's receipts and older ones become
     // visible together.
     let stored = shared.with_held(move |h| h.store.add_cosignatures(&verified)).await;
-    if stored.is_ok_and(|new| new > 0) {
+    if stored.is_ok_and(|outcomes| outcomes.contains(&Some(true))) {
         shared.changed();
     }
 }

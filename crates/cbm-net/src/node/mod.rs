@@ -8,6 +8,7 @@
 mod gossip;
 mod obligations;
 mod peers;
+mod receipts;
 mod serve;
 mod shared;
 mod status;
@@ -23,7 +24,7 @@ use cbm_log::agreement::{Agreement, RosterError};
 use cbm_log::author::{Author, Draft};
 use cbm_log::held::LogFacts;
 use cbm_log::rules::{EntryError, Prechecked, check_batch};
-use cbm_log::store::{ExportError, ExportSummary, Store, StoreError};
+use cbm_log::store::{ExportError, ExportSummary, Store, StoreError, WalCheckpointer};
 use cbm_wire::{
     Checkpoint, PublicKey, Request, RootHash, SignatoryId, SignedCheckpoint, SignedEntry, SignedRoster, SigningKey,
     TreeHash,
@@ -36,6 +37,7 @@ pub use obligations::{Obligations, Overdue, Unacknowledged};
 pub use status::{LogStatus, NodeStatus};
 
 use self::peers::Peers;
+use self::receipts::Receipts;
 use self::shared::{Held, Shared};
 use crate::client::call;
 use crate::clock::Clock;
@@ -183,11 +185,12 @@ impl Node {
         }
         let path = config.store.clone();
         let loaded = agreement.clone();
-        let (held, readers) = tokio::task::spawn_blocking(move || {
+        let (held, readers, wal) = tokio::task::spawn_blocking(move || {
             let store = Store::open(&path)?;
+            store.defer_wal_checkpoints()?;
             let facts = LogFacts::load(&store, &loaded)?;
             let readers = (0..READERS).map(|_| Store::open_reader(&path)).collect::<Result<Vec<_>, _>>()?;
-            Ok::<_, StoreError>((Held { store, facts }, readers))
+            Ok::<_, StoreError>((Held { store, facts }, readers, WalCheckpointer::open(&path)?))
         })
         .await
         .map_err(|e| NodeError::Config(format!("opening the store: {e}")))??;
@@ -216,6 +219,7 @@ impl Node {
             .into_iter()
             .filter(|p| *p != me.id)
             .collect();
+        let (receipts, queued_receipts) = Receipts::new();
         let shared = Arc::new(Shared::new(
             agreement,
             me.id,
@@ -224,6 +228,7 @@ impl Node {
             limits,
             config.clock,
             peers,
+            receipts,
             partners,
             held,
             readers,
@@ -231,6 +236,8 @@ impl Node {
 
         let mut tasks = JoinSet::new();
         tasks.spawn(serve::accept_loop(Arc::clone(&shared), endpoint.clone()));
+        tasks.spawn(receipts::store_groups(Arc::clone(&shared), queued_receipts));
+        tasks.spawn(checkpoint_wal(wal));
         let serving = Arc::clone(&shared);
         tasks.spawn(async move {
             while let Some((peer, connection)) = dialed_rx.recv().await {
@@ -456,6 +463,30 @@ impl Node {
         self.endpoint.close(0u32.into(), b"shutting down");
         self.tasks.shutdown().await;
         let _ = tokio::time::timeout(Duration::from_secs(2), self.endpoint.wait_idle()).await;
+    }
+}
+
+/// How often the node checkpoints its store's write-ahead log, off the
+/// path of any commit (see `Store::defer_wal_checkpoints`).
+const WAL_CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// Checkpoints the store's write-ahead log every [`WAL_CHECKPOINT_EVERY`],
+/// for as long as the node runs.
+async fn checkpoint_wal(mut wal: WalCheckpointer) {
+    loop {
+        tokio::time::sleep(WAL_CHECKPOINT_EVERY).await;
+        let Ok((back, done)) = tokio::task::spawn_blocking(move || {
+            let done = wal.checkpoint();
+            (wal, done)
+        })
+        .await
+        else {
+            return;
+        };
+        wal = back;
+        if let Err(e) = done {
+            debug!("write-ahead log not checkpointed: {e}");
+        }
     }
 }
 

@@ -7,6 +7,7 @@ use cbm_log::store::StoreError;
 use cbm_wire::{ErrorCode, Request, Response, SignatoryId, Text, Wire};
 use tracing::{debug, warn};
 
+use super::receipts::Stored;
 use super::shared::Shared;
 use super::{gossip, witness};
 use crate::frame::{FrameError, read_request, write_frame};
@@ -169,11 +170,11 @@ async fn answer(
             if let Err(e) = shared.agreement.verify_cosignature(&cosignature) {
                 return error(ErrorCode::Rejected, &e.to_string());
             }
-            let stored = shared.with_held(move |h| h.store.add_cosignature(&cosignature)).await;
-            if stored.as_ref().is_ok_and(|new| *new) {
-                shared.changed();
+            match shared.receipts.store(cosignature).await {
+                Stored::New | Stored::Known => Ok(Response::Accepted),
+                Stored::NoCheckpoint => return error(ErrorCode::NotFound, "the cosigned checkpoint is not held"),
+                Stored::Failed => return error(ErrorCode::Internal, "the store failed"),
             }
-            stored.map(|_| Response::Accepted)
         }
         Request::Cosignatures { log, size, root } => {
             shared.with_reader(move |store| store.cosignatures_at(&log, size)).await.map(|all| Response::Cosignatures {

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use super::NodeLimits;
 use super::peers::Peers;
+use super::receipts::Receipts;
 use crate::clock::Clock;
 
 /// The store and what the rules need beyond it, behind one lock.
@@ -37,6 +38,8 @@ pub(crate) struct Shared {
     pub(crate) limits: NodeLimits,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) peers: Peers,
+    /// Where pushed cosignatures queue to be stored in groups.
+    pub(crate) receipts: Receipts,
     /// Whom this node pushes to and gossips with.
     pub(crate) partners: Vec<SignatoryId>,
     held: Arc<Mutex<Held>>,
@@ -64,6 +67,7 @@ impl Shared {
         limits: NodeLimits,
         clock: Arc<dyn Clock>,
         peers: Peers,
+        receipts: Receipts,
         partners: Vec<SignatoryId>,
         held: Held,
         readers: Vec<Store>,
@@ -83,6 +87,7 @@ impl Shared {
             limits,
             clock,
             peers,
+            receipts,
             partners,
             held: Arc::new(Mutex::new(held)),
             readers: readers.into_iter().map(|r| Arc::new(Mutex::new(r))).collect(),
