@@ -83,9 +83,10 @@ async fn handle_stream(
         }
         Ok(Ok(request)) => answer(&shared, &connection, &peer, request).await,
     };
+    // Once finished, the stream delivers what was written on its own: the
+    // task need not stay to see it acknowledged.
     if write_frame(&mut send, response.encode()).await.is_ok() {
         let _ = send.finish();
-        let _ = send.stopped().await;
     }
 }
 
