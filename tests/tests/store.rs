@@ -343,3 +343,19 @@ fn entries_past_the_latest_checkpoint_that_are_not_staged_are_reported_on_open()
     let opened = Store::open(&dir.path().join("store.sqlite"));
     assert!(matches!(opened, Err(StoreError::Corrupt(_))), "{opened:?}");
 }
+
+#[test]
+fn a_read_transaction_ends_however_its_reads_end() {
+    let (dir, mut writer) = populated();
+    let reader = Store::open_reader(&dir.path().join("store.sqlite")).expect("reader");
+    let failed: Result<(), StoreError> = reader.read(|_| Err(StoreError::NotFound("on purpose".into())));
+    assert!(matches!(failed, Err(StoreError::NotFound(_))));
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        reader.read(|_| -> Result<(), StoreError> { panic!("on purpose") })
+    }));
+    assert!(panicked.is_err());
+    // Each ended its snapshot: a later read begins its own and sees a later append.
+    let (entries, checkpoint) = writer.batch(1);
+    store(&dir).append(&writer.log, &entries, &checkpoint).expect("append");
+    assert_eq!(reader.read(|r| r.size(&writer.log)).expect("read"), 21);
+}

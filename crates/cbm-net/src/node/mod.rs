@@ -8,6 +8,7 @@
 mod gossip;
 mod obligations;
 mod peers;
+mod readers;
 mod receipts;
 mod serve;
 mod shared;
@@ -220,6 +221,7 @@ impl Node {
             .filter(|p| *p != me.id)
             .collect();
         let (receipts, queued_receipts) = Receipts::new();
+        let readers = readers::Readers::start(readers)?;
         let shared = Arc::new(Shared::new(
             agreement,
             me.id,

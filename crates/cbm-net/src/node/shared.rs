@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use super::NodeLimits;
 use super::peers::Peers;
+use super::readers::Readers;
 use super::receipts::Receipts;
 use crate::clock::Clock;
 
@@ -45,8 +46,7 @@ pub(crate) struct Shared {
     held: Arc<Mutex<Held>>,
     /// Read-only connections to the same store, for serving reads in
     /// parallel with each other and with appends.
-    readers: Vec<Arc<Mutex<Store>>>,
-    next_reader: std::sync::atomic::AtomicUsize,
+    readers: Readers,
     /// Serialises the mirroring of each peer log.
     log_locks: Mutex<HashMap<LogId, Arc<tokio::sync::Mutex<()>>>>,
     /// Entries held per log (staged ones included), kept beside the store
@@ -70,7 +70,7 @@ impl Shared {
         receipts: Receipts,
         partners: Vec<SignatoryId>,
         held: Held,
-        readers: Vec<Store>,
+        readers: Readers,
     ) -> Self {
         let held_sizes = agreement
             .roster()
@@ -90,8 +90,7 @@ impl Shared {
             receipts,
             partners,
             held: Arc::new(Mutex::new(held)),
-            readers: readers.into_iter().map(|r| Arc::new(Mutex::new(r))).collect(),
-            next_reader: std::sync::atomic::AtomicUsize::new(0),
+            readers,
             log_locks: Mutex::new(HashMap::new()),
             held_sizes: Mutex::new(held_sizes),
             changes: watch::Sender::new(0),
@@ -116,18 +115,13 @@ impl Shared {
         blocking(Arc::clone(&self.held), work).await
     }
 
-    /// Runs the read-only `work` on one of the reader connections (the
-    /// writer's if there are none), on a blocking thread, in one read
-    /// transaction: it sees one snapshot of the store.
+    /// Runs the read-only `work` on one of the reader connections, in one
+    /// read transaction: it sees one snapshot of the store.
     pub(crate) async fn with_reader<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        if self.readers.is_empty() {
-            return self.with_held(move |h| h.store.read(work)).await;
-        }
-        let turn = self.next_reader.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.readers.len();
-        blocking(Arc::clone(&self.readers[turn]), move |store| store.read(work)).await
+        self.readers.read(work).await
     }
 
     /// The lock that serialises mirroring of `log`.
