@@ -181,6 +181,11 @@ fn a_witness_append_stores_its_cosignature_in_the_same_transaction_and_keeps_the
     assert!(store.add_cosignature(&third).expect("add"));
     assert_eq!(store.cosignatures_of(&checkpoint.body).expect("read"), vec![first, third]);
     assert_eq!(store.cosignature_count(&writer.log).expect("count"), 2);
+    // In a group, one cosignature that cannot be stored does not fail the others.
+    let mut huge = checkpoint.clone();
+    huge.body.size = u64::MAX;
+    let group = [cosignature_of(&checkpoint, "DE", 4), cosignature_of(&huge, "FR", 5)];
+    assert_eq!(store.add_cosignatures(&group).expect("group"), vec![Some(true), None]);
     // A cosignature of a checkpoint the store does not hold is refused.
     let (_, unknown) = writer.batch(1);
     assert!(matches!(store.add_cosignature(&cosignature_of(&unknown, "BE", 2)), Err(StoreError::NotFound(_))));
@@ -217,11 +222,14 @@ fn a_version_3_store_is_migrated_with_its_receipts_and_openings_counted() {
          INSERT INTO v3 SELECT log, witness, size, bytes FROM cosignatures;
          DROP TABLE cosignatures; ALTER TABLE v3 RENAME TO cosignatures;
          CREATE INDEX cosignatures_by_size ON cosignatures (log, size, witness);
+         INSERT INTO openings (log_id, idx, field, recipient, bytes) VALUES (zeroblob(32), 0, 0, 'BE', x'00');
          PRAGMA user_version = 3;",
     );
     let mut store = store(&dir);
     assert_eq!(store.cosignature_count(&writer.log).expect("count"), 2);
     assert_eq!(store.opening_count(&writer.log).expect("count"), 1);
+    // Version 3 kept openings of logs it did not hold: they get a row, and are counted.
+    assert_eq!(store.opening_count(&cbm_wire::LogId([0; 32])).expect("count"), 1);
     assert_eq!(store.cosignatures_of(&checkpoint.body).expect("read").len(), 2);
     assert!(store.add_cosignature(&cosignature_of(&checkpoint, "DE", 4)).expect("add"));
     assert_eq!(store.cosignature_count(&writer.log).expect("count"), 3);

@@ -149,7 +149,8 @@ impl Store {
     /// Stores each of `cosignatures` whose checkpoint the store holds, in
     /// one transaction, skipping the others; as [`Store::add_cosignature`]
     /// otherwise. Returns, for each in order, whether it was new, or `None`
-    /// if its checkpoint is not stored.
+    /// if its checkpoint is not stored (one whose size or time is too large
+    /// to store cannot be): one cosignature never fails the others.
     ///
     /// # Errors
     /// On a database failure; nothing is stored then.
@@ -159,7 +160,7 @@ impl Store {
         for cosignature in cosignatures {
             outcomes.push(match self.find_checkpoint(&cosignature.body.checkpoint) {
                 Ok((id, _)) => Some(insert_cosignature(&self.conn, id, cosignature)?),
-                Err(StoreError::NotFound(_)) => None,
+                Err(StoreError::NotFound(_) | StoreError::TooLargeToStore(_)) => None,
                 Err(e) => return Err(e),
             });
         }

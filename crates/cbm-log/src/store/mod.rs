@@ -122,13 +122,27 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// An open read transaction, ended when dropped (however `Store::read`
-/// returns). Nothing was written in it: ending it only releases the snapshot.
-struct Snapshot<'a>(&'a Connection);
+/// Ends a read transaction. Nothing was written in it: ending it only
+/// releases the snapshot.
+fn end_snapshot(conn: &Connection) -> rusqlite::Result<usize> {
+    conn.prepare_cached("ROLLBACK")?.execute([])
+}
+
+/// An open read transaction: ended by [`Snapshot::end`], which reports a
+/// failure, or when dropped if `Store::read`'s reads panic.
+struct Snapshot<'a>(Option<&'a Connection>);
+
+impl Snapshot<'_> {
+    fn end(mut self) -> rusqlite::Result<()> {
+        self.0.take().map_or(Ok(()), |conn| end_snapshot(conn).map(|_| ()))
+    }
+}
 
 impl Drop for Snapshot<'_> {
     fn drop(&mut self) {
-        let _ = self.0.prepare_cached("ROLLBACK").and_then(|mut end| end.execute([]));
+        if let Some(conn) = self.0.take() {
+            let _ = end_snapshot(conn);
+        }
     }
 }
 
@@ -153,6 +167,8 @@ impl WalCheckpointer {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let conn = Connection::open(path)?;
         schema::refuse_newer(&conn)?;
+        // The database file is synced before the write-ahead log restarts.
+        conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         Ok(Self { conn })
     }
@@ -242,9 +258,16 @@ impl Store {
     pub fn read<T, E: From<StoreError>>(&self, read: impl FnOnce(&Self) -> Result<T, E>) -> Result<T, E> {
         // Cached statements, not a `Transaction`: a request served is often
         // a few microseconds of queries, and parsing BEGIN each time shows.
+        if !self.conn.is_autocommit() {
+            // A snapshot an earlier read failed to end: end it now, or this
+            // connection would never see a commit again.
+            end_snapshot(&self.conn).map_err(StoreError::from)?;
+        }
         self.conn.prepare_cached("BEGIN").and_then(|mut begin| begin.execute([])).map_err(StoreError::from)?;
-        let _snapshot = Snapshot(&self.conn);
-        read(self)
+        let snapshot = Snapshot(Some(&self.conn));
+        let outcome = read(self);
+        snapshot.end().map_err(StoreError::from)?;
+        outcome
     }
 
     /// Every log the store holds.

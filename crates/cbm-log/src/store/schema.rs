@@ -86,6 +86,7 @@ const MIGRATIONS: [&str; CURRENT_VERSION as usize] = [
     CREATE INDEX checkpoints_by_time ON checkpoints (log, timestamp);
     ALTER TABLE logs ADD COLUMN receipts INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE logs ADD COLUMN openings INTEGER NOT NULL DEFAULT 0;
+    INSERT OR IGNORE INTO logs (log_id, size) SELECT DISTINCT log_id, 0 FROM openings;
     UPDATE logs SET
         receipts = (SELECT count(*) FROM cosignatures WHERE cosignatures.log = logs.id),
         openings = (SELECT count(*) FROM openings WHERE openings.log_id = logs.log_id);

@@ -90,7 +90,7 @@ pub(crate) async fn take_view(
     };
     for checkpoint in checkpoints {
         match shared.agreement.verify_checkpoint(&checkpoint) {
-            Ok(owner) => witness::on_checkpoint(shared, source, &owner.id.clone(), checkpoint).await,
+            Ok(owner) => witness::on_checkpoint(shared, source, &owner.id, checkpoint).await,
             Err(e) => debug!("gossiped checkpoint refused: {e}"),
         }
     }
@@ -157,18 +157,27 @@ async fn take_evidence(shared: &Arc<Shared>, evidence: Vec<EquivocationEvidence>
     if evidence.is_empty() {
         return Ok(());
     }
-    let roster = shared.agreement.roster().clone();
-    let verified = shared
+    let unheld = shared
         .with_reader(move |store| {
-            let mut verified = Vec::new();
+            let mut unheld = Vec::new();
             for item in evidence {
-                if !store.holds_evidence(&item)? && verify_evidence(&roster, &item).is_ok() {
-                    verified.push(item);
+                if !store.holds_evidence(&item)? {
+                    unheld.push(item);
                 }
             }
-            Ok(verified)
+            Ok(unheld)
         })
         .await?;
+    if unheld.is_empty() {
+        return Ok(());
+    }
+    // Signatures are checked on a blocking thread, not on a reader.
+    let roster = shared.agreement.roster().clone();
+    let verified = tokio::task::spawn_blocking(move || {
+        unheld.into_iter().filter(|item| verify_evidence(&roster, item).is_ok()).collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| StoreError::Corrupt(format!("verifying evidence failed: {e}")))?;
     if verified.is_empty() {
         return Ok(());
     }

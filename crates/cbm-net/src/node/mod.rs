@@ -32,7 +32,7 @@ use cbm_wire::{
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
-use tracing::debug;
+use tracing::{debug, warn};
 
 pub use obligations::{Obligations, Overdue, Unacknowledged};
 pub use status::{LogStatus, NodeStatus};
@@ -478,16 +478,20 @@ async fn checkpoint_wal(mut wal: WalCheckpointer) {
     loop {
         tokio::time::sleep(WAL_CHECKPOINT_EVERY).await;
         let Ok((back, done)) = tokio::task::spawn_blocking(move || {
-            let done = wal.checkpoint();
+            // Caught here so that the checkpointer survives: nothing else
+            // checkpoints the node's write-ahead log.
+            let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| wal.checkpoint()));
             (wal, done)
         })
         .await
         else {
-            return;
+            return; // the runtime is shutting down
         };
         wal = back;
-        if let Err(e) = done {
-            debug!("write-ahead log not checkpointed: {e}");
+        match done {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => warn!("write-ahead log not checkpointed: {e}"),
+            Err(_) => warn!("write-ahead log checkpoint panicked"),
         }
     }
 }

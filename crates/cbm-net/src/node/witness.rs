@@ -402,7 +402,9 @@ async fn deliver_cosignature(
     // Two nodes may hold two connections, one dialled by each: compare who
     // is at the other end, not the connections. A failed push to the owner
     // is tried again on the connection `connect` gives.
-    if delivered.is_ok() && peer_key(source).and_then(|key| shared.peers.who(&key)).as_ref() == Some(owner) {
+    if matches!(delivered, Ok(Response::Accepted))
+        && peer_key(source).and_then(|key| shared.peers.who(&key)).as_ref() == Some(owner)
+    {
         return;
     }
     let Ok(to_owner) = shared.peers.connect(owner).await else { return };
