@@ -202,7 +202,7 @@ impl Store {
     /// # Errors
     /// On a database failure.
     pub fn cosignature_count(&self, log: &LogId) -> Result<u64, StoreError> {
-        self.log_count(log, "receipts")
+        self.log_count(log, super::Counted::Receipts)
     }
 
     /// The largest checkpoint size of `log` that at least `threshold`

@@ -186,6 +186,15 @@ impl WalCheckpointer {
     }
 }
 
+/// What a log's row counts (see `Store::log_count`).
+#[derive(Clone, Copy)]
+enum Counted {
+    /// Its rows in `cosignatures`.
+    Receipts,
+    /// Its rows in `openings`.
+    Openings,
+}
+
 /// Storage errors seen through [`HashReader`].
 fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(what.to_string())
@@ -293,16 +302,16 @@ impl Store {
         row.map(|(id, size)| Ok((id, to_u64(size, "log size")?))).transpose()
     }
 
-    /// A count `log`'s row keeps as rows are inserted (schema version 4):
-    /// its `receipts` or its `openings`; 0 for a log not held.
-    fn log_count(&self, log: &LogId, column: &'static str) -> Result<u64, StoreError> {
-        debug_assert!(matches!(column, "receipts" | "openings"));
-        let count: Option<i64> = self
-            .conn
-            .prepare_cached(&format!("SELECT {column} FROM logs WHERE log_id = ?1"))?
-            .query_row([log.as_bytes()], |row| row.get(0))
-            .optional()?;
-        to_u64(count.unwrap_or(0), column)
+    /// A count `log`'s row keeps as rows are inserted (schema version 4);
+    /// 0 for a log not held.
+    fn log_count(&self, log: &LogId, counted: Counted) -> Result<u64, StoreError> {
+        let (sql, what) = match counted {
+            Counted::Receipts => ("SELECT receipts FROM logs WHERE log_id = ?1", "receipt count"),
+            Counted::Openings => ("SELECT openings FROM logs WHERE log_id = ?1", "opening count"),
+        };
+        let count: Option<i64> =
+            self.conn.prepare_cached(sql)?.query_row([log.as_bytes()], |row| row.get(0)).optional()?;
+        to_u64(count.unwrap_or(0), what)
     }
 
     /// Number of entries stored for `log` (0 for an unknown log).

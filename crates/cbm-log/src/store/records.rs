@@ -98,7 +98,7 @@ impl Store {
     /// # Errors
     /// On a database failure.
     pub fn opening_count(&self, log: &LogId) -> Result<u64, StoreError> {
-        self.log_count(log, "openings")
+        self.log_count(log, super::Counted::Openings)
     }
 
     /// Openings in `log` from entry `start` on, with their recipients; only
