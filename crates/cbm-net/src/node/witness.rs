@@ -95,8 +95,8 @@ enum Piece {
     /// soon as they arrive, and the consistency proof from its end to the
     /// checkpoint.
     Segment { entries: Prechecked, proof: ConsistencyProof },
-    /// The entries that reach the checkpoint.
-    Last(Vec<SignedEntry>),
+    /// The entries that reach the checkpoint, prechecked too.
+    Last(Prechecked),
 }
 
 /// Fetches the entries from `start`, the size held, up to `new`'s size
@@ -152,7 +152,8 @@ async fn mirror_from(
 
 /// Fetches the piece of entries toward `new` that starts at `start`: at
 /// most a segment's worth — then with a consistency proof from its end to
-/// `new`, and prechecked — or the rest.
+/// `new` — or the rest; either way prechecked (signatures verified) on a
+/// blocking thread, not under the store's writer lock.
 async fn fetch_piece(
     shared: Arc<Shared>,
     source: quinn::Connection,
@@ -163,20 +164,25 @@ async fn fetch_piece(
     let to = new.body.size.min(start.saturating_add(shared.limits.segment_entries.max(1)));
     let entries = fetch_entries(&shared, &source, &log, start, to, SEGMENT_BYTES).await?;
     let end = start + entries.len() as u64;
-    if end == new.body.size {
-        return Ok(Piece::Last(entries));
-    }
-    let request = Request::ConsistencyProof { log, old_size: end, new_size: new.body.size };
-    let Response::ConsistencyProof { proof } =
-        call(&source, &request, shared.max_frame(), shared.limits.request_timeout).await?
-    else {
-        return Err(CallError::Unexpected("ConsistencyProof").into());
+    let proof = if end == new.body.size {
+        None
+    } else {
+        let request = Request::ConsistencyProof { log, old_size: end, new_size: new.body.size };
+        let Response::ConsistencyProof { proof } =
+            call(&source, &request, shared.max_frame(), shared.limits.request_timeout).await?
+        else {
+            return Err(CallError::Unexpected("ConsistencyProof").into());
+        };
+        Some(proof)
     };
     let agreement = Arc::clone(&shared);
     let entries = tokio::task::spawn_blocking(move || Prechecked::new(&agreement.agreement, entries))
         .await
         .map_err(|e| MirrorError::Other(e.to_string()))?;
-    Ok(Piece::Segment { entries, proof })
+    Ok(match proof {
+        Some(proof) => Piece::Segment { entries, proof },
+        None => Piece::Last(entries),
+    })
 }
 
 /// Lets [`review`] decide on `new` given its last `entries`, and stores
@@ -187,7 +193,7 @@ async fn cosign(
     owner: &SignatoryId,
     held: Option<SignedCheckpoint>,
     new: &SignedCheckpoint,
-    entries: Vec<SignedEntry>,
+    entries: Prechecked,
     staged_any: bool,
 ) -> Result<(), MirrorError> {
     let log = new.body.log;
@@ -200,7 +206,6 @@ async fn cosign(
             let frontier = h.store.frontier(&log)?;
             let now = s.clock.now();
             let view = h.view(&s.agreement);
-            let entries = Prechecked::new(&s.agreement, entries);
             let decision = review(&s.agreement, &s.me, held.as_ref(), &frontier, &new_for_review, &entries, &view, now);
             Ok(match decision {
                 Ok(Decision::Cosign(body)) => {
