@@ -12,6 +12,7 @@
 
 pub mod client;
 pub mod clock;
+pub mod endpoint;
 pub mod frame;
 pub mod local;
 pub mod node;

@@ -208,6 +208,17 @@ impl Text {
         Ok(Self(value))
     }
 
+    /// Wraps the longest prefix of `value` that fits the length limit, cut
+    /// on a character boundary: for text that only informs (an error a peer
+    /// caused, a reason), where losing its tail beats losing all of it.
+    pub fn truncated(value: &str) -> Self {
+        let mut end = value.len().min(crate::limits::MAX_TEXT_BYTES);
+        while !value.is_char_boundary(end) {
+            end -= 1;
+        }
+        Self(value[..end].to_owned())
+    }
+
     /// The text.
     pub fn as_str(&self) -> &str {
         &self.0

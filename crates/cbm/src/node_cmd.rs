@@ -81,7 +81,7 @@ pub(crate) async fn run(config: &Path) -> Result<()> {
         node.local_addr()?,
         data_dir.join(admin::SOCKET).display()
     );
-    let admin = tokio::spawn({
+    let mut admin = tokio::spawn({
         let node = Arc::clone(&node);
         let data_dir = data_dir.clone();
         async move { admin::serve(node, &data_dir).await }
@@ -90,13 +90,14 @@ pub(crate) async fn run(config: &Path) -> Result<()> {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate.recv() => {}
-        result = admin => { result??; }
+        result = &mut admin => { result??; }
     }
     eprintln!("stopping");
+    admin.abort();
     let _ = std::fs::remove_file(data_dir.join(admin::SOCKET));
-    if let Ok(node) = Arc::try_unwrap(node) {
-        node.shutdown().await;
-    }
+    // The admin task may still hold the node: stop it through the Arc, so
+    // that peers see CONNECTION_CLOSE now rather than at their idle timeout.
+    node.shutdown().await;
     Ok(())
 }
 

@@ -156,7 +156,8 @@ pub struct Node {
     shared: Arc<Shared>,
     roster: SignedRoster,
     endpoint: quinn::Endpoint,
-    tasks: JoinSet<()>,
+    /// The node's own tasks; taken (left empty) by [`Node::shutdown`].
+    tasks: std::sync::Mutex<JoinSet<()>>,
     gossip_now: Arc<tokio::sync::Notify>,
 }
 
@@ -211,7 +212,12 @@ impl Node {
             Listen::Socket(socket) => socket,
         };
         let runtime = quinn::default_runtime().ok_or_else(|| NodeError::Config("no async runtime".into()))?;
-        let endpoint = quinn::Endpoint::new(quinn::EndpointConfig::default(), Some(server), socket, runtime)?;
+        let endpoint = quinn::Endpoint::new(
+            crate::endpoint::endpoint_config(&config.transport_key),
+            Some(server),
+            socket,
+            runtime,
+        )?;
         let (dialed, mut dialed_rx) = mpsc::unbounded_channel();
         let peers = Peers::new(endpoint.clone(), config.transport_key, limits.connection, directory, dialed);
         let partners = config
@@ -251,7 +257,7 @@ impl Node {
             let (shared, wake) = (Arc::clone(&shared), Arc::clone(&gossip_now));
             tasks.spawn(gossip::with_partner(shared, peer, config.gossip_interval, wake));
         }
-        Ok(Self { shared, roster, endpoint, tasks, gossip_now })
+        Ok(Self { shared, roster, endpoint, tasks: std::sync::Mutex::new(tasks), gossip_now })
     }
 
     /// The address the node listens on.
@@ -459,11 +465,15 @@ impl Node {
         Ok(self.shared.with_held(move |h| h.store.entry_proof(&shared.agreement, roster, &log, index)).await?)
     }
 
-    /// Stops the node: closes every connection and waits for the endpoint
-    /// to go idle. The store is durable at every instant; nothing is lost.
-    pub async fn shutdown(mut self) {
+    /// Stops the node: closes every connection (peers see it at once) and
+    /// waits for the endpoint to go idle. It takes `&self` so that a node
+    /// shared with other tasks (the admin socket's) can be stopped; once
+    /// stopped, its other methods fail. The store is durable at every
+    /// instant; nothing is lost.
+    pub async fn shutdown(&self) {
         self.endpoint.close(0u32.into(), b"shutting down");
-        self.tasks.shutdown().await;
+        let mut tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        tasks.shutdown().await;
         let _ = tokio::time::timeout(Duration::from_secs(2), self.endpoint.wait_idle()).await;
     }
 }

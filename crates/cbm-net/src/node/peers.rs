@@ -1,7 +1,7 @@
 //! Connections to peers: at most one live outgoing connection per peer,
 //! reused by every task; incoming connections are counted against a cap.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -12,6 +12,10 @@ use tokio::sync::mpsc;
 use crate::client::CallError;
 use crate::tls::{ConnectionLimits, SERVER_NAME, client_config};
 
+/// QUIC application error code closing a connection that a newer one from
+/// the same peer replaced.
+const SUPERSEDED: u32 = 2;
+
 /// Where and how to reach peers.
 #[derive(Debug)]
 pub(crate) struct Peers {
@@ -21,8 +25,8 @@ pub(crate) struct Peers {
     /// Transport key and addresses of every other signatory.
     directory: HashMap<SignatoryId, (PublicKey, Vec<String>)>,
     live: Mutex<HashMap<SignatoryId, quinn::Connection>>,
-    /// Incoming connections per peer.
-    incoming: PerPeer<usize>,
+    /// Incoming connections per peer, oldest first.
+    incoming: PerPeer<VecDeque<quinn::Connection>>,
     /// Background tasks (mirroring, taking gossip) run for each peer.
     tasks: PerPeer<usize>,
     /// Each peer's request budget, shared by all its connections.
@@ -100,23 +104,34 @@ impl Peers {
         live.get(peer).filter(|c| c.close_reason().is_none()).cloned()
     }
 
-    /// Keeps `connection` as the way to reach `peer`, unless a live one is kept.
+    /// Keeps `connection`, the newest authenticated one, as the way to
+    /// reach `peer`. The newest wins: a peer that restarted reaches us on a
+    /// new connection while the old one may linger, silently dead, until
+    /// its idle timeout.
     pub(crate) fn remember(&self, peer: &SignatoryId, connection: &quinn::Connection) {
         let mut live = self.live.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let keep = live.get(peer).is_some_and(|c| c.close_reason().is_none());
-        if !keep {
-            live.insert(peer.clone(), connection.clone());
+        live.insert(peer.clone(), connection.clone());
+    }
+
+    /// Counts an incoming, authenticated connection from `peer`. At the cap
+    /// the new connection supersedes the oldest, which is closed: a peer
+    /// that restarts (its old connections dead but not yet timed out) is
+    /// never locked out, and a peer holds at most `cap` connections.
+    pub(crate) fn admit(&self, peer: &SignatoryId, connection: &quinn::Connection, cap: usize) {
+        let superseded = self.incoming.with(peer, |held| {
+            held.retain(|c| c.close_reason().is_none());
+            held.push_back(connection.clone());
+            let excess = held.len().saturating_sub(cap.max(1));
+            held.drain(..excess).collect::<Vec<_>>()
+        });
+        for old in superseded {
+            old.close(SUPERSEDED.into(), b"superseded by a newer connection");
         }
     }
 
-    /// Counts an incoming connection from `peer`; false if over the cap.
-    pub(crate) fn admit(&self, peer: &SignatoryId, cap: usize) -> bool {
-        self.incoming.with(peer, |count| take_one(count, cap))
-    }
-
     /// Uncounts an incoming connection from `peer` that ended.
-    pub(crate) fn release(&self, peer: &SignatoryId) {
-        self.incoming.with(peer, |count| *count = count.saturating_sub(1));
+    pub(crate) fn release(&self, peer: &SignatoryId, connection: &quinn::Connection) {
+        self.incoming.with(peer, |held| held.retain(|c| c.stable_id() != connection.stable_id()));
     }
 
     /// Counts a background task run for `peer`; false if over the cap.

@@ -34,14 +34,10 @@ async fn serve_incoming(shared: Arc<Shared>, connection: quinn::Connection) {
         connection.close(REFUSED.into(), b"unknown transport key");
         return;
     };
-    if !shared.peers.admit(&peer, shared.limits.max_connections_per_peer) {
-        warn!(%peer, "too many connections; refusing one");
-        connection.close(REFUSED.into(), b"too many connections");
-        return;
-    }
+    shared.peers.admit(&peer, &connection, shared.limits.max_connections_per_peer);
     shared.peers.remember(&peer, &connection);
-    serve_connection(Arc::clone(&shared), connection, peer.clone()).await;
-    shared.peers.release(&peer);
+    serve_connection(Arc::clone(&shared), connection.clone(), peer.clone()).await;
+    shared.peers.release(&peer, &connection);
 }
 
 /// Answers request streams the peer opens on `connection`, whichever side
@@ -90,13 +86,10 @@ async fn handle_stream(
     }
 }
 
+/// An error response; a message over the text limit (it may quote what the
+/// peer sent) loses its tail, cut on a character boundary.
 fn error(code: ErrorCode, message: &str) -> Response {
-    let mut message = message.to_owned();
-    message.truncate(cbm_wire::limits::MAX_TEXT_BYTES);
-    while Text::new(message.clone()).is_err() {
-        message.pop();
-    }
-    Response::Error { code, message: Text::new(message).unwrap_or_default() }
+    Response::Error { code, message: Text::truncated(message) }
 }
 
 fn store_error(e: &StoreError) -> Response {
@@ -244,5 +237,20 @@ impl TaskSlot {
 impl Drop for TaskSlot {
     fn drop(&mut self) {
         self.shared.peers.end_task(&self.peer);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_message_quoting_peer_text_across_the_limit_does_not_panic() {
+        let peer_text = format!("{}日本", "x".repeat(cbm_wire::limits::MAX_TEXT_BYTES - 2));
+        let Response::Error { code, message } = error(ErrorCode::Malformed, &peer_text) else {
+            panic!("an error response");
+        };
+        assert_eq!(code, ErrorCode::Malformed);
+        assert_eq!(message.as_str().len(), cbm_wire::limits::MAX_TEXT_BYTES - 2);
     }
 }

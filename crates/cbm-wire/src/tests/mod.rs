@@ -3,6 +3,7 @@
 mod commitments;
 mod roundtrip;
 mod signatures;
+mod text;
 
 use arbitrary::{Arbitrary, Unstructured};
 use proptest::prelude::*;

@@ -1,0 +1,126 @@
+//! A `cbm node` process as its peers see it when it stops and restarts:
+//! a node stopped with SIGTERM closes its connections at once, and a node
+//! killed and restarted again and again is not locked out by its peers.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use cbm_net::client::call;
+use cbm_net::tls::{ConnectionLimits, client_config};
+use cbm_wire::{PublicKey, Request, SigningKey};
+use common::{Nodes, agreement, ok, start_node};
+
+/// The key in `keys/ID.KIND.key` under `dir`.
+fn key(dir: &Path, id: &str, kind: &str) -> SigningKey {
+    let text = std::fs::read_to_string(dir.join(format!("keys/{id}.{kind}.key"))).expect("key file");
+    let seed: [u8; 32] = hex::decode(text.trim()).expect("hex").try_into().expect("32 bytes");
+    SigningKey::from_bytes(&seed)
+}
+
+/// The `listen` address in a node configuration.
+fn listen_address(dir: &Path, name: &str) -> std::net::SocketAddr {
+    let config = std::fs::read_to_string(dir.join(format!("{name}.toml"))).expect("config");
+    let line = config.lines().find(|l| l.starts_with("listen")).expect("listen line");
+    line.split('"').nth(1).expect("quoted address").parse().expect("address")
+}
+
+/// Sets the gossip interval of the node configurations of `names`.
+fn set_gossip_interval(dir: &Path, names: &[&str], interval: &str) {
+    for name in names {
+        let path = dir.join(format!("{name}.toml"));
+        let config = std::fs::read_to_string(&path).expect("config");
+        let config = config.replace("gossip_interval = \"300ms\"", &format!("gossip_interval = \"{interval}\""));
+        std::fs::write(path, config).expect("config");
+    }
+}
+
+/// Publishes a notification through `data_dir`'s node, waiting at most
+/// `wait` seconds for the quorum if given.
+fn notify(dir: &Path, data_dir: &str, value: u32, wait: Option<&str>) -> std::process::Output {
+    let field = format!("a={value}");
+    let args = ["declare", "--data-dir", data_dir, "--kind", "notification", "--topic", "contact", "--field", &field];
+    Command::new(env!("CARGO_BIN_EXE_cbm"))
+        .args(args)
+        .args(wait.map(|w| ["--wait", w]).iter().flatten())
+        .current_dir(dir)
+        .output()
+        .expect("cbm runs")
+}
+
+#[test]
+fn a_node_stopped_with_sigterm_closes_its_connections_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    agreement(d, &["AR", "BO"], 1, 2);
+    let mut nodes = Nodes(vec![start_node(d, "ar")]);
+    // Wait for the admin socket: the node is then listening.
+    ok(&["status", "--data-dir", "ar", "--wait", "30"], d);
+
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        // This test is BO: it dials AR with BO's transport key.
+        let limits = ConnectionLimits::default();
+        let config = client_config(&key(d, "BO", "transport"), PublicKey::of(&key(d, "AR", "transport")), &limits)
+            .expect("client config");
+        let endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().expect("address")).expect("endpoint");
+        let connection =
+            endpoint.connect_with(config, listen_address(d, "ar"), "cbm").expect("connect").await.expect("handshake");
+        call(&connection, &Request::Evidence, 1 << 20, Duration::from_secs(10)).await.expect("AR answers");
+
+        let pid = nodes.0[0].id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs").success());
+        // Well under the 30 s idle timeout: only a CONNECTION_CLOSE ends it this soon.
+        let closed = tokio::time::timeout(Duration::from_secs(10), connection.closed()).await;
+        match closed {
+            Ok(quinn::ConnectionError::ApplicationClosed(close)) => {
+                assert_eq!(close.error_code, 0u32.into(), "closed as shutting down: {close:?}");
+            }
+            other => panic!("AR's node should close the connection when it stops: {other:?}"),
+        }
+    });
+    let status = nodes.0[0].wait().expect("AR's node exits");
+    assert!(status.success(), "a node stopped with SIGTERM exits cleanly: {status:?}");
+}
+
+#[test]
+fn a_node_killed_and_restarted_many_times_is_cosigned_by_every_live_peer_within_two_gossip_intervals() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    agreement(d, &["AR", "BO", "CA"], 2, 3);
+    let interval = Duration::from_secs(3);
+    set_gossip_interval(d, &["ar", "bo", "ca"], "3s");
+    let mut nodes = Nodes(["ar", "bo", "ca"].iter().map(|name| start_node(d, name)).collect());
+
+    // Each run of AR's node publishes one entry, which both peers must
+    // cosign within two gossip intervals, then dies without closing
+    // anything: its peers hold its dead connections until their idle
+    // timeout (30 s), longer than the whole test.
+    for run in 0..8u64 {
+        if run > 0 {
+            nodes.0[0].kill().expect("SIGKILL");
+            nodes.0[0].wait().expect("reaped");
+            nodes.0[0] = start_node(d, "ar");
+        }
+        let published = Instant::now();
+        let declared = notify(d, "ar", u32::try_from(run).expect("small"), None);
+        assert!(declared.status.success(), "run {run} of AR: {}", common::said(&declared));
+        loop {
+            let status = ok(&["status", "--data-dir", "ar", "--json"], d);
+            let status: serde_json::Value = serde_json::from_str(&status).expect("JSON");
+            let logs = status["status"]["logs"].as_array().expect("logs");
+            let ar = logs.iter().find(|l| l["owner"] == "AR").expect("AR's log");
+            let cosigners = ar["cosigners"].as_array().cloned().unwrap_or_default();
+            if ar["size"] == run + 1 && cosigners.len() == 2 {
+                break;
+            }
+            assert!(
+                published.elapsed() < 2 * interval,
+                "run {run}: AR's restarted node is not cosigned by BO and CA within two gossip intervals: {ar}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
