@@ -84,3 +84,12 @@ fn forgeries_are_caught() {
     p.checkpoint.body.root.0[0] ^= 1;
     assert!(matches!(verify_entry_proof(&p), Err(EntryProofError::BadSignature { what: "checkpoint", .. })));
 }
+
+#[test]
+fn an_inclusion_proof_for_another_leaf_is_reported_as_an_index_mismatch_not_out_of_range() {
+    let mut writer = LogWriter::with_agreement("AT", 1, samples::agreement(), "declaration");
+    let (_, _) = writer.batch(9);
+    let mut p = proof();
+    p.inclusion = inclusion_proof(writer.tree(), 5, 9).expect("proof");
+    assert_eq!(verify_entry_proof(&p), Err(EntryProofError::IndexMismatch { entry: 4, proof: 5 }));
+}

@@ -167,7 +167,7 @@ fn a_witness_append_stores_its_cosignature_in_the_same_transaction_and_keeps_the
     let wrong = cosignature_of(&other, "BE", 2);
     assert!(matches!(
         store.append_cosigned(&writer.log, &entries, &checkpoint, &wrong),
-        Err(StoreError::Refused(AppendError::WrongLog("cosignature")))
+        Err(StoreError::Refused(AppendError::CosignatureOfAnotherCheckpoint))
     ));
     assert_eq!(store.size(&writer.log).expect("size"), 0, "a refused append stores nothing");
     let first = cosignature_of(&checkpoint, "BE", 2);

@@ -4,7 +4,7 @@
 use cbm_log::agreement::Agreement;
 use cbm_log::evidence::{inconsistent, verify_evidence};
 use cbm_log::merkle::{Frontier, consistency_proof, subtree_hash};
-use cbm_log::rules::Prechecked;
+use cbm_log::rules::{EntryError, Prechecked};
 use cbm_log::witness::{Decision, WitnessError, check_segment, review};
 use cbm_tests::logs::LogWriter;
 use cbm_tests::samples;
@@ -228,5 +228,27 @@ fn a_segment_that_does_not_lead_to_the_checkpoint_is_refused() {
             &view
         ),
         Err(WitnessError::NotAPeerLog)
+    );
+}
+
+#[test]
+fn an_entry_of_another_log_in_a_batch_is_reported_as_of_another_log_not_as_an_unknown_signatory() {
+    let (agreement, mut honest, _) = setup();
+    let mut other = LogWriter::with_agreement("FI", 1, *agreement.hash(), "other");
+    let (_, checkpoint) = honest.batch(1);
+    let (foreign, _) = other.batch(1);
+    let decision = review(
+        &agreement,
+        &id("DE"),
+        None,
+        &Frontier::empty(),
+        &checkpoint,
+        &pre(&agreement, &foreign),
+        &MemoryView::default(),
+        NOW,
+    );
+    assert_eq!(
+        decision,
+        Err(WitnessError::BadEntry { index: 0, error: EntryError::OtherLog { owner: id("AT"), author: id("FI") } })
     );
 }

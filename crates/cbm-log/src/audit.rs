@@ -2,8 +2,10 @@
 //! tree, every checkpoint and cosignature checked in one streaming pass, and
 //! each signatory's record judged against the schedules on receipts.
 //!
-//! Memory grows with the number of signatories, checkpoints and
-//! schedule-relevant entries, not with the number of entries.
+//! Memory grows with the number of signatories, checkpoints, cosignatures,
+//! citations, committed fields and schedule-relevant entries, and by 32
+//! bytes per entry (the entry hashes citations are checked against): see
+//! spec/log.md §7.4.
 
 use std::collections::BTreeMap;
 use std::io::Read;

@@ -44,6 +44,14 @@ pub enum EntryProofError {
     /// The checkpoint is of another log.
     #[error("the checkpoint is of another log")]
     WrongLog,
+    /// The inclusion proof is for another leaf than the entry's index.
+    #[error("the inclusion proof is for leaf {proof}, the entry has index {entry}")]
+    IndexMismatch {
+        /// The entry's index.
+        entry: u64,
+        /// The leaf the inclusion proof is for.
+        proof: u64,
+    },
     /// The inclusion proof does not place the entry in the checkpoint's tree.
     #[error("inclusion: {0}")]
     Inclusion(#[from] ProofError),
@@ -88,7 +96,7 @@ pub fn verify_entry_proof(proof: &EntryProof) -> Result<ProvenEntry, EntryProofE
     }
     check("checkpoint", owner, checkpoint.key, checkpoint.body.timestamp, &|k| checkpoint.verify(agreement.hash(), k))?;
     if proof.inclusion.index != entry.body.index {
-        return Err(ProofError::IndexOutOfRange { index: proof.inclusion.index, size: checkpoint.body.size }.into());
+        return Err(EntryProofError::IndexMismatch { entry: entry.body.index, proof: proof.inclusion.index });
     }
     let head = TreeHead { size: checkpoint.body.size, root: checkpoint.body.root };
     verify_inclusion(&entry.hash(), &proof.inclusion, &head)?;

@@ -68,7 +68,10 @@ pub struct StoreView<'a> {
 
 impl LogView for StoreView<'_> {
     fn size(&self, signatory: &SignatoryId) -> u64 {
-        // A failing store reads as an empty log: every rule then refuses.
+        // A failing read is taken as an empty log. That only ever makes
+        // the rules refuse more: an entry then passes only if it is a first
+        // entry that cites nothing held, and the append that would store it
+        // checks the log's size itself (spec/log.md §9.3 step 4.1).
         self.store.size(&self.agreement.log_of(signatory)).unwrap_or(0)
     }
 

@@ -35,6 +35,15 @@ pub enum EntryError {
     /// The signatory is not in the roster.
     #[error("{0} is not a signatory")]
     UnknownSignatory(SignatoryId),
+    /// The entry is by another signatory than the owner of the log it is
+    /// offered for.
+    #[error("the entry is {author}'s, offered for {owner}'s log")]
+    OtherLog {
+        /// The owner of the log.
+        owner: SignatoryId,
+        /// The entry's signatory.
+        author: SignatoryId,
+    },
     /// The index is not the next leaf index.
     #[error("entry index {found}, the next index is {expected}")]
     WrongIndex {
@@ -288,7 +297,8 @@ pub fn check_batch(
     let mut held = WithBatch::new(view, owner);
     for (position, (entry, precheck)) in batch.entries.iter().zip(&batch.prechecks).enumerate() {
         if entry.body.signatory != *owner {
-            return Err((position, EntryError::UnknownSignatory(entry.body.signatory.clone())));
+            let error = EntryError::OtherLog { owner: owner.clone(), author: entry.body.signatory.clone() };
+            return Err((position, error));
         }
         check_prechecked(agreement, &held, entry, precheck).map_err(|error| (position, error))?;
         held.push(entry, precheck.hash);

@@ -89,12 +89,38 @@ pub(crate) enum AdminRequest {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "response")]
 pub(crate) enum AdminResponse {
-    Published { index: u64, size: u64 },
-    Status { status: NodeStatus, obligations: cbm_net::Obligations },
-    Exported { entries: u64, checkpoints: u64, cosignatures: u64, evidence: u64 },
-    Proved { path: PathBuf },
-    Revealed { path: PathBuf, label: String, value: String },
-    Error { message: String },
+    Published {
+        index: u64,
+        size: u64,
+    },
+    /// Published and stored, but the quorum had not received it when the
+    /// wait ran out.
+    NotYetReceived {
+        index: u64,
+        size: u64,
+        waited_seconds: u64,
+    },
+    Status {
+        status: NodeStatus,
+        obligations: cbm_net::Obligations,
+    },
+    Exported {
+        entries: u64,
+        checkpoints: u64,
+        cosignatures: u64,
+        evidence: u64,
+    },
+    Proved {
+        path: PathBuf,
+    },
+    Revealed {
+        path: PathBuf,
+        label: String,
+        value: String,
+    },
+    Error {
+        message: String,
+    },
 }
 
 /// Serves the admin socket of `node` in `data_dir` until the task is dropped.
@@ -146,15 +172,13 @@ async fn execute(node: &Node, request: AdminRequest) -> Result<AdminResponse> {
             if let Some(seconds) = wait_seconds {
                 let me = node.signatory().clone();
                 let timeout = std::time::Duration::from_secs(seconds);
-                node.wait_until("the entry settled", timeout, |s| s.log(&me).is_some_and(|l| l.settled_size >= size))
-                    .await
-                    .map_err(|_| {
-                        anyhow!(
-                            "entry {} is published and stored, but the quorum has not received it within {seconds} s \
-                             (are the peers reachable? it is delivered when they are)",
-                            size - 1
-                        )
-                    })?;
+                let received = |s: &NodeStatus| s.log(&me).is_some_and(|l| l.settled_size >= size);
+                if let Err(e) = node.wait_until("the entry settled", timeout, received).await {
+                    if !matches!(e, cbm_net::NodeError::Timeout(_)) {
+                        return Err(e.into());
+                    }
+                    return Ok(AdminResponse::NotYetReceived { index: size - 1, size, waited_seconds: seconds });
+                }
             }
             Ok(AdminResponse::Published { index: size - 1, size })
         }

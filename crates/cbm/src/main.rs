@@ -105,7 +105,10 @@ enum Command {
                             cbm declare --data-dir ar --topic points-of-contact --commit annex=secret --commit-to BO\n  \
                             cbm declare --data-dir ar --kind amend --amends 0 --reason \"new address\" --field contact=x@ar.example\n  \
                             cbm declare --data-dir bo --kind object --cites AR:0 --reason \"cannot confirm\"\n  \
-                            cbm declare --data-dir ar --kind status --topic points-of-contact --change suspend"
+                            cbm declare --data-dir ar --kind status --topic points-of-contact --change suspend\n\n\
+                            Exit codes:\n  0  published (with --wait: and received by the quorum)\n  \
+                            2  refused or not sent: nothing was stored\n  \
+                            3  published and stored, but --wait ran out before the quorum received it"
     )]
     Declare(Box<DeclareArgs>),
     /// Shows a running node's logs, settlement, cosigners and evidence.
@@ -268,7 +271,8 @@ struct DeclareArgs {
     #[arg(long)]
     effective_from: Option<Timestamp>,
     /// Wait up to this many seconds until the roster's quorum has cosigned
-    /// (received) the entry; exit 2 if it has not by then.
+    /// (received) the entry; exit 3 if it has not by then (the entry is
+    /// stored and is delivered when the peers are reachable).
     #[arg(long, value_name = "SECONDS")]
     wait: Option<u64>,
 }
@@ -285,6 +289,10 @@ enum Kind {
     Request,
     Status,
 }
+
+/// `declare`'s exit code for an entry stored but not received by the
+/// quorum when `--wait` ran out.
+const EXIT_NOT_YET_RECEIVED: u8 = 3;
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -460,6 +468,14 @@ async fn declare(args: DeclareArgs) -> Result<ExitCode> {
         }
         admin::AdminResponse::Published { index, size } => {
             println!("published entry {index}; the log now holds {size}");
+        }
+        admin::AdminResponse::NotYetReceived { index, size, waited_seconds } => {
+            println!("published entry {index}; the log now holds {size}");
+            eprintln!(
+                "entry {index} is published and stored, but the quorum has not received it within {waited_seconds} s \
+                 (are the peers reachable? it is delivered when they are)"
+            );
+            return Ok(ExitCode::from(EXIT_NOT_YET_RECEIVED));
         }
         other => anyhow::bail!("unexpected answer: {other:?}"),
     }

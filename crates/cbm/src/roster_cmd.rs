@@ -195,7 +195,15 @@ pub(crate) fn run(command: RosterCommand) -> Result<std::process::ExitCode> {
                 .map(ToString::to_string)
                 .collect();
             if missing.is_empty() {
-                println!("signed by {id}; every signatory has signed: the roster is adopted");
+                // Whether the roster is adopted is what `Agreement::adopt`
+                // says, not the count of signatures.
+                let agreement = Agreement::adopt(&signed).with_context(|| {
+                    format!("signed by {id}; every signatory has signed, but the roster is not adopted")
+                })?;
+                println!(
+                    "signed by {id}; every signatory has signed: the roster is adopted; agreement hash {}",
+                    agreement.hash()
+                );
             } else {
                 println!("signed by {id}; still to sign: {}", missing.join(", "));
             }

@@ -139,6 +139,20 @@ fn bad_input_gets_a_clear_error_and_exit_code_2() {
 mod common;
 
 #[test]
+fn roster_sign_does_not_announce_adopted_a_roster_that_every_signatory_signed_but_is_not_adoptable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    // A quorum of 5 among 2 signatories: every signature can be there, yet
+    // no agreement can be adopted from it.
+    common::agreement(d, &["AR", "BO"], 5, 1);
+    let last = common::cbm(&["roster", "sign", "roster.cbm", "--id", "BO", "--key", "keys/BO.signing.key"], d);
+    let said = common::said(&last);
+    assert_ne!(code(&last), 0, "{said}");
+    assert!(!said.contains("the roster is adopted"), "{said}");
+    assert!(said.contains("not adopted") && said.contains("quorum"), "{said}");
+}
+
+#[test]
 fn node_commands_refuse_bad_input_clearly() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
@@ -217,8 +231,10 @@ fn node_commands_refuse_bad_input_clearly() {
         ],
         d,
     );
-    assert_eq!(code(&unreachable), 2);
-    assert!(common::said(&unreachable).contains("published and stored, but the quorum has not received it"));
+    assert_eq!(code(&unreachable), 3, "stored but not yet received has its own exit code");
+    let said = common::said(&unreachable);
+    assert!(said.contains("published and stored, but the quorum has not received it"), "{said}");
+    assert!(!said.contains("refused"), "a stored entry is not called refused: {said}");
     // A committed field without recipients, and a citation of nothing.
     assert_eq!(
         code(&common::cbm(&["declare", "--data-dir", "ar", "--topic", "points-of-contact", "--commit", "x=1"], d)),

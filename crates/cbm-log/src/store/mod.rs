@@ -59,6 +59,24 @@ pub enum StoreError {
     /// An append was refused; nothing was stored.
     #[error("append refused: {0}")]
     Refused(#[from] AppendError),
+    /// Code working on the store panicked: a bug in cbm, not damage to the
+    /// file. What that call wrote is rolled back; later calls go on.
+    #[error("a store task panicked: {0}")]
+    Panicked(String),
+}
+
+impl StoreError {
+    /// The error for a task that panicked with `payload`, naming the
+    /// panic's message where it has one.
+    #[must_use]
+    pub fn panicked(payload: &(dyn std::any::Any + Send)) -> Self {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "without a message".to_string());
+        Self::Panicked(message)
+    }
 }
 
 /// Why an append was refused. The store is unchanged.
@@ -76,6 +94,9 @@ pub enum AppendError {
     /// An entry or the checkpoint belongs to another log.
     #[error("{0} belongs to another log")]
     WrongLog(&'static str),
+    /// The cosignature is of another checkpoint than the one appended.
+    #[error("the cosignature is of another checkpoint")]
+    CosignatureOfAnotherCheckpoint,
     /// The checkpoint's size is not the size after the append.
     #[error("checkpoint size {checkpoint} differs from the log size after the append, {log}")]
     SizeMismatch {
@@ -359,12 +380,15 @@ impl Store {
 
     /// A witness's append (spec/log.md §3.3): the mirrored entries, the
     /// owner's checkpoint and the witness's own cosignature of it commit in
-    /// one transaction, so the witness state on disk is always whole — a
-    /// stored checkpoint is always a cosigned one.
+    /// one transaction, so a crash never leaves the entries and checkpoint
+    /// without the cosignature, or the cosignature without them. (Not every
+    /// stored checkpoint of a peer log is cosigned by this witness:
+    /// [`Store::add_checkpoint`] stores ones learnt from gossip.)
     ///
     /// # Errors
-    /// As [`Store::append`]; also [`AppendError::WrongLog`] if the
-    /// cosignature is not of `checkpoint`.
+    /// As [`Store::append`]; also
+    /// [`AppendError::CosignatureOfAnotherCheckpoint`] if the cosignature is
+    /// not of `checkpoint`.
     pub fn append_cosigned(
         &mut self,
         log: &LogId,
@@ -373,7 +397,7 @@ impl Store {
         cosignature: &Cosignature,
     ) -> Result<(), StoreError> {
         if cosignature.body.checkpoint != checkpoint.body {
-            return Err(AppendError::WrongLog("cosignature").into());
+            return Err(AppendError::CosignatureOfAnotherCheckpoint.into());
         }
         self.append_with(log, entries, checkpoint, Some(cosignature), &[])
     }

@@ -23,7 +23,6 @@ use std::time::Duration;
 
 use cbm_log::agreement::{Agreement, RosterError};
 use cbm_log::author::{Author, Draft};
-use cbm_log::held::LogFacts;
 use cbm_log::rules::{EntryError, Prechecked, check_batch};
 use cbm_log::store::{ExportError, ExportSummary, Store, StoreError, WalCheckpointer};
 use cbm_wire::{
@@ -190,9 +189,9 @@ impl Node {
         let (held, readers, wal) = tokio::task::spawn_blocking(move || {
             let store = Store::open(&path)?;
             store.defer_wal_checkpoints()?;
-            let facts = LogFacts::load(&store, &loaded)?;
+            let held = Held::load(store, loaded)?;
             let readers = (0..READERS).map(|_| Store::open_reader(&path)).collect::<Result<Vec<_>, _>>()?;
-            Ok::<_, StoreError>((Held { store, facts }, readers, WalCheckpointer::open(&path)?))
+            Ok::<_, StoreError>((held, readers, WalCheckpointer::open(&path)?))
         })
         .await
         .map_err(|e| NodeError::Config(format!("opening the store: {e}")))??;

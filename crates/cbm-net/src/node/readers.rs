@@ -41,22 +41,39 @@ impl Readers {
     ) -> Result<T, StoreError> {
         let (done, outcome) = oneshot::channel();
         let job: Job = Box::new(move |store| {
-            let _ = done.send(store.read(work));
+            // A panic ends the read's snapshot (see `Store::read`) and is
+            // reported to its caller as a panic; the thread goes on.
+            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| store.read(work)))
+                .unwrap_or_else(|payload| Err(StoreError::panicked(&*payload)));
+            let _ = done.send(outcome);
         });
-        self.jobs.send(job).map_err(|_| StoreError::Corrupt("the store readers have stopped".into()))?;
-        outcome.await.map_err(|_| StoreError::Corrupt("a store read panicked".into()))?
+        self.jobs.send(job).map_err(|_| StoreError::Panicked("the store readers have stopped".into()))?;
+        outcome.await.map_err(|_| StoreError::Panicked("a store reader stopped during a read".into()))?
     }
 }
 
-/// Runs jobs from `queue` on `store` until the queue is dropped. A job
-/// that panics is dropped (its caller hears of it) and the thread goes on.
+/// Runs jobs from `queue` on `store` until the queue is dropped.
 fn serve(store: &Store, queue: &Mutex<mpsc::Receiver<Job>>) {
     loop {
-        let job = match queue.lock() {
-            Ok(queue) => queue.recv(),
-            Err(_) => return,
-        };
+        let job = queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).recv();
         let Ok(job) = job else { return };
-        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(store)));
+        job(store);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_read_that_panics_is_reported_as_a_panic_and_the_reader_goes_on() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("store.sqlite");
+        let _writer = Store::open(&path).expect("store");
+        let readers = Readers::start(vec![Store::open_reader(&path).expect("reader")]).expect("readers");
+        let failed = readers.read(|_| -> Result<(), StoreError> { panic!("a bug in a read") }).await;
+        assert!(matches!(&failed, Err(StoreError::Panicked(m)) if m == "a bug in a read"), "got {failed:?}");
+        let logs = readers.read(Store::logs).await.expect("the one reader serves the next read");
+        assert!(logs.is_empty());
     }
 }

@@ -20,12 +20,31 @@ use crate::clock::Clock;
 pub(crate) struct Held {
     pub(crate) store: Store,
     pub(crate) facts: LogFacts,
+    /// The agreement the facts are read under, to read them again.
+    agreement: Agreement,
 }
 
 impl Held {
+    /// Opens what `store` holds under `agreement`.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub(crate) fn load(store: Store, agreement: Agreement) -> Result<Self, StoreError> {
+        let facts = LogFacts::load(&store, &agreement)?;
+        Ok(Self { store, facts, agreement })
+    }
+
     /// The held logs as the entry rules see them.
     pub(crate) fn view<'a>(&'a self, agreement: &'a Agreement) -> StoreView<'a> {
         StoreView { store: &self.store, agreement, facts: &self.facts }
+    }
+
+    /// Makes the facts agree with the store again after a task panicked
+    /// while holding them. The store needs nothing: a panic rolls back the
+    /// transaction it was in, so it holds what was committed.
+    fn recover(&mut self) -> Result<(), StoreError> {
+        self.facts = LogFacts::load(&self.store, &self.agreement)?;
+        Ok(())
     }
 }
 
@@ -146,15 +165,94 @@ impl Shared {
     }
 }
 
-/// Locks `shared` on a blocking thread and runs `work` on it.
-async fn blocking<S: Send + 'static, T: Send + 'static>(
-    shared: Arc<Mutex<S>>,
-    work: impl FnOnce(&mut S) -> Result<T, StoreError> + Send + 'static,
+/// Locks `held` on a blocking thread and runs `work` on it.
+///
+/// A panic in `work` is reported to its caller as
+/// [`StoreError::Panicked`]; the next call recovers the lock and reads the
+/// facts again from the store, so one bug does not stop every later store
+/// call (the policy of every lock of a node: recover, never report a panic
+/// as damage to the store).
+async fn blocking<T: Send + 'static>(
+    held: Arc<Mutex<Held>>,
+    work: impl FnOnce(&mut Held) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
     tokio::task::spawn_blocking(move || {
-        let mut guard = shared.lock().map_err(|_| StoreError::Corrupt("a store task panicked".into()))?;
+        let mut guard = match held.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => {
+                let mut guard = poisoned.into_inner();
+                guard.recover()?;
+                held.clear_poison();
+                guard
+            }
+        };
         work(&mut guard)
     })
     .await
-    .map_err(|e| StoreError::Corrupt(format!("store task failed: {e}")))?
+    .map_err(|e| {
+        if e.is_panic() { StoreError::panicked(&*e.into_panic()) } else { StoreError::Panicked(e.to_string()) }
+    })?
+}
+
+#[cfg(test)]
+mod tests {
+    use cbm_wire::{
+        Address, AgreementId, PublicKey, QuorumPolicy, Roster, RosterLimits, Signatory, SignedRoster, SigningKeyInfo,
+        Text, Timestamp,
+    };
+
+    use super::*;
+
+    /// A signatory numbered `n`, and its signing key.
+    fn signatory(n: u8, name: &str) -> (Signatory, SigningKey) {
+        let key = SigningKey::from_bytes(&[n; 32]);
+        let signatory = Signatory {
+            id: SignatoryId::new(name).expect("id"),
+            name: Text::new(name).expect("name"),
+            signing_keys: vec![SigningKeyInfo {
+                id: KeyId(0),
+                key: PublicKey::of(&key),
+                valid_from: Timestamp(0),
+                valid_until: None,
+            }],
+            transport_key: PublicKey::of(&SigningKey::from_bytes(&[n + 100; 32])),
+            addresses: vec![Address::new(format!("127.0.0.1:{}", 7000 + u16::from(n))).expect("address")],
+        };
+        (signatory, key)
+    }
+
+    /// A store under a two-signatory agreement, behind the node's lock.
+    fn held(dir: &std::path::Path) -> Arc<Mutex<Held>> {
+        let parties = [signatory(1, "AT"), signatory(2, "DE")];
+        let roster = Roster {
+            agreement: AgreementId::new("panic-test").expect("agreement id"),
+            version: 1,
+            title: Text::new("A store task that panics").expect("title"),
+            signatories: parties.iter().map(|(s, _)| s.clone()).collect(),
+            schedules: vec![],
+            quorum: QuorumPolicy { threshold: 1 },
+            limits: RosterLimits::default(),
+            previous: None,
+        };
+        let signatures = parties.iter().map(|(s, key)| roster.sign_adoption(&s.id, KeyId(0), key)).collect();
+        let agreement = Agreement::adopt(&SignedRoster { roster, signatures }).expect("adopted");
+        let store = Store::open(&dir.join("store.sqlite")).expect("store");
+        Arc::new(Mutex::new(Held::load(store, agreement).expect("held")))
+    }
+
+    #[tokio::test]
+    async fn a_panic_under_the_store_lock_is_reported_as_a_panic_and_later_store_calls_go_on() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let held = held(dir.path());
+        let failed =
+            blocking(Arc::clone(&held), |_| -> Result<(), StoreError> { panic!("a bug in a store task") }).await;
+        match failed {
+            Err(StoreError::Panicked(message)) => assert_eq!(message, "a bug in a store task"),
+            other => panic!("expected the panic to be reported as one, got {other:?}"),
+        }
+        assert!(held.is_poisoned(), "the panic poisoned the lock");
+        let logs = blocking(Arc::clone(&held), |h| h.store.logs()).await.expect("a later store call succeeds");
+        assert!(logs.is_empty());
+        assert!(!held.is_poisoned(), "the lock was recovered");
+    }
 }
