@@ -125,7 +125,7 @@ fn a_clean_record_is_ok_and_missed_obligations_are_findings() {
     assert_eq!(report.signatories[0].settled_size, 2);
     // DE and FI acknowledged both of AT's entries an hour after publication.
     let hour = Some(cbm_wire::TimeSpan::from_hours(1));
-    let acks = &report.signatories[0].acknowledgements;
+    let acks = &report.signatories[0].judged.acknowledgements;
     assert_eq!(acks.iter().map(|a| a.recipient.as_str()).collect::<Vec<_>>(), ["DE", "FI"]);
     assert!(acks.iter().all(|a| (a.in_time, a.late, a.missing, a.pending) == (2, 0, 0, 0)), "{acks:?}");
     assert!(acks.iter().all(|a| a.mean_delay == hour && a.longest_delay == hour), "{acks:?}");
@@ -149,7 +149,34 @@ fn equivocation_evidence_is_a_finding() {
     records.push(BundleRecord::Evidence { evidence });
     let report = audit(&bundle(&records)[..], None, at(5), |_| {});
     assert_eq!(report.verdict, Verdict::Findings);
-    assert!(report.signatories[0].equivocated);
+    assert!(report.signatories[0].judged.equivocated);
+}
+
+#[test]
+fn an_invalid_bundle_accuses_no_one_and_keeps_what_it_would_show_apart_and_marked() {
+    let bytes = bundle(&records());
+    // Forty days on, February's declarations would be missing for everyone;
+    // cut the end record off and the bundle is invalid.
+    let valid = audit(&bytes[..], None, at(40), |_| {});
+    assert_eq!(valid.verdict, Verdict::Findings);
+    assert!(valid.unestablished.is_empty());
+    let truncated = audit(&bytes[..bytes.len() - 10], None, at(40), |_| {});
+    assert_eq!(truncated.verdict, Verdict::Invalid);
+    for s in &truncated.signatories {
+        let judged = &s.judged;
+        assert!(
+            judged.periods.is_empty() && judged.ack_problems.is_empty() && judged.acknowledgements.is_empty(),
+            "{:?} is judged in an invalid bundle: {judged:?}",
+            s.signatory
+        );
+    }
+    let missing =
+        |j: &cbm_log::audit::Judgements| j.periods.iter().any(|p| p.status == cbm_log::schedule::PeriodStatus::Missing);
+    assert_eq!(truncated.unestablished.len(), 3, "what the records read would show is kept apart");
+    assert!(truncated.unestablished.iter().all(|u| missing(&u.judged)));
+    let json = serde_json::to_value(&truncated).expect("JSON");
+    assert!(json["signatories"][0]["periods"].as_array().is_some_and(Vec::is_empty), "{json}");
+    assert_eq!(json["unestablished"][0]["signatory"], "AT");
 }
 
 #[test]

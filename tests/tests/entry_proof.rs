@@ -1,7 +1,7 @@
 //! Single-entry proofs verify offline from their own bytes, and every
 //! forgery of their parts is caught.
 
-use cbm_log::entry_proof::{EntryProofError, verify_entry_proof};
+use cbm_log::entry_proof::{EntryProofError, verify_entry_proof, verify_pinned_entry_proof};
 use cbm_log::merkle::inclusion_proof;
 use cbm_tests::logs::LogWriter;
 use cbm_tests::samples;
@@ -92,4 +92,16 @@ fn an_inclusion_proof_for_another_leaf_is_reported_as_an_index_mismatch_not_out_
     let mut p = proof();
     p.inclusion = inclusion_proof(writer.tree(), 5, 9).expect("proof");
     assert_eq!(verify_entry_proof(&p), Err(EntryProofError::IndexMismatch { entry: 4, proof: 5 }));
+}
+
+#[test]
+fn a_proof_under_another_roster_than_the_pinned_one_is_refused_however_well_it_verifies() {
+    let p = proof();
+    let real = samples::agreement();
+    assert!(verify_pinned_entry_proof(&p, &real).is_ok(), "pinned to its own agreement, it verifies");
+    let other = cbm_wire::AgreementHash([9; 32]);
+    assert_eq!(
+        verify_pinned_entry_proof(&p, &other),
+        Err(EntryProofError::NotExpectedAgreement { found: real, expected: other })
+    );
 }

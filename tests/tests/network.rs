@@ -105,7 +105,7 @@ async fn a_split_view_is_caught_by_every_honest_node_with_evidence_that_verifies
         |_| {},
     );
     assert_eq!(report.verdict, cbm_log::audit::Verdict::Findings, "{:?}", report.problems);
-    assert!(report.signatories.iter().any(|s| s.signatory.as_ref() == Some(&do_) && s.equivocated));
+    assert!(report.signatories.iter().any(|s| s.signatory.as_ref() == Some(&do_) && s.judged.equivocated));
     twin.shutdown().await;
     shutdown(nodes).await;
 }

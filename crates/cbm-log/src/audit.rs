@@ -54,6 +54,17 @@ pub struct SignatoryReport {
     pub objections: u64,
     /// Status changes (suspend, resume, withdraw) it declared.
     pub status_changes: u64,
+    /// Every accepted checkpoint of its log and the cosignatures it gathered.
+    pub checkpoint_quorums: Vec<CheckpointQuorum>,
+    /// How it kept its obligations. Empty when the verdict is
+    /// [`Verdict::Invalid`]: they are then in [`AuditReport::unestablished`].
+    #[serde(flatten)]
+    pub judged: Judgements,
+}
+
+/// How one signatory kept its obligations, judged on receipts.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Judgements {
     /// Every scheduled period, judged on receipts.
     pub periods: Vec<PeriodReport>,
     /// Acknowledgements of its scheduled entries that were late or missing,
@@ -61,10 +72,21 @@ pub struct SignatoryReport {
     pub ack_problems: Vec<(u64, SignatoryId, AckStatus)>,
     /// Acknowledgements of its scheduled entries per recipient, with their delays.
     pub acknowledgements: Vec<AckSummary>,
-    /// Every accepted checkpoint of its log and the cosignatures it gathered.
-    pub checkpoint_quorums: Vec<CheckpointQuorum>,
     /// Whether it was caught equivocating.
     pub equivocated: bool,
+}
+
+/// What the records read of an invalid bundle would say about one
+/// signatory's obligations. Not established: the bundle cannot be trusted
+/// (a truncated bundle lacks the entries that would have met a deadline),
+/// so no one is accused on it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Unestablished {
+    /// The signatory.
+    pub signatory: SignatoryId,
+    /// What its record read so far would show.
+    #[serde(flatten)]
+    pub judged: Judgements,
 }
 
 /// One checkpoint of a log and its cosignatures, as the audit accepted them.
@@ -87,17 +109,26 @@ pub struct AuditReport {
     pub verdict: Verdict,
     /// Agreement name, if the roster was read.
     pub agreement: Option<String>,
-    /// The agreement hash of the bundle's roster, if it was read. A bundle
-    /// carries its own roster: only an agreement hash obtained through a
-    /// trusted channel tells a verifier it is the agreement it expects
-    /// (pass it to [`audit`] as `expected`).
+    /// The agreement hash of the bundle's roster, if it was read — also
+    /// when the roster is refused: it is the hash the audit checked. A
+    /// bundle carries its own roster: only an agreement hash obtained
+    /// through a trusted channel tells a verifier it is the agreement it
+    /// expects (pass it to [`audit`] as `expected`; see `pinned`).
     pub agreement_hash: Option<cbm_wire::AgreementHash>,
+    /// Whether the audit was given the agreement hash to expect. Without
+    /// it the report is *unpinned*: it shows only that some roster,
+    /// adopted by its own keys, says so.
+    pub pinned: bool,
     /// Records read.
     pub records: u64,
     /// Per signatory, in roster order.
     pub signatories: Vec<SignatoryReport>,
     /// Problems that make the bundle invalid.
     pub problems: Vec<String>,
+    /// When the verdict is [`Verdict::Invalid`]: per signatory, the
+    /// judgements the records read would give, kept apart from
+    /// `signatories` because they are not established. Empty otherwise.
+    pub unestablished: Vec<Unestablished>,
 }
 
 /// Per-log state during the pass.
@@ -120,6 +151,8 @@ struct LogState {
 
 struct Auditor {
     expected: Option<cbm_wire::AgreementHash>,
+    /// The agreement hash of the bundle's roster record, adopted or not.
+    roster_hash: Option<cbm_wire::AgreementHash>,
     agreement: Option<Agreement>,
     ended: bool,
     logs: BTreeMap<LogId, LogState>,
@@ -228,6 +261,44 @@ impl Auditor {
         true
     }
 
+    /// The roster record: adopted, and checked against the expected
+    /// agreement hash if one was given.
+    fn roster(&mut self, roster: &cbm_wire::SignedRoster) {
+        self.roster_hash = Some(roster.roster.agreement_hash());
+        match Agreement::adopt(roster) {
+            Ok(agreement) if self.expected.is_some_and(|h| h != *agreement.hash()) => {
+                let expected = self.expected.map(|h| h.to_string()).unwrap_or_default();
+                self.problems
+                    .push(format!("roster: agreement hash {} is not the expected {expected}", agreement.hash()));
+            }
+            Ok(agreement) => {
+                self.logs = agreement
+                    .roster()
+                    .signatories
+                    .iter()
+                    .map(|s| {
+                        let report = SignatoryReport { signatory: Some(s.id.clone()), ..SignatoryReport::default() };
+                        let state = LogState {
+                            owner: s.id.clone(),
+                            frontier: Frontier::empty(),
+                            hashes: Vec::new(),
+                            status: BTreeMap::new(),
+                            checkpoints: Vec::new(),
+                            cosignatures: Vec::new(),
+                            kept: Vec::new(),
+                            rotated: Vec::new(),
+                            committed: BTreeMap::new(),
+                            report,
+                        };
+                        (agreement.log_of(&s.id), state)
+                    })
+                    .collect();
+                self.agreement = Some(agreement);
+            }
+            Err(e) => self.problems.push(format!("roster: {e}")),
+        }
+    }
+
     fn record(&mut self, record: BundleRecord, expected_end: Option<BundleEnd>, precheck: Option<Precheck>) {
         self.records += 1;
         let position = self.records;
@@ -250,37 +321,7 @@ impl Auditor {
                 }
                 self.public = header.public;
             }
-            (BundleRecord::Roster { roster }, _) if position == 2 => match Agreement::adopt(&roster) {
-                Ok(agreement) if self.expected.is_some_and(|h| h != *agreement.hash()) => {
-                    self.problems.push(format!("roster: agreement hash {} is not the expected one", agreement.hash()));
-                }
-                Ok(agreement) => {
-                    self.logs = agreement
-                        .roster()
-                        .signatories
-                        .iter()
-                        .map(|s| {
-                            let report =
-                                SignatoryReport { signatory: Some(s.id.clone()), ..SignatoryReport::default() };
-                            let state = LogState {
-                                owner: s.id.clone(),
-                                frontier: Frontier::empty(),
-                                hashes: Vec::new(),
-                                status: BTreeMap::new(),
-                                checkpoints: Vec::new(),
-                                cosignatures: Vec::new(),
-                                kept: Vec::new(),
-                                rotated: Vec::new(),
-                                committed: BTreeMap::new(),
-                                report,
-                            };
-                            (agreement.log_of(&s.id), state)
-                        })
-                        .collect();
-                    self.agreement = Some(agreement);
-                }
-                Err(e) => self.problems.push(format!("roster: {e}")),
-            },
+            (BundleRecord::Roster { roster }, _) if position == 2 => self.roster(&roster),
             (BundleRecord::Header { .. } | BundleRecord::Roster { .. }, _) => {
                 self.problems.push(format!("record {position}: header and roster must be the first two records"));
             }
@@ -300,7 +341,7 @@ impl Auditor {
                     Ok(owner) => {
                         let log = agreement.log_of(&owner);
                         if let Some(state) = self.logs.get_mut(&log) {
-                            state.report.equivocated = true;
+                            state.report.judged.equivocated = true;
                         }
                     }
                     Err(e) => self.problems.push(format!("record {position}: evidence does not verify: {e}")),
@@ -462,10 +503,12 @@ impl Auditor {
             return AuditReport {
                 verdict: Verdict::Invalid,
                 agreement: None,
-                agreement_hash: None,
+                agreement_hash: self.roster_hash,
+                pinned: self.expected.is_some(),
                 records: self.records,
                 signatories: vec![],
                 problems,
+                unestablished: vec![],
             };
         };
         let quorum = agreement.roster().quorum.threshold as usize;
@@ -497,13 +540,18 @@ impl Auditor {
             state.report.settled_size = quorums.iter().filter(|q| q.settled).map(|q| q.size).max().unwrap_or(0);
             state.report.checkpoint_quorums = quorums;
             let record = judge_record(&agreement, &signatory.id, &state.kept, &state.checkpoints, &receipts, now);
-            findings |= state.report.equivocated || record.has_findings();
-            state.report.periods = record.periods;
-            state.report.ack_problems = record.ack_problems;
-            state.report.acknowledgements = record.acknowledgements;
+            findings |= state.report.judged.equivocated || record.has_findings();
+            state.report.judged.periods = record.periods;
+            state.report.judged.ack_problems = record.ack_problems;
+            state.report.judged.acknowledgements = record.acknowledgements;
             signatories.push(state.report);
         }
+        let mut unestablished = Vec::new();
         let verdict = if !problems.is_empty() {
+            for report in &mut signatories {
+                let judged = std::mem::take(&mut report.judged);
+                unestablished.extend(report.signatory.clone().map(|signatory| Unestablished { signatory, judged }));
+            }
             Verdict::Invalid
         } else if findings {
             Verdict::Findings
@@ -514,9 +562,11 @@ impl Auditor {
             verdict,
             agreement: Some(agreement.roster().agreement.to_string()),
             agreement_hash: Some(*agreement.hash()),
+            pinned: self.expected.is_some(),
             records: self.records,
             signatories,
             problems,
+            unestablished,
         }
     }
 }
@@ -539,6 +589,7 @@ pub fn audit<R: Read>(
     let mut reader = BundleReader::new(input);
     let mut auditor = Auditor {
         expected: expected.copied(),
+        roster_hash: None,
         agreement: None,
         ended: false,
         logs: BTreeMap::new(),

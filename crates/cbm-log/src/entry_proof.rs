@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use cbm_wire::{EntryProof, SignatoryId, Timestamp, VerifyError};
+use cbm_wire::{AgreementHash, EntryProof, SignatoryId, Timestamp, VerifyError};
 
 use crate::agreement::{Agreement, RosterError};
 use crate::merkle::{ProofError, TreeHead, verify_inclusion};
@@ -30,6 +30,14 @@ pub enum EntryProofError {
     /// The roster is not adopted by all its signatories, or is malformed.
     #[error("roster: {0}")]
     Roster(#[from] RosterError),
+    /// The proof's roster is not the agreement the verifier expects.
+    #[error("the proof is of agreement {found}, not the expected {expected}")]
+    NotExpectedAgreement {
+        /// The agreement hash of the proof's roster.
+        found: AgreementHash,
+        /// The agreement hash the verifier expects.
+        expected: AgreementHash,
+    },
     /// The entry is not by a signatory, or not under this agreement.
     #[error("the entry is not by a signatory of this agreement")]
     NotInAgreement,
@@ -68,7 +76,25 @@ pub enum EntryProofError {
     },
 }
 
-/// Verifies `proof` (spec/log.md §6.1). Keys come from the proof's roster
+/// Verifies `proof` as one of the agreement `expected`, whose hash the
+/// verifier obtained through a channel it trusts (spec/log.md §6.1,
+/// VERIFY-PINNED-ENTRY-PROOF): a proof under any other roster fails, however
+/// well it verifies under its own.
+///
+/// # Errors
+/// [`EntryProofError::NotExpectedAgreement`], or what
+/// [`verify_entry_proof`] finds.
+pub fn verify_pinned_entry_proof(proof: &EntryProof, expected: &AgreementHash) -> Result<ProvenEntry, EntryProofError> {
+    let found = proof.roster.roster.agreement_hash();
+    if found != *expected {
+        return Err(EntryProofError::NotExpectedAgreement { found, expected: *expected });
+    }
+    verify_entry_proof(proof)
+}
+
+/// Verifies `proof` (spec/log.md §6.1). Unpinned: it shows only that some
+/// roster, adopted by its own keys, says so; see
+/// [`verify_pinned_entry_proof`]. Keys come from the proof's roster
 /// only: an entry signed with a key added by a key rotation is not provable
 /// this way in this version.
 ///

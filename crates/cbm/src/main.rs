@@ -9,6 +9,7 @@ mod admin;
 mod demo;
 mod keys;
 mod node_cmd;
+mod pin;
 mod report;
 mod roster_cmd;
 
@@ -53,21 +54,25 @@ enum Command {
     /// Exit code 0 when everything verifies and every obligation was met,
     /// 1 when everything verifies but there are findings, 2 when the bundle
     /// is invalid or unreadable.
-    #[command(after_help = "Examples:\n  cbm audit bundle.cbor\n  cbm audit bundle.cbor --json \
-                            --agreement-hash 3f2a…  # pin the agreement you expect\n  \
-                            cbm audit ar-0.proof\n  cbm audit ar/ --roster roster.cbm   # a node's data directory")]
+    ///
+    /// A bundle carries its own roster: without `--agreement-hash` or a
+    /// trusted `--roster` the result is unpinned, and shows only that some
+    /// roster, adopted by its own keys, says so.
+    #[command(
+        after_help = "Examples:\n  cbm audit bundle.cbor --roster roster.cbm   # pin the agreement you expect\n  \
+                            cbm audit bundle.cbor --json --agreement-hash 3f2a…\n  \
+                            cbm audit ar-0.proof --roster roster.cbm\n  \
+                            cbm audit ar/ --roster roster.cbm   # a node's data directory"
+    )]
     Audit {
-        /// A bundle, a single-entry proof, or a node's data directory (with `--roster`).
+        /// A bundle, a single-entry proof, or a node's data directory (with
+        /// `--roster`, the roster its node runs under).
         bundle: PathBuf,
-        /// For a data directory: the roster the node runs under.
-        #[arg(long)]
-        roster: Option<PathBuf>,
+        #[command(flatten)]
+        pin: pin::PinArgs,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
-        /// The agreement hash you expect (64 hex digits); another roster is invalid.
-        #[arg(long)]
-        agreement_hash: Option<AgreementHash>,
         /// Judge deadlines as of this time (RFC 3339) instead of now.
         #[arg(long)]
         at: Option<Timestamp>,
@@ -149,10 +154,17 @@ enum Command {
         out: PathBuf,
     },
     /// Checks a single-entry proof offline. Exit 0 if it verifies, 2 if not.
-    #[command(after_help = "Example:\n  cbm verify-proof bo-0.proof --json")]
+    ///
+    /// A proof carries its own roster: without `--agreement-hash` or a
+    /// trusted `--roster` the result is unpinned, and shows only that some
+    /// roster, adopted by its own keys, says so.
+    #[command(after_help = "Examples:\n  cbm verify-proof bo-0.proof --roster roster.cbm\n  \
+                            cbm verify-proof bo-0.proof --json --agreement-hash 3f2a…")]
     VerifyProof {
         /// The proof file.
         proof: PathBuf,
+        #[command(flatten)]
+        pin: pin::PinArgs,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -176,13 +188,15 @@ enum Command {
     /// the value is the one the signatory committed to in its log.
     ///
     /// Exit 0 if the proof verifies and the opening matches, 2 if not.
-    #[command(after_help = "Example:\n  cbm verify-opening annex.opening --proof bo-0.proof")]
+    #[command(after_help = "Example:\n  cbm verify-opening annex.opening --proof bo-0.proof --roster roster.cbm")]
     VerifyOpening {
         /// The opening file (from `cbm reveal`).
         opening: PathBuf,
         /// A proof of the entry it opens (from `cbm prove`).
         #[arg(long)]
         proof: PathBuf,
+        #[command(flatten)]
+        pin: pin::PinArgs,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -328,14 +342,15 @@ fn run(command: Command) -> Result<ExitCode> {
             // The demo's findings are its point; it succeeded.
             Ok(ExitCode::SUCCESS)
         }
-        Command::Audit { bundle, roster, json, agreement_hash, at } => {
+        Command::Audit { bundle, pin, json, at } => {
+            let expected = pin.expected()?;
             if bundle.is_dir() {
-                let roster = roster.context("auditing a data directory needs its roster: add --roster FILE")?;
-                audit_data_dir(&bundle, &roster, json, agreement_hash, at)
+                let roster = pin.roster.context("auditing a data directory needs its roster: add --roster FILE")?;
+                audit_data_dir(&bundle, &roster, json, expected, at)
             } else if let Some(proof) = read_proof(&bundle) {
-                audit_proof(&proof, json, agreement_hash)
+                check_proof(&proof, json, expected)
             } else {
-                audit(&bundle, json, agreement_hash, at)
+                audit(&bundle, json, expected, at)
             }
         }
         Command::Fsck { store, json } => fsck(&store, json),
@@ -367,7 +382,10 @@ fn run(command: Command) -> Result<ExitCode> {
             println!("wrote {}", path.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::VerifyProof { proof, json } => verify_proof(&proof, json),
+        Command::VerifyProof { proof, pin, json } => {
+            let expected = pin.expected()?;
+            check_proof(&read_wire(&proof, "an entry proof")?, json, expected)
+        }
         Command::Reveal { entry, field, out } => {
             let path = std::path::absolute(&out)?;
             let request = admin::AdminRequest::Reveal { signatory: entry.signatory, index: entry.index, field, path };
@@ -380,7 +398,10 @@ fn run(command: Command) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::VerifyOpening { opening, proof, json } => verify_opening(&opening, &proof, json),
+        Command::VerifyOpening { opening, proof, pin, json } => {
+            let expected = pin.expected()?;
+            verify_opening(&opening, &proof, json, expected)
+        }
     }
 }
 
@@ -531,24 +552,45 @@ fn status(data_dir: &std::path::Path, json: bool, wait: Option<u64>) -> Result<E
     Ok(ExitCode::SUCCESS)
 }
 
-fn verify_proof(path: &std::path::Path, json: bool) -> Result<ExitCode> {
-    let proof: cbm_wire::EntryProof = read_wire(path, "an entry proof")?;
-    match cbm_log::entry_proof::verify_entry_proof(&proof) {
+/// VERIFY-ENTRY-PROOF (spec/log.md §6.1), pinned to `expected` if given.
+fn verify_entry_proof(
+    proof: &cbm_wire::EntryProof,
+    expected: Option<&AgreementHash>,
+) -> Result<cbm_log::entry_proof::ProvenEntry, cbm_log::entry_proof::EntryProofError> {
+    match expected {
+        Some(expected) => cbm_log::entry_proof::verify_pinned_entry_proof(proof, expected),
+        None => cbm_log::entry_proof::verify_entry_proof(proof),
+    }
+}
+
+/// Checks a single-entry proof, for `verify-proof` and `audit`: it verifies
+/// (exit 0) or it does not (exit 2). Either way the report names the
+/// agreement hash checked and whether it was pinned.
+fn check_proof(proof: &cbm_wire::EntryProof, json: bool, expected: Option<AgreementHash>) -> Result<ExitCode> {
+    let hash = proof.roster.roster.agreement_hash();
+    let pinned = expected.is_some();
+    pin::warn_if_unpinned(expected.as_ref());
+    match verify_entry_proof(proof, expected.as_ref()) {
         Ok(proven) => {
+            let witnesses: Vec<String> = proven.witnesses.iter().map(ToString::to_string).collect();
             if json {
                 println!(
                     "{}",
                     serde_json::json!({
                         "valid": true,
+                        "verdict": "ok",
+                        "kind": "entry proof",
+                        "agreement_hash": hash.to_string(),
+                        "pinned": pinned,
                         "signatory": proven.signatory.to_string(),
                         "index": proven.index,
                         "issued_at": proven.issued_at.to_string(),
                         "delivered": proven.delivered.to_string(),
-                        "witnesses": proven.witnesses.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                        "witnesses": witnesses,
                     })
                 );
             } else {
-                let witnesses: Vec<String> = proven.witnesses.iter().map(ToString::to_string).collect();
+                println!("verdict     OK (entry proof)");
                 println!(
                     "valid: entry {} of {}, issued {}, received by the quorum by {} (cosigned by {})",
                     proven.index,
@@ -557,14 +599,20 @@ fn verify_proof(path: &std::path::Path, json: bool) -> Result<ExitCode> {
                     proven.delivered,
                     witnesses.join(", ")
                 );
+                println!("{}", pin::agreement_line(&hash, pinned));
             }
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
             if json {
-                println!("{}", serde_json::json!({ "valid": false, "error": e.to_string() }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "valid": false, "verdict": "invalid", "kind": "entry proof",
+                        "agreement_hash": hash.to_string(), "pinned": pinned, "error": e.to_string() })
+                );
             } else {
-                println!("INVALID: {e}");
+                println!("verdict     INVALID (entry proof): {e}");
+                println!("{}", pin::agreement_line(&hash, pinned));
             }
             Ok(ExitCode::from(2))
         }
@@ -612,6 +660,7 @@ fn audit(
     let report =
         cbm_log::audit::audit(input, expected.as_ref(), at.unwrap_or_else(now), |bytes| bar.set_position(bytes));
     bar.finish_and_clear();
+    pin::warn_if_unpinned(expected.as_ref());
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -689,10 +738,17 @@ fn read_wire<T: cbm_wire::Wire>(path: &std::path::Path, what: &str) -> Result<T>
     T::decode(&bytes).with_context(|| format!("{} is not {what}", path.display()))
 }
 
-fn verify_opening(opening: &std::path::Path, proof: &std::path::Path, json: bool) -> Result<ExitCode> {
+fn verify_opening(
+    opening: &std::path::Path,
+    proof: &std::path::Path,
+    json: bool,
+    expected: Option<AgreementHash>,
+) -> Result<ExitCode> {
     let opening: cbm_wire::Opening = read_wire(opening, "an opening")?;
     let proof: cbm_wire::EntryProof = read_wire(proof, "an entry proof")?;
-    let verdict = cbm_log::entry_proof::verify_entry_proof(&proof)
+    let (hash, pinned) = (proof.roster.roster.agreement_hash(), expected.is_some());
+    pin::warn_if_unpinned(expected.as_ref());
+    let verdict = verify_entry_proof(&proof, expected.as_ref())
         .map_err(|e| format!("the proof does not verify: {e}"))
         .and_then(|_| opening.verify(&proof.entry).map_err(|e| format!("the opening does not match: {e}")));
     let label = proof.entry.body.fields.get(opening.field as usize).map(|f| f.label().to_string()).unwrap_or_default();
@@ -703,21 +759,28 @@ fn verify_opening(opening: &std::path::Path, proof: &std::path::Path, json: bool
                 let (signatory, index) = (proof.entry.body.signatory.to_string(), proof.entry.body.index);
                 println!(
                     "{}",
-                    serde_json::json!({ "valid": true, "label": label, "value": value, "signatory": signatory, "index": index })
+                    serde_json::json!({ "valid": true, "label": label, "value": value, "signatory": signatory,
+                        "index": index, "agreement_hash": hash.to_string(), "pinned": pinned })
                 );
             } else {
                 println!(
                     "valid: field {} ({label}) of entry {} of {} opens to: {value}",
                     opening.field, proof.entry.body.index, proof.entry.body.signatory
                 );
+                println!("{}", pin::agreement_line(&hash, pinned));
             }
             Ok(ExitCode::SUCCESS)
         }
         Err(problem) => {
             if json {
-                println!("{}", serde_json::json!({ "valid": false, "error": problem }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "valid": false, "error": problem, "agreement_hash": hash.to_string(),
+                        "pinned": pinned })
+                );
             } else {
                 println!("INVALID: {problem}");
+                println!("{}", pin::agreement_line(&hash, pinned));
             }
             Ok(ExitCode::from(2))
         }
@@ -732,42 +795,6 @@ fn read_proof(path: &std::path::Path) -> Option<cbm_wire::EntryProof> {
     }
     let bytes = std::fs::read(path).ok()?;
     <cbm_wire::EntryProof as cbm_wire::Wire>::decode(&bytes).ok()
-}
-
-/// Audits a single-entry proof: it verifies (exit 0) or it does not (exit 2).
-fn audit_proof(proof: &cbm_wire::EntryProof, json: bool, expected: Option<AgreementHash>) -> Result<ExitCode> {
-    let hash = proof.roster.roster.agreement_hash();
-    let verdict = match expected {
-        Some(expected) if expected != hash => Err(format!("agreement hash {hash} is not the expected one")),
-        _ => cbm_log::entry_proof::verify_entry_proof(proof).map_err(|e| e.to_string()),
-    };
-    match verdict {
-        Ok(proven) => {
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({ "verdict": "ok", "kind": "entry proof",
-                    "signatory": proven.signatory.to_string(), "index": proven.index,
-                    "delivered": proven.delivered.to_string() })
-                );
-            } else {
-                println!("verdict     OK (entry proof)");
-                println!(
-                    "entry {} of {}, issued {}, received by the quorum by {}",
-                    proven.index, proven.signatory, proven.issued_at, proven.delivered
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(problem) => {
-            if json {
-                println!("{}", serde_json::json!({ "verdict": "invalid", "kind": "entry proof", "problem": problem }));
-            } else {
-                println!("verdict     INVALID (entry proof): {problem}");
-            }
-            Ok(ExitCode::from(2))
-        }
-    }
 }
 
 /// Audits a node's data directory: its store is read (never written, so a

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use cbm_log::audit::{AuditReport, Verdict};
+use cbm_log::audit::{AuditReport, SignatoryReport, Verdict};
 use cbm_log::schedule::{AckStatus, PeriodStatus};
 
 /// The verdict as a word.
@@ -23,7 +23,7 @@ pub(crate) fn render(report: &AuditReport) -> String {
         let _ = writeln!(out, "agreement   {agreement}");
     }
     if let Some(hash) = &report.agreement_hash {
-        let _ = writeln!(out, "hash        {hash}");
+        let _ = writeln!(out, "{}", crate::pin::agreement_line(hash, report.pinned));
     }
     let _ = writeln!(out, "records     {}", report.records);
     let _ = writeln!(out);
@@ -43,23 +43,11 @@ pub(crate) fn render(report: &AuditReport) -> String {
     );
     let mut findings = Vec::new();
     let mut acknowledgements = Vec::new();
+    let judged = report.verdict != Verdict::Invalid;
     for s in &report.signatories {
         let who = s.signatory.as_ref().map_or_else(|| "?".to_owned(), ToString::to_string);
-        let count = |status: PeriodStatus| s.periods.iter().filter(|p| p.status == status).count();
-        let _ = writeln!(
-            out,
-            "{:<10} {:>7} {:>9} {:>8} {:>5} {:>8} {:>8} {:>9} {:>10} {:>12}",
-            who,
-            s.entries,
-            format!("{}/{}", s.settled_size, s.entries),
-            count(PeriodStatus::OnTime),
-            count(PeriodStatus::Late),
-            count(PeriodStatus::Missing),
-            s.amendments,
-            s.objections,
-            s.ack_problems.len(),
-            if s.equivocated { "YES" } else { "no" },
-        );
+        let _ = writeln!(out, "{}", table_row(&who, s, judged));
+        let s = &s.judged;
         for p in &s.periods {
             match p.status {
                 PeriodStatus::Late => findings.push(format!(
@@ -115,5 +103,32 @@ pub(crate) fn render(report: &AuditReport) -> String {
             let _ = writeln!(out, "  - {problem}");
         }
     }
+    if !judged {
+        let _ = writeln!(
+            out,
+            "\nobligations not judged: the bundle is invalid, so what it shows about deadlines, \
+             acknowledgements and equivocation is not established, and no one is accused on it."
+        );
+    }
     out
+}
+
+/// One signatory's row of the table; its judgement columns are `-` when
+/// they are not `judged` (the bundle is invalid).
+fn table_row(who: &str, s: &SignatoryReport, judged: bool) -> String {
+    let count = |status: PeriodStatus| s.judged.periods.iter().filter(|p| p.status == status).count();
+    let judgement = |value: String| if judged { value } else { "-".to_owned() };
+    format!(
+        "{:<10} {:>7} {:>9} {:>8} {:>5} {:>8} {:>8} {:>9} {:>10} {:>12}",
+        who,
+        s.entries,
+        format!("{}/{}", s.settled_size, s.entries),
+        judgement(count(PeriodStatus::OnTime).to_string()),
+        judgement(count(PeriodStatus::Late).to_string()),
+        judgement(count(PeriodStatus::Missing).to_string()),
+        s.amendments,
+        s.objections,
+        judgement(s.judged.ack_problems.len().to_string()),
+        judgement(if s.judged.equivocated { "YES" } else { "no" }.to_owned()),
+    )
 }

@@ -54,7 +54,12 @@ fn the_demo_tells_the_story_and_its_bundle_audits_offline_with_findings() {
     let bytes = std::fs::read(&bundle).expect("bundle");
     let truncated = dir.path().join("truncated.cbor");
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).expect("write");
-    assert_eq!(code(&cbm(&["audit", truncated.to_str().expect("utf-8")])), 2);
+    let audit = cbm(&["audit", "--at", "2026-06-01T00:00:00Z", truncated.to_str().expect("utf-8")]);
+    assert_eq!(code(&audit), 2);
+    // An invalid bundle accuses no one: no period is said to be missing.
+    let said = text(&audit);
+    assert!(!said.contains("is missing") && !said.contains("was late") && !said.contains("acknowledged"), "{said}");
+    assert!(said.contains("obligations not judged"), "{said}");
     let tampered = dir.path().join("tampered.cbor");
     for position in [bytes.len() / 3, bytes.len() / 2 + 7, bytes.len() - 40] {
         let mut copy = bytes.clone();
