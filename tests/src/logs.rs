@@ -89,6 +89,14 @@ impl LogWriter {
         Signed::sign(body, &self.agreement, KeyId(0), &self.key)
     }
 
+    /// A checkpoint of the first `size` entries written, signed at
+    /// `timestamp`: an old size re-signed, as an owner may sign one (and a
+    /// hostile one time it as it likes).
+    pub fn checkpoint_at(&self, size: u64, timestamp: Timestamp) -> SignedCheckpoint {
+        let body = Checkpoint { log: self.log, size, root: root(&self.tree, size).expect("in-memory tree"), timestamp };
+        Signed::sign(body, &self.agreement, KeyId(0), &self.key)
+    }
+
     /// Resumes writing a log that holds `size` entries and whose latest
     /// checkpoint is from `last_checkpoint` (recomputing the tree).
     pub fn resume(&mut self, size: u64, last_checkpoint: Timestamp) {

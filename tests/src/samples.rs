@@ -253,11 +253,15 @@ pub fn entry_proof() -> EntryProof {
     }
 }
 
-/// Both forms of equivocation evidence (structurally; see cbm-log for real ones).
+/// The three forms of evidence (structurally; see cbm-log for real ones).
 pub fn evidence() -> Vec<(&'static str, EquivocationEvidence)> {
     let mut older = checkpoint(0xbb).body;
     older.size = 5;
     let older = Signed::sign(older, &agreement(), KeyId(0), &signing_key(0));
+    // Size 5 re-signed a year after the 9-entry checkpoint.
+    let mut late = older.body.clone();
+    late.timestamp = Timestamp(late.timestamp.0 + 86_400_000 * 365);
+    let late = Signed::sign(late, &agreement(), KeyId(0), &signing_key(0));
     vec![
         ("same-size", EquivocationEvidence::SameSize { first: checkpoint(0xaa), second: checkpoint(0xcc) }),
         (
@@ -268,6 +272,7 @@ pub fn evidence() -> Vec<(&'static str, EquivocationEvidence)> {
                 proof: ConsistencyProof { old_size: 5, new_size: 9, path: path(3) },
             },
         ),
+        ("out-of-time-order", EquivocationEvidence::OutOfTimeOrder { smaller: late, larger: checkpoint(0xaa) }),
     ]
 }
 

@@ -309,7 +309,35 @@ fn openings_are_checked_against_their_committed_fields_and_only_private_bundles_
 }
 
 #[test]
-fn a_checkpoint_timed_before_the_one_before_it_is_invalid() {
+fn an_owners_checkpoints_out_of_time_order_are_a_finding_against_the_owner_not_an_invalid_bundle() {
+    // AT checkpoints its first entry far in the future, then both entries at
+    // day 1: an honest exporter holds both, and cannot reorder them.
+    let (entries, whole) = at_log();
+    let first = at_checkpoint(&entries[..1], Timestamp(EPOCH.0 + 300 * DAY));
+    let records = [
+        BundleRecord::Entry { entry: entries[0].clone() },
+        BundleRecord::Checkpoint { checkpoint: first.clone() },
+        BundleRecord::Entry { entry: entries[1].clone() },
+        BundleRecord::Checkpoint { checkpoint: whole.clone() },
+    ];
+    let report = audit(&bundle(&records)[..], None, at(5), |_| {});
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.verdict, Verdict::Findings);
+    assert!(report.signatories[0].judged.out_of_time_order);
+    assert!(!report.signatories[0].judged.equivocated, "times out of order are not a split view");
+    assert_eq!(report.signatories[0].checkpoints, 2, "both checkpoints are accepted");
+
+    // The same pair as evidence, in a bundle that holds only one of them.
+    let evidence = cbm_log::evidence::out_of_time_order(&first, &whole).expect("out of time order");
+    let mut records = self::records();
+    records.push(BundleRecord::Evidence { evidence });
+    let report = audit(&bundle(&records)[..], None, at(5), |_| {});
+    assert_eq!(report.verdict, Verdict::Findings, "{:?}", report.problems);
+    assert!(report.signatories[0].judged.out_of_time_order);
+}
+
+#[test]
+fn a_checkpoint_timed_before_one_of_the_same_size_before_it_is_invalid() {
     let (entry, later) = declaration_log(3);
     let (_, earlier) = declaration_log(2);
     let records = [

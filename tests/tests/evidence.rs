@@ -1,7 +1,7 @@
 //! Equivocation evidence: both forms are built from real forked logs and
 //! verify offline with only the roster; fabricated evidence is rejected.
 
-use cbm_log::evidence::{EvidenceError, inconsistent, same_size, verify_evidence};
+use cbm_log::evidence::{EvidenceError, inconsistent, out_of_time_order, same_size, verify_evidence};
 use cbm_log::merkle::{consistency_proof, subtree_hash};
 use cbm_tests::logs::LogWriter;
 use cbm_wire::{
@@ -118,4 +118,29 @@ fn fabricated_evidence_is_rejected() {
     let tampered = EquivocationEvidence::Inconsistent { older, newer, proof };
     assert!(verify_evidence(&roster, &tampered).is_err());
     let _ = b;
+}
+
+#[test]
+fn checkpoints_signed_out_of_time_order_are_evidence_against_the_owner_and_forgeries_of_it_are_rejected() {
+    let roster = roster();
+    let (mut honest, _) = logs(&roster);
+    let (_, five) = honest.batch(5);
+    let (_, eight) = honest.batch(3);
+    let poison = honest.checkpoint_at(5, Timestamp(eight.body.timestamp.0 + 1_000_000));
+    let evidence = out_of_time_order(&eight, &poison).expect("out of time order, whichever comes first");
+    assert_eq!(evidence, EquivocationEvidence::OutOfTimeOrder { smaller: poison.clone(), larger: eight.clone() });
+    assert_eq!(verify_evidence(&roster, &evidence), Ok(SignatoryId::new("AT").expect("id")));
+    assert_eq!(out_of_time_order(&five, &eight), None, "times that follow the sizes are no evidence");
+
+    let in_order = EquivocationEvidence::OutOfTimeOrder { smaller: five.clone(), larger: eight.clone() };
+    assert_eq!(verify_evidence(&roster, &in_order), Err(EvidenceError::NoConflict("the times follow the sizes")));
+    let swapped = EquivocationEvidence::OutOfTimeOrder { smaller: eight.clone(), larger: poison.clone() };
+    assert_eq!(
+        verify_evidence(&roster, &swapped),
+        Err(EvidenceError::NoConflict("the smaller checkpoint is not smaller"))
+    );
+    let mut retimed = poison.clone();
+    retimed.body.timestamp.0 += 1;
+    let forged = EquivocationEvidence::OutOfTimeOrder { smaller: retimed, larger: eight };
+    assert!(matches!(verify_evidence(&roster, &forged), Err(EvidenceError::BadSignature { which: "smaller", .. })));
 }

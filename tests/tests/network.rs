@@ -454,3 +454,82 @@ async fn cosignatures_pushed_at_once_are_each_answered_and_all_stored() {
     assert_eq!((log.cosigners.len(), log.receipts, log.settled_size), (4, 4, 1));
     ar.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_far_future_checkpoint_of_an_old_size_does_not_poison_a_witness() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = Arc::new(ManualClock::new(cbm_wire::Timestamp(START.0 + day().0)));
+    let mut agreement = LocalAgreement::new(&FIVE[..3], terms(2)).expect("agreement");
+    let nodes = start_all(&mut agreement, dir.path(), &clock).await;
+    let (ar, bo) = (SignatoryId::new("AR").expect("id"), SignatoryId::new("BO").expect("id"));
+    let settled_at = |size: u64| {
+        let ar = ar.clone();
+        move |s: &cbm_net::NodeStatus| s.log(&ar).is_some_and(|l| l.settled_size >= size)
+    };
+    let first = nodes[0].publish(notes(1)).await.expect("publish");
+    nodes[0].publish(notes(1)).await.expect("publish");
+    for node in &nodes {
+        node.wait_until("AR's log settled", PATIENCE, settled_at(2)).await.expect("settled");
+    }
+
+    // AR re-signs its first size a year ahead and pushes it to BO alone.
+    let (ar_party, bo_party) = (&agreement.parties[0], &agreement.parties[1]);
+    let mut body = first.body.clone();
+    body.timestamp = cbm_wire::Timestamp(body.timestamp.0 + 365 * day().0);
+    let hash = agreement.roster.roster.agreement_hash();
+    let poison = cbm_wire::SignedCheckpoint::sign(body, &hash, cbm_wire::KeyId(0), &ar_party.signing_key);
+    let connection =
+        raw_connection(&ar_party.transport_key, &bo_party.transport_key, bo_party.address).await.expect("connects");
+    let request = cbm_wire::Request::PushCheckpoint { checkpoint: poison };
+    let _ = cbm_net::client::call(&connection, &request, 16 << 20, PATIENCE).await;
+
+    // BO refused it on arrival and keeps it as a finding against AR, and
+    // still cosigns AR's next honest checkpoint.
+    let status = nodes[1]
+        .wait_until("the poison is kept as evidence", PATIENCE, |s| s.out_of_time_order.contains(&ar))
+        .await
+        .expect("evidence");
+    assert!(status.equivocators.is_empty(), "times out of order are not a split view");
+    clock.set(cbm_wire::Timestamp(START.0 + 2 * day().0));
+    nodes[0].publish(notes(1)).await.expect("publish");
+    nodes[0]
+        .wait_until("BO cosigns AR's next checkpoint", PATIENCE, |s| {
+            s.log(&ar).is_some_and(|l| l.settled_size >= 3 && l.cosigners.contains(&bo))
+        })
+        .await
+        .expect("BO still cosigns AR's log");
+
+    // BO's export audits with a finding against AR, not as invalid.
+    let bundle = dir.path().join("bundle.cbor");
+    nodes[1].export(bundle.clone(), true).await.expect("export");
+    let report = cbm_log::audit::audit(
+        std::fs::File::open(&bundle).expect("bundle"),
+        None,
+        cbm_wire::Timestamp(START.0 + 3 * day().0),
+        |_| {},
+    );
+    assert_ne!(report.verdict, cbm_log::audit::Verdict::Invalid, "{:?}", report.problems);
+    let ar_report = report.signatories.iter().find(|s| s.signatory.as_ref() == Some(&ar)).expect("AR");
+    assert!(ar_report.judged.out_of_time_order && !ar_report.judged.equivocated);
+    shutdown(nodes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clock_that_jumps_forward_once_does_not_freeze_the_owners_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let now = cbm_wire::Timestamp(START.0 + day().0);
+    let clock = Arc::new(ManualClock::new(now));
+    let mut agreement = LocalAgreement::new(&FIVE[..2], terms(1)).expect("agreement");
+    let nodes = start_all(&mut agreement, dir.path(), &clock).await;
+    let ar = SignatoryId::new("AR").expect("id");
+    clock.set(cbm_wire::Timestamp(now.0 + 30 * day().0));
+    let jumped = nodes[0].publish(notes(1)).await.expect("publish while the clock is ahead");
+    clock.set(now);
+    let after = nodes[0].publish(notes(1)).await.expect("the log goes on after the clock comes back");
+    assert_eq!(after.body.timestamp, jumped.body.timestamp, "the checkpoint keeps the later time");
+    nodes[0]
+        .wait_until("cosigned after the jump", PATIENCE, |s| s.log(&ar).is_some_and(|l| l.settled_size == 2))
+        .await
+        .expect("BO cosigns both");
+    shutdown(nodes).await;
+}

@@ -75,7 +75,7 @@ fn refused_appends_store_nothing() {
     assert!(matches!(refuse(&mut store, &foreign, &checkpoint), AppendError::WrongLog("entry")));
     let mut old = checkpoint.clone();
     old.body.timestamp.0 = 0;
-    assert!(matches!(refuse(&mut store, &entries, &old), AppendError::TimeWentBack));
+    assert!(matches!(refuse(&mut store, &entries, &old), AppendError::OutOfTimeOrder { .. }));
 
     assert_eq!(store.size(&writer.log).expect("size"), 5);
     assert!(store.fsck(|_| {}).expect("fsck").is_ok());
@@ -366,4 +366,38 @@ fn a_read_transaction_ends_however_its_reads_end() {
     let (entries, checkpoint) = writer.batch(1);
     store(&dir).append(&writer.log, &entries, &checkpoint).expect("append");
     assert_eq!(reader.read(|r| r.size(&writer.log)).expect("read"), 21);
+}
+
+#[test]
+fn a_checkpoint_out_of_time_order_with_the_stored_ones_is_refused_on_arrival_naming_the_one_it_conflicts_with() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = store(&dir);
+    let mut writer = LogWriter::new("AT", 1);
+    let (entries, five) = writer.batch(5);
+    store.append(&writer.log, &entries, &five).expect("append");
+    let (entries, eight) = writer.batch(3);
+    store.append(&writer.log, &entries, &eight).expect("append");
+    let future = cbm_wire::Timestamp(eight.body.timestamp.0 + 365 * 86_400_000);
+
+    // An old size re-signed with a far-future time: refused, naming the
+    // larger stored checkpoint timed before it; nothing is stored.
+    let poison = writer.checkpoint_at(5, future);
+    match store.add_checkpoint(&poison) {
+        Err(StoreError::Refused(AppendError::OutOfTimeOrder { checkpoint, stored })) => {
+            assert_eq!((*checkpoint, *stored), (poison.body.clone(), eight.clone()));
+        }
+        other => panic!("expected the poison to be refused, got {other:?}"),
+    }
+    assert_eq!(store.checkpoints(&writer.log).expect("read"), vec![five.clone(), eight.clone()]);
+    // A smaller size timed between its neighbours, or the head re-signed
+    // later, is in time order and is kept.
+    let between = writer.checkpoint_at(5, cbm_wire::Timestamp(five.body.timestamp.0));
+    assert!(!store.add_checkpoint(&between).expect("in order"), "the same checkpoint is already held");
+    let later_head = writer.checkpoint_at(8, cbm_wire::Timestamp(eight.body.timestamp.0 + 10));
+    assert!(store.add_checkpoint(&later_head).expect("in order"));
+    // The next append must not be timed before the re-signed head.
+    let (entries, mut eleven) = writer.batch(3);
+    assert!(store.append(&writer.log, &entries, &eleven).is_err(), "timed before the head re-signed at +10");
+    eleven = writer.checkpoint_at(11, later_head.body.timestamp);
+    store.append(&writer.log, &entries, &eleven).expect("an equal time is in order");
 }

@@ -252,3 +252,20 @@ fn an_entry_of_another_log_in_a_batch_is_reported_as_of_another_log_not_as_an_un
         Err(WitnessError::BadEntry { index: 0, error: EntryError::OtherLog { owner: id("AT"), author: id("FI") } })
     );
 }
+
+#[test]
+fn a_larger_checkpoint_timed_before_the_cosigned_one_is_evidence_not_a_cosignature() {
+    let (agreement, mut honest, _) = setup();
+    let de = id("DE");
+    let mut view = MemoryView::default();
+    let (first_entries, _) = honest.batch(5);
+    let first = honest.checkpoint_at(5, Timestamp(NOW.0 - 1000));
+    first_entries.iter().for_each(|e| view.apply(e));
+    let held = Frontier::read(honest.tree(), 5).expect("frontier");
+    let (entries, _) = honest.batch(3);
+    let backdated = honest.checkpoint_at(8, Timestamp(NOW.0 - 5000));
+    let decision = review(&agreement, &de, Some(&first), &held, &backdated, &pre(&agreement, &entries), &view, NOW);
+    let Ok(Decision::Equivocation(evidence)) = decision else { panic!("{decision:?}") };
+    assert_eq!(*evidence, cbm_wire::EquivocationEvidence::OutOfTimeOrder { smaller: first, larger: backdated });
+    assert!(verify_evidence(agreement.roster(), &evidence).is_ok());
+}

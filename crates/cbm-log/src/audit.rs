@@ -11,8 +11,9 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use cbm_wire::{
-    BUNDLE_FORMAT_VERSION, BundleEnd, BundleRecord, Cosignature, EntryHash, EntryKind, EntryRef, Field, LogId, Opening,
-    SignatoryId, SignedCheckpoint, SignedEntry, SigningKeyInfo, StatusChange, Timestamp, Topic, TreeHash,
+    BUNDLE_FORMAT_VERSION, BundleEnd, BundleRecord, Cosignature, EntryHash, EntryKind, EntryRef, EquivocationEvidence,
+    Field, LogId, Opening, SignatoryId, SignedCheckpoint, SignedEntry, SigningKeyInfo, StatusChange, Timestamp, Topic,
+    TreeHash,
 };
 use rayon::prelude::*;
 use serde::Serialize;
@@ -74,6 +75,10 @@ pub struct Judgements {
     pub acknowledgements: Vec<AckSummary>,
     /// Whether it was caught equivocating.
     pub equivocated: bool,
+    /// Whether it signed checkpoints whose times run against their sizes
+    /// (a larger one timed before a smaller one), in the bundle's
+    /// checkpoints or in evidence.
+    pub out_of_time_order: bool,
 }
 
 /// What the records read of an invalid bundle would say about one
@@ -140,6 +145,8 @@ struct LogState {
     /// The latest status change per scheduled topic, for the status rules.
     status: BTreeMap<Topic, StatusChange>,
     checkpoints: Vec<SignedCheckpoint>,
+    /// The latest time of the accepted checkpoints smaller than the last.
+    latest_smaller: Option<Timestamp>,
     cosignatures: Vec<Cosignature>,
     kept: Vec<SignedEntry>,
     rotated: Vec<SigningKeyInfo>,
@@ -284,6 +291,7 @@ impl Auditor {
                             hashes: Vec::new(),
                             status: BTreeMap::new(),
                             checkpoints: Vec::new(),
+                            latest_smaller: None,
                             cosignatures: Vec::new(),
                             kept: Vec::new(),
                             rotated: Vec::new(),
@@ -341,7 +349,11 @@ impl Auditor {
                     Ok(owner) => {
                         let log = agreement.log_of(&owner);
                         if let Some(state) = self.logs.get_mut(&log) {
-                            state.report.judged.equivocated = true;
+                            let judged = &mut state.report.judged;
+                            match evidence {
+                                EquivocationEvidence::OutOfTimeOrder { .. } => judged.out_of_time_order = true,
+                                _ => judged.equivocated = true,
+                            }
                         }
                     }
                     Err(e) => self.problems.push(format!("record {position}: evidence does not verify: {e}")),
@@ -430,12 +442,12 @@ impl Auditor {
         };
         let body = &checkpoint.body;
         let verified = agreement.verify_checkpoint(&checkpoint).is_ok();
-        let previous = state.checkpoints.last().map(|c| c.body.timestamp);
+        let previous = state.checkpoints.last().map(|c| (c.body.size, c.body.timestamp));
         if !verified {
             self.problems.push(format!("record {position}: checkpoint of {} does not verify", state.owner));
-        } else if previous.is_some_and(|t| t > body.timestamp) {
+        } else if previous.is_some_and(|(size, time)| size == body.size && time > body.timestamp) {
             self.problems.push(format!(
-                "record {position}: checkpoint of size {} of {} is timed before the one before it",
+                "record {position}: checkpoint of size {} of {} is timed before the one of the same size before it",
                 body.size, state.owner
             ));
         } else if body.size != state.frontier.size() {
@@ -451,6 +463,14 @@ impl Auditor {
                 state.owner
             ));
         } else {
+            // Sizes only grow in a bundle: the latest time of the smaller
+            // checkpoints is the one to compare with.
+            if let Some((_, time)) = previous.filter(|(size, _)| *size < body.size) {
+                state.latest_smaller = state.latest_smaller.max(Some(time));
+            }
+            if state.latest_smaller.is_some_and(|t| t > body.timestamp) {
+                state.report.judged.out_of_time_order = true;
+            }
             state.report.checkpoints += 1;
             state.checkpoints.push(checkpoint);
         }
@@ -540,7 +560,8 @@ impl Auditor {
             state.report.settled_size = quorums.iter().filter(|q| q.settled).map(|q| q.size).max().unwrap_or(0);
             state.report.checkpoint_quorums = quorums;
             let record = judge_record(&agreement, &signatory.id, &state.kept, &state.checkpoints, &receipts, now);
-            findings |= state.report.judged.equivocated || record.has_findings();
+            let judged = &state.report.judged;
+            findings |= judged.equivocated || judged.out_of_time_order || record.has_findings();
             state.report.judged.periods = record.periods;
             state.report.judged.ack_problems = record.ack_problems;
             state.report.judged.acknowledgements = record.acknowledgements;

@@ -154,3 +154,14 @@ impl Author<'_> {
         Authored { entry, openings }
     }
 }
+
+/// The time an owner signs its next checkpoint at (spec/log.md §9.3 step
+/// 6): its clock's `now`, but never before its latest checkpoint's time.
+/// A clock that jumped forward once and came back would otherwise make
+/// every later checkpoint out of time order, and freeze the log; this way
+/// the log goes on, its checkpoints holding the later time until the clock
+/// passes it.
+#[must_use]
+pub fn checkpoint_time(now: Timestamp, latest: Option<Timestamp>) -> Timestamp {
+    latest.map_or(now, |latest| now.max(latest))
+}

@@ -3,7 +3,8 @@
 //!
 //! Evidence is transferable: anyone holding the roster can check it, and
 //! valid evidence proves that the log owner signed two checkpoints that
-//! cannot both describe one append-only log.
+//! cannot both describe one append-only log, or whose times run against
+//! their sizes.
 
 use cbm_wire::{
     AgreementHash, ConsistencyProof, EquivocationEvidence, LogId, Roster, SignatoryId, SignedCheckpoint, TreeHash,
@@ -26,12 +27,12 @@ pub enum EvidenceError {
     /// valid at its timestamp.
     #[error("{which} checkpoint: {source}")]
     BadSignature {
-        /// "first", "second", "older" or "newer".
+        /// "first", "second", "older", "newer", "smaller" or "larger".
         which: &'static str,
         /// Why.
         source: VerifyError,
     },
-    /// Same-size evidence whose checkpoints agree, or differ in size.
+    /// Evidence whose checkpoints do not conflict the way its kind claims.
     #[error("the checkpoints do not conflict: {0}")]
     NoConflict(&'static str),
     /// The consistency proof is malformed for the two sizes.
@@ -68,6 +69,7 @@ pub fn verify_evidence(roster: &Roster, evidence: &EquivocationEvidence) -> Resu
     let (a, b, names) = match evidence {
         EquivocationEvidence::SameSize { first, second } => (first, second, ("first", "second")),
         EquivocationEvidence::Inconsistent { older, newer, .. } => (older, newer, ("older", "newer")),
+        EquivocationEvidence::OutOfTimeOrder { smaller, larger } => (smaller, larger, ("smaller", "larger")),
     };
     if a.body.log != b.body.log {
         return Err(EvidenceError::DifferentLogs);
@@ -99,6 +101,14 @@ pub fn verify_evidence(roster: &Roster, evidence: &EquivocationEvidence) -> Resu
                 return Err(EvidenceError::NoConflict("the proof shows the checkpoints are consistent"));
             }
         }
+        EquivocationEvidence::OutOfTimeOrder { smaller, larger } => {
+            if smaller.body.size >= larger.body.size {
+                return Err(EvidenceError::NoConflict("the smaller checkpoint is not smaller"));
+            }
+            if smaller.body.timestamp <= larger.body.timestamp {
+                return Err(EvidenceError::NoConflict("the times follow the sizes"));
+            }
+        }
     }
     Ok(owner.clone())
 }
@@ -108,6 +118,16 @@ pub fn same_size(first: &SignedCheckpoint, second: &SignedCheckpoint) -> Option<
     let conflict =
         first.body.log == second.body.log && first.body.size == second.body.size && first.body.root != second.body.root;
     conflict.then(|| EquivocationEvidence::SameSize { first: first.clone(), second: second.clone() })
+}
+
+/// Builds out-of-time-order evidence if one of the two checkpoints is
+/// smaller than the other but timed after it (either order).
+pub fn out_of_time_order(a: &SignedCheckpoint, b: &SignedCheckpoint) -> Option<EquivocationEvidence> {
+    let (smaller, larger) = if a.body.size < b.body.size { (a, b) } else { (b, a) };
+    let conflict = a.body.log == b.body.log
+        && smaller.body.size < larger.body.size
+        && smaller.body.timestamp > larger.body.timestamp;
+    conflict.then(|| EquivocationEvidence::OutOfTimeOrder { smaller: smaller.clone(), larger: larger.clone() })
 }
 
 /// Builds inconsistency evidence from an older checkpoint, a newer one, and

@@ -12,7 +12,7 @@ use cbm_wire::{
 };
 
 use crate::agreement::Agreement;
-use crate::evidence::same_size;
+use crate::evidence::{out_of_time_order, same_size};
 use crate::merkle::{Frontier, TreeHead, verify_consistency};
 use crate::rules::{EntryError, LogView, Prechecked, check_batch};
 
@@ -111,6 +111,11 @@ pub fn review(
         }
         if new.body.size == previous.body.size {
             return Ok(Decision::AlreadyCosigned);
+        }
+        // Larger, but timed before what was cosigned: the owner signed
+        // times that run against its log.
+        if let Some(evidence) = out_of_time_order(previous, new) {
+            return Ok(Decision::Equivocation(Box::new(evidence)));
         }
     }
     let (from, to) = (held.size(), new.body.size);

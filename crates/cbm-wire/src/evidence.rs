@@ -30,12 +30,21 @@ pub enum EquivocationEvidence {
         /// Consistency proof from `older.size` to `newer.size`.
         proof: ConsistencyProof,
     },
+    /// Two signed checkpoints whose times run against their sizes: the
+    /// smaller is timed after the larger. An owner's clock claims only ever
+    /// move forward with its log, so one of the two times is false.
+    OutOfTimeOrder {
+        /// The checkpoint of the smaller size, with the later time.
+        smaller: SignedCheckpoint,
+        /// The checkpoint of the larger size, with the earlier time.
+        larger: SignedCheckpoint,
+    },
 }
 
 impl Bounded for EquivocationEvidence {
     fn check_limits(&self, object: &'static str) -> Result<(), DecodeError> {
         match self {
-            Self::SameSize { .. } => Ok(()),
+            Self::SameSize { .. } | Self::OutOfTimeOrder { .. } => Ok(()),
             Self::Inconsistent { proof, .. } => proof.check_limits(object),
         }
     }

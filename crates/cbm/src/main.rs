@@ -549,6 +549,10 @@ fn status(data_dir: &std::path::Path, json: bool, wait: Option<u64>) -> Result<E
         let who: Vec<String> = status.equivocators.iter().map(ToString::to_string).collect();
         println!("\nEQUIVOCATION: evidence held against {}", who.join(", "));
     }
+    if !status.out_of_time_order.is_empty() {
+        let who: Vec<String> = status.out_of_time_order.iter().map(ToString::to_string).collect();
+        println!("checkpoints signed out of time order: evidence held against {}", who.join(", "));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

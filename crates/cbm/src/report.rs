@@ -84,6 +84,11 @@ pub(crate) fn render(report: &AuditReport) -> String {
         if s.equivocated {
             findings.push(format!("{who}: showed different logs to different parties (evidence verifies offline)"));
         }
+        if s.out_of_time_order {
+            findings.push(format!(
+                "{who}: signed checkpoints whose times run against its log (a later one timed before an earlier one)"
+            ));
+        }
     }
     if !acknowledgements.is_empty() {
         let _ = writeln!(out, "\nacknowledgements of scheduled entries (on receipts):");

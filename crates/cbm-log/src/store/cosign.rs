@@ -48,7 +48,9 @@ impl Store {
     /// # Errors
     /// [`AppendError::SizeMismatch`] for a size past the stored log,
     /// [`AppendError::RootMismatch`] for a root that conflicts with the
-    /// stored tree (the caller builds evidence from the two).
+    /// stored tree, [`AppendError::OutOfTimeOrder`] for a time that runs
+    /// against a stored checkpoint's (the caller builds evidence from the
+    /// two).
     pub fn add_checkpoint(&mut self, checkpoint: &SignedCheckpoint) -> Result<bool, StoreError> {
         let body = &checkpoint.body;
         let held = self.size(&body.log)?;
@@ -60,6 +62,7 @@ impl Store {
             return Err(AppendError::RootMismatch { checkpoint: body.root, computed }.into());
         }
         let (id, _) = self.log_row(&body.log)?.ok_or_else(|| corrupt("log row vanished"))?;
+        super::refuse_out_of_time_order(&self.conn, id, &body.log, checkpoint)?;
         let bytes = checkpoint.encode();
         let time = to_i64(body.timestamp.0)?;
         let existing: Option<Vec<u8>> = self

@@ -117,9 +117,19 @@ pub enum AppendError {
     /// another key or otherwise different).
     #[error("a different checkpoint of the same size and time is already stored")]
     DuplicateCheckpoint,
-    /// The checkpoint is older than one already stored.
-    #[error("checkpoint time is before the latest stored checkpoint of this log")]
-    TimeWentBack,
+    /// The checkpoint's time runs against a stored checkpoint of the log:
+    /// it is larger but timed before it, or smaller but timed after it.
+    /// Both are the owner's signatures: together they are evidence.
+    #[error(
+        "checkpoint of size {} at {} is out of time order with the stored one of size {} at {}",
+        .checkpoint.size, .checkpoint.timestamp, .stored.body.size, .stored.body.timestamp
+    )]
+    OutOfTimeOrder {
+        /// The checkpoint refused.
+        checkpoint: Box<cbm_wire::Checkpoint>,
+        /// The stored checkpoint it conflicts with.
+        stored: Box<SignedCheckpoint>,
+    },
 }
 
 /// A SQLite file holding logs.
@@ -214,6 +224,42 @@ enum Counted {
     Receipts,
     /// Its rows in `openings`.
     Openings,
+}
+
+/// Refuses `checkpoint` if its time runs against a stored checkpoint of the
+/// log with row id `id` (spec/log.md §9.3 step 6): a smaller one timed
+/// after it, or a larger one timed before it. Checkpoints of equal size
+/// never conflict. The stored checkpoints are in time order, so the
+/// neighbours by size are the only ones to look at.
+fn refuse_out_of_time_order(
+    conn: &Connection,
+    id: i64,
+    log: &LogId,
+    checkpoint: &SignedCheckpoint,
+) -> Result<(), StoreError> {
+    let body = &checkpoint.body;
+    let size = to_i64(body.size)?;
+    let neighbour = |sql: &str| -> Result<Option<SignedCheckpoint>, StoreError> {
+        let bytes: Option<Vec<u8>> = conn.prepare_cached(sql)?.query_row(params![id, size], |r| r.get(0)).optional()?;
+        bytes.map(|b| decode_checkpoint(&b, log)).transpose()
+    };
+    let below = neighbour(
+        "SELECT bytes FROM checkpoints WHERE log = ?1 AND size < ?2 ORDER BY size DESC, timestamp DESC LIMIT 1",
+    )?
+    .filter(|c| c.body.timestamp > body.timestamp);
+    let conflict = match below {
+        Some(c) => Some(c),
+        None => neighbour(
+            "SELECT bytes FROM checkpoints WHERE log = ?1 AND size > ?2 ORDER BY size ASC, timestamp ASC LIMIT 1",
+        )?
+        .filter(|c| c.body.timestamp < body.timestamp),
+    };
+    match conflict {
+        Some(stored) => {
+            Err(AppendError::OutOfTimeOrder { checkpoint: Box::new(body.clone()), stored: Box::new(stored) }.into())
+        }
+        None => Ok(()),
+    }
 }
 
 /// Storage errors seen through [`HashReader`].
@@ -424,12 +470,7 @@ impl Store {
         if checkpoint.body.root != computed {
             return Err(AppendError::RootMismatch { checkpoint: checkpoint.body.root, computed }.into());
         }
-        let latest_time: Option<i64> = tx
-            .prepare_cached("SELECT max(timestamp) FROM checkpoints WHERE log = ?1")?
-            .query_row([id], |r| r.get(0))?;
-        if latest_time.is_some_and(|t| u64::try_from(t).is_ok_and(|t| t > checkpoint.body.timestamp.0)) {
-            return Err(AppendError::TimeWentBack.into());
-        }
+        refuse_out_of_time_order(&tx, id, log, checkpoint)?;
         {
             let bytes = checkpoint.encode();
             let time = to_i64(checkpoint.body.timestamp.0)?;

@@ -32,6 +32,7 @@ fn evidence_log(evidence: &EquivocationEvidence) -> LogId {
     match evidence {
         EquivocationEvidence::SameSize { first, .. } => first.body.log,
         EquivocationEvidence::Inconsistent { older, .. } => older.body.log,
+        EquivocationEvidence::OutOfTimeOrder { smaller, .. } => smaller.body.log,
     }
 }
 

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cbm_log::agreement::{Agreement, RosterError};
-use cbm_log::author::{Author, Draft};
+use cbm_log::author::{Author, Draft, checkpoint_time};
 use cbm_log::rules::{EntryError, Prechecked, check_batch};
 use cbm_log::store::{ExportError, ExportSummary, Store, StoreError, WalCheckpointer};
 use cbm_wire::{
@@ -312,7 +312,9 @@ impl Node {
                 for hash in hashes {
                     frontier.push(TreeHash(hash.0), &mut created);
                 }
-                let body = Checkpoint { log, size: frontier.size(), root: RootHash(frontier.root().0), timestamp: now };
+                let latest = h.store.latest_checkpoint(&log)?.map(|c| c.body.timestamp);
+                let timestamp = checkpoint_time(now, latest);
+                let body = Checkpoint { log, size: frontier.size(), root: RootHash(frontier.root().0), timestamp };
                 let checkpoint = SignedCheckpoint::sign(body, s.agreement.hash(), s.key_id, &s.signing_key);
                 let openings: Vec<_> = authored.iter().flat_map(|a| a.openings.iter().cloned()).collect();
                 h.store.append_authored(&log, &entries, &checkpoint, &openings)?;

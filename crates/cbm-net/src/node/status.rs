@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use cbm_log::evidence::verify_evidence;
 use cbm_log::store::StoreError;
-use cbm_wire::{RootHash, SignatoryId, Timestamp};
+use cbm_wire::{EquivocationEvidence, RootHash, SignatoryId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::shared::Shared;
@@ -17,8 +17,13 @@ pub struct NodeStatus {
     pub signatory: SignatoryId,
     /// Every log of the agreement, in roster order.
     pub logs: Vec<LogStatus>,
-    /// Signatories the node holds equivocation evidence against.
+    /// Signatories the node holds equivocation evidence against: they
+    /// showed different logs to different parties.
     pub equivocators: Vec<SignatoryId>,
+    /// Signatories the node holds evidence against of checkpoints signed
+    /// out of time order (a larger one timed before a smaller one).
+    #[serde(default)]
+    pub out_of_time_order: Vec<SignatoryId>,
     /// Items of evidence held.
     pub evidence: u64,
     /// Openings of committed fields held (sent, for the node's own log;
@@ -81,12 +86,19 @@ pub(crate) async fn status(shared: &std::sync::Arc<Shared>) -> Result<NodeStatus
                 });
             }
             let evidence = store.evidence()?;
-            let equivocators: BTreeSet<SignatoryId> =
-                evidence.iter().filter_map(|e| verify_evidence(agreement.roster(), e).ok()).collect();
+            let (mut equivocators, mut out_of_time_order) = (BTreeSet::new(), BTreeSet::new());
+            for item in &evidence {
+                let Ok(owner) = verify_evidence(agreement.roster(), item) else { continue };
+                match item {
+                    EquivocationEvidence::OutOfTimeOrder { .. } => out_of_time_order.insert(owner),
+                    _ => equivocators.insert(owner),
+                };
+            }
             Ok(NodeStatus {
                 signatory: me,
                 logs,
                 equivocators: equivocators.into_iter().collect(),
+                out_of_time_order: out_of_time_order.into_iter().collect(),
                 evidence: evidence.len() as u64,
                 openings,
             })

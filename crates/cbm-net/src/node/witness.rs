@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use cbm_log::evidence::{inconsistent, same_size};
+use cbm_log::evidence::{inconsistent, out_of_time_order, same_size};
 use cbm_log::rules::Prechecked;
 use cbm_log::store::{AppendError, StoreError};
 use cbm_log::witness::{Decision, WitnessError, check_segment, review};
@@ -211,7 +211,20 @@ async fn cosign(
                 Ok(Decision::Cosign(body)) => {
                     let cosignature = Cosignature::sign(body, s.agreement.hash(), s.key_id, &s.signing_key);
                     let entries = entries.entries();
-                    h.store.append_cosigned(&log, entries, &new_for_review, &cosignature)?;
+                    match h.store.append_cosigned(&log, entries, &new_for_review, &cosignature) {
+                        Err(StoreError::Refused(AppendError::OutOfTimeOrder { stored, .. })) => {
+                            // Timed against a checkpoint learnt from gossip:
+                            // not cosigned, and the pair is evidence.
+                            return Ok(match out_of_time_order(&stored, &new_for_review) {
+                                Some(evidence) => {
+                                    h.store.add_evidence(&evidence)?;
+                                    Ok(Reviewed::Evidence(Box::new(evidence)))
+                                }
+                                None => Err(WitnessError::RootMismatch),
+                            });
+                        }
+                        other => other?,
+                    }
                     s.note_size(log, new_for_review.body.size);
                     entries.iter().for_each(|e| h.facts.observe(e));
                     let committed =
@@ -301,6 +314,14 @@ async fn compare_held(
                 }
                 Ok(Err(evidence))
             }
+            Err(StoreError::Refused(AppendError::OutOfTimeOrder { stored, .. })) => {
+                // Refused on arrival; both are the owner's signatures.
+                let evidence = out_of_time_order(&stored, &candidate);
+                if let Some(evidence) = &evidence {
+                    h.store.add_evidence(evidence)?;
+                }
+                Ok(Err(evidence))
+            }
             Err(StoreError::Refused(AppendError::DuplicateCheckpoint)) => Ok(Ok(false)),
             Err(e) => Err(e),
         })
@@ -385,7 +406,12 @@ async fn prove_fork(
 
 fn report_evidence(shared: &Shared, evidence: &EquivocationEvidence) {
     if let Ok(owner) = cbm_log::evidence::verify_evidence(shared.agreement.roster(), evidence) {
-        warn!(equivocator = %owner, "split view detected; evidence stored");
+        match evidence {
+            EquivocationEvidence::OutOfTimeOrder { .. } => {
+                warn!(log_owner = %owner, "checkpoints signed out of time order; evidence stored");
+            }
+            _ => warn!(equivocator = %owner, "split view detected; evidence stored"),
+        }
     }
     shared.changed();
 }
