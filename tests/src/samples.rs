@@ -173,8 +173,10 @@ pub fn entries() -> Vec<(&'static str, SignedEntry)> {
         valid_from: Timestamp(EPOCH.0 + 86_400_000 * 30),
         valid_until: None,
     };
-    let possession =
-        cbm_wire::sign_message(&SigningKey::from_bytes(&[0x11; 32]), &new_key.possession_message(&agreement()));
+    let possession = cbm_wire::sign_message(
+        &SigningKey::from_bytes(&[0x11; 32]),
+        &new_key.possession_message(&agreement(), &id("AT")),
+    );
     let kinds = vec![
         ("no-change", EntryKind::NoChange { topic: topic("national-policy"), period: 0 }, vec![]),
         (

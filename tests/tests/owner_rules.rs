@@ -141,3 +141,42 @@ fn a_roster_not_adopted_by_all_is_refused() {
     signed.roster.quorum.threshold = 3;
     assert!(matches!(Agreement::adopt(&signed), Err(RosterError::BadQuorum { threshold: 3, others: 2 })));
 }
+
+/// DE's next entry (index 4, after the entry the samples cite) of `kind`, signed by DE.
+fn de_entry(kind: EntryKind) -> cbm_wire::SignedEntry {
+    let entry = Entry {
+        agreement: samples::agreement(),
+        signatory: id("DE"),
+        index: 4,
+        issued_at: Timestamp(samples::EPOCH.0 + 86_400_000 * 12),
+        kind,
+        fields: vec![],
+    };
+    cbm_wire::Signed::sign(entry, &samples::agreement(), KeyId(0), &samples::signing_key(1))
+}
+
+#[test]
+fn a_key_rotation_copied_from_another_signatorys_log_is_refused() {
+    let (agreement, before) = setup();
+    let (_, rotation) = samples::entries().into_iter().find(|(name, _)| *name == "key-rotation").expect("sample");
+    // DE copies AT's rotation, possession proof and all, into its own log,
+    // before the witness has seen AT's: the proof names AT.
+    let copied = de_entry(rotation.body.kind.clone());
+    assert_eq!(
+        check_entry(&agreement, &before, &copied),
+        Err(EntryError::BadKeyRotation("the proof of possession does not verify"))
+    );
+    let (_, view) = after_samples();
+    // Even with a proof of its own (DE knows the secret too), a key AT
+    // rotated in is not DE's to list.
+    let EntryKind::KeyRotation { new_key, .. } = rotation.body.kind else { panic!("a key rotation") };
+    let mut new_key = new_key;
+    new_key.id = KeyId(7);
+    let message = new_key.possession_message(&samples::agreement(), &id("DE"));
+    let possession = cbm_wire::sign_message(&cbm_wire::SigningKey::from_bytes(&[0x11; 32]), &message);
+    let own_proof = de_entry(EntryKind::KeyRotation { new_key, possession });
+    assert_eq!(
+        check_entry(&agreement, &view, &own_proof),
+        Err(EntryError::BadKeyRotation("the key is one another signatory holds or held"))
+    );
+}

@@ -109,7 +109,7 @@ fn generate() -> Vec<Vector> {
     for (name, entry) in samples::entries() {
         let mut records = vec![signed_record(&entry, samples::signing_seed(0))];
         if let cbm_wire::EntryKind::KeyRotation { new_key, .. } = &entry.body.kind {
-            let message = new_key.possession_message(&agreement);
+            let message = new_key.possession_message(&agreement, &entry.body.signatory);
             records.push(record([0x11; 32], context::KEY_POSSESSION, agreement, new_key.id, message));
         }
         out.push(vector(&format!("signed-entry-{name}"), &entry, records));
@@ -235,10 +235,13 @@ fn signatures_verify(object: &str, bytes: &[u8], records: &[SigningRecord]) -> b
         "SignedEntry" => cbm_wire::SignedEntry::decode(bytes).is_ok_and(|e| {
             e.verify(&agreement, &public).is_ok()
                 && match &e.body.kind {
-                    cbm_wire::EntryKind::KeyRotation { new_key, possession } => {
-                        verify_message("possession", &new_key.key, &new_key.possession_message(&agreement), possession)
-                            .is_ok()
-                    }
+                    cbm_wire::EntryKind::KeyRotation { new_key, possession } => verify_message(
+                        "possession",
+                        &new_key.key,
+                        &new_key.possession_message(&agreement, &e.body.signatory),
+                        possession,
+                    )
+                    .is_ok(),
                     _ => true,
                 }
         }),

@@ -241,10 +241,18 @@ fn check_kind(
             if roster_keys.iter().chain(rotated).any(|k| k.id == new_key.id || k.key == new_key.key) {
                 return Err(EntryError::BadKeyRotation("the key id or key is already in use"));
             }
+            // A key belongs to one signatory: none another lists or rotated in.
+            let held_by_another = agreement.roster().signatories.iter().filter(|s| s.id != *own).any(|other| {
+                other.signing_keys.iter().any(|k| k.key == new_key.key)
+                    || view.rotated_keys(&other.id).iter().any(|k| k.key == new_key.key)
+            });
+            if held_by_another {
+                return Err(EntryError::BadKeyRotation("the key is one another signatory holds or held"));
+            }
             if new_key.valid_from < body.issued_at {
                 return Err(EntryError::BadKeyRotation("a new key cannot be valid before its announcement"));
             }
-            let message = new_key.possession_message(agreement.hash());
+            let message = new_key.possession_message(agreement.hash(), own);
             verify_message("key possession", &new_key.key, &message, possession)
                 .map_err(|_| EntryError::BadKeyRotation("the proof of possession does not verify"))?;
         }

@@ -98,8 +98,9 @@ pub enum EntryKind {
         /// The new key and its validity window.
         new_key: SigningKeyInfo,
         /// Signature by the new key, in context `cbm/1 key possession` under
-        /// the new key's own id, over the new key info
-        /// ([`SigningKeyInfo::possession_message`]).
+        /// the new key's own id, over the new key info and the signatory
+        /// announcing it ([`SigningKeyInfo::possession_message`]), so that
+        /// no other signatory can copy it into its own log.
         possession: crate::ids::Signature,
     },
 }
@@ -216,11 +217,22 @@ impl SignedEntry {
     }
 }
 
+/// What a new key signs to prove possession (spec/wire.md §5.2): the key
+/// info, bound to the signatory whose key-rotation entry announces it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct KeyPossession<'a> {
+    /// The signatory announcing the key.
+    pub signatory: &'a SignatoryId,
+    /// The new key and its validity window.
+    pub key: &'a SigningKeyInfo,
+}
+
 impl SigningKeyInfo {
-    /// The message a new key signs to prove possession in a key-rotation
-    /// entry: context `cbm/1 key possession` over this key info.
-    pub fn possession_message(&self, agreement: &AgreementHash) -> Vec<u8> {
-        signing_message(context::KEY_POSSESSION, agreement, self.id, self)
+    /// The message a new key signs to prove possession in `signatory`'s
+    /// key-rotation entry: context `cbm/1 key possession` over
+    /// [`KeyPossession`].
+    pub fn possession_message(&self, agreement: &AgreementHash, signatory: &SignatoryId) -> Vec<u8> {
+        signing_message(context::KEY_POSSESSION, agreement, self.id, &KeyPossession { signatory, key: self })
     }
 }
 

@@ -45,7 +45,7 @@ pub use bundle::{BUNDLE_FORMAT_VERSION, BundleEnd, BundleHeader, BundleRecord};
 pub use bytes::{Bytes, ParseHexError};
 pub use checkpoint::{Checkpoint, CosignBody, Cosignature, SignedCheckpoint};
 pub use codec::{Bounded, Wire, check_canonical, first_item_len};
-pub use entry::{Entry, EntryKind, EntryRef, Field, FieldPosition, Opening, SignedEntry, StatusChange};
+pub use entry::{Entry, EntryKind, EntryRef, Field, FieldPosition, KeyPossession, Opening, SignedEntry, StatusChange};
 pub use error::{CanonicalError, CanonicalRule, DecodeError, VerifyError};
 pub use evidence::EquivocationEvidence;
 pub use ids::{
