@@ -349,3 +349,35 @@ fn a_checkpoint_timed_before_one_of_the_same_size_before_it_is_invalid() {
     assert_eq!(report.verdict, Verdict::Invalid);
     assert!(report.problems.iter().any(|p| p.contains("timed before")), "{:?}", report.problems);
 }
+
+#[test]
+fn a_scheduled_entry_received_before_its_period_began_is_a_finding_not_on_time() {
+    // On day 2 AT files March's declaration (period 2), claiming a time in
+    // March; DE and FI cosign it on day 2, by their own clocks.
+    let march = Timestamp(EPOCH.0 + 60 * DAY);
+    let entry = samples::sign_entry(Entry {
+        agreement: samples::agreement(),
+        signatory: id("AT"),
+        index: 0,
+        issued_at: march,
+        kind: EntryKind::Declaration { topic: Topic::new("points-of-contact").expect("t"), period: 2 },
+        fields: vec![],
+    });
+    let checkpoint = at_checkpoint(std::slice::from_ref(&entry), march);
+    let records = vec![
+        BundleRecord::Entry { entry },
+        BundleRecord::Checkpoint { checkpoint: checkpoint.clone() },
+        cosign(1, &checkpoint, EPOCH.0 + 2 * DAY),
+        cosign(2, &checkpoint, EPOCH.0 + 2 * DAY),
+    ];
+    let report = audit(&bundle(&records)[..], None, at(70), |_| {});
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    let march_report = report.signatories[0]
+        .judged
+        .periods
+        .iter()
+        .find(|p| p.topic.as_str() == "points-of-contact" && p.period == 2)
+        .expect("March judged");
+    assert_eq!(march_report.status, cbm_log::schedule::PeriodStatus::Early);
+    assert_eq!(report.verdict, Verdict::Findings);
+}

@@ -171,8 +171,8 @@ fn a_far_checkpoint_is_mirrored_segment_by_segment_each_proven_a_prefix_of_it() 
     for (from, to) in [(0_u64, 4_u64), (4, 7)] {
         let proof = consistency_proof(honest.tree(), to, 10).expect("proof");
         let segment = &entries[from as usize..to as usize];
-        held =
-            check_segment(&agreement, &de, &target, &held, &pre(&agreement, segment), &proof, &view).expect("segment");
+        held = check_segment(&agreement, &de, &target, &held, &pre(&agreement, segment), &proof, &view, NOW)
+            .expect("segment");
         assert_eq!(held.root(), Frontier::read(honest.tree(), to).expect("frontier").root());
         segment.iter().for_each(|e| view.apply(e));
     }
@@ -183,10 +183,10 @@ fn a_far_checkpoint_is_mirrored_segment_by_segment_each_proven_a_prefix_of_it() 
     // A segment that reaches the target is not a segment; an empty one neither.
     let proof = consistency_proof(honest.tree(), 7, 10).expect("proof");
     assert_eq!(
-        check_segment(&agreement, &de, &target, &held, &pre(&agreement, &entries[7..]), &proof, &view),
+        check_segment(&agreement, &de, &target, &held, &pre(&agreement, &entries[7..]), &proof, &view, NOW),
         Err(WitnessError::MissingEntries { from: 7, to: 10 })
     );
-    assert!(check_segment(&agreement, &de, &target, &held, &pre(&agreement, &[]), &proof, &view).is_err());
+    assert!(check_segment(&agreement, &de, &target, &held, &pre(&agreement, &[]), &proof, &view, NOW).is_err());
 }
 
 #[test]
@@ -200,12 +200,21 @@ fn a_segment_that_does_not_lead_to_the_checkpoint_is_refused() {
     // Honest entries with a proof for another size, or toward the forked tree.
     let proof = consistency_proof(honest.tree(), 5, 10).expect("proof");
     assert_eq!(
-        check_segment(&agreement, &de, &target, &Frontier::empty(), &pre(&agreement, &entries[..4]), &proof, &view),
+        check_segment(
+            &agreement,
+            &de,
+            &target,
+            &Frontier::empty(),
+            &pre(&agreement, &entries[..4]),
+            &proof,
+            &view,
+            NOW
+        ),
         Err(WitnessError::RootMismatch)
     );
     let proof = consistency_proof(honest.tree(), 4, 10).expect("proof");
     assert_eq!(
-        check_segment(&agreement, &de, &fork, &Frontier::empty(), &pre(&agreement, &entries[..4]), &proof, &view),
+        check_segment(&agreement, &de, &fork, &Frontier::empty(), &pre(&agreement, &entries[..4]), &proof, &view, NOW),
         Err(WitnessError::RootMismatch)
     );
     // A tampered entry breaks the rules before any proof is looked at.
@@ -213,7 +222,7 @@ fn a_segment_that_does_not_lead_to_the_checkpoint_is_refused() {
     tampered[1].signature = Signature([0; 64]);
     let proof = consistency_proof(forked.tree(), 4, 10).expect("proof");
     assert!(matches!(
-        check_segment(&agreement, &de, &fork, &Frontier::empty(), &pre(&agreement, &tampered), &proof, &view),
+        check_segment(&agreement, &de, &fork, &Frontier::empty(), &pre(&agreement, &tampered), &proof, &view, NOW),
         Err(WitnessError::BadEntry { index: 1, .. })
     ));
     // A witness does not stage its own log.
@@ -225,7 +234,8 @@ fn a_segment_that_does_not_lead_to_the_checkpoint_is_refused() {
             &Frontier::empty(),
             &pre(&agreement, &entries[..4]),
             &proof,
-            &view
+            &view,
+            NOW
         ),
         Err(WitnessError::NotAPeerLog)
     );
@@ -268,4 +278,42 @@ fn a_larger_checkpoint_timed_before_the_cosigned_one_is_evidence_not_a_cosignatu
     let Ok(Decision::Equivocation(evidence)) = decision else { panic!("{decision:?}") };
     assert_eq!(*evidence, cbm_wire::EquivocationEvidence::OutOfTimeOrder { smaller: first, larger: backdated });
     assert!(verify_evidence(agreement.roster(), &evidence).is_ok());
+}
+
+#[test]
+fn a_checkpoint_or_entry_timed_beyond_the_witness_clock_plus_the_allowed_skew_is_refused() {
+    let (agreement, mut honest, _) = setup();
+    let de = id("DE");
+    let view = MemoryView::default();
+    let skew = agreement.roster().limits.max_clock_skew;
+    let (entries, _) = honest.batch(5);
+    let review_at = |checkpoint: &cbm_wire::SignedCheckpoint, now: Timestamp| {
+        review(&agreement, &de, None, &Frontier::empty(), checkpoint, &pre(&agreement, &entries), &view, now)
+    };
+    let limit = NOW.saturating_add(skew);
+    let ahead = honest.checkpoint_at(5, Timestamp(limit.0 + 1));
+    assert_eq!(
+        review_at(&ahead, NOW),
+        Err(WitnessError::CheckpointFromTheFuture { claimed: ahead.body.timestamp, limit })
+    );
+    let within = honest.checkpoint_at(5, limit);
+    assert!(matches!(review_at(&within, NOW), Ok(Decision::Cosign(_))), "within the skew it is cosigned");
+
+    // Under a roster that allows no skew, a witness whose clock reads just
+    // after entry 2 was issued refuses entry 3.
+    let mut roster = samples::roster();
+    roster.limits.max_clock_skew = cbm_wire::TimeSpan(0);
+    let signatures = (0..3)
+        .map(|i| roster.sign_adoption(&id(samples::SIGNATORIES[i]), cbm_wire::KeyId(0), &samples::signing_key(i)))
+        .collect();
+    let strict = Agreement::adopt(&cbm_wire::SignedRoster { roster, signatures }).expect("adopt");
+    let mut writer = LogWriter::with_agreement("AT", 1, *strict.hash(), "honest");
+    let (entries, _) = writer.batch(5);
+    let clock = entries[2].body.issued_at;
+    let checkpoint = writer.checkpoint_at(5, clock);
+    let decision = review(&strict, &de, None, &Frontier::empty(), &checkpoint, &pre(&strict, &entries), &view, clock);
+    assert_eq!(
+        decision,
+        Err(WitnessError::EntryFromTheFuture { index: 3, claimed: entries[3].body.issued_at, limit: clock })
+    );
 }

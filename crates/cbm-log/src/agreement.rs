@@ -238,5 +238,8 @@ fn check_roster(roster: &Roster) -> Result<(), RosterError> {
             return Err(RosterError::BadLimit(name));
         }
     }
+    if limits.max_clock_skew.0 > cbm_wire::limits::MAX_CLOCK_SKEW_MILLIS {
+        return Err(RosterError::BadLimit("max_clock_skew"));
+    }
     Ok(())
 }

@@ -13,7 +13,7 @@ use cbm_wire::{
 };
 
 use crate::agreement::Agreement;
-use crate::calendar::{due_at, period_of};
+use crate::calendar::{due_at, period_of, period_start};
 
 /// When each other signatory first received each entry of one log.
 #[derive(Clone, Debug, Default)]
@@ -92,6 +92,11 @@ pub enum PeriodStatus {
     Suspended,
     /// The obligation was withdrawn before the due time.
     Withdrawn,
+    /// Delivered before the period began: the entry claims a time in the
+    /// period, but the quorum held it earlier, so the claim is false and
+    /// the obligation is not met by it (a year of "no change" filed on day
+    /// one, say).
+    Early,
 }
 
 /// One period of one schedule, for one signatory.
@@ -265,6 +270,9 @@ pub fn judge_periods(
                 Some(StatusChange::Withdraw) => PeriodStatus::Withdrawn,
                 Some(StatusChange::Suspend) => PeriodStatus::Suspended,
                 _ => match (declaration, delivered) {
+                    (_, Some(at)) if period_start(schedule, period).is_some_and(|start| at < start) => {
+                        PeriodStatus::Early
+                    }
                     (_, Some(at)) if at <= due => PeriodStatus::OnTime,
                     (_, Some(_)) => PeriodStatus::Late,
                     (_, None) if now <= due => PeriodStatus::Pending,
@@ -341,7 +349,10 @@ impl Record {
     /// Whether anything in the record is a finding.
     pub fn has_findings(&self) -> bool {
         !self.ack_problems.is_empty()
-            || self.periods.iter().any(|p| matches!(p.status, PeriodStatus::Late | PeriodStatus::Missing))
+            || self
+                .periods
+                .iter()
+                .any(|p| matches!(p.status, PeriodStatus::Late | PeriodStatus::Missing | PeriodStatus::Early))
     }
 }
 

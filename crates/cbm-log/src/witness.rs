@@ -71,6 +71,31 @@ pub enum WitnessError {
     /// cosigned size (see [`crate::evidence::inconsistent`]).
     #[error("the entries do not produce the checkpoint's root")]
     RootMismatch,
+    /// The checkpoint's timestamp is beyond the witness's clock plus the
+    /// roster's `max_clock_skew`; it may be cosigned once that time comes.
+    #[error("the checkpoint is timed {claimed}, beyond this witness's clock plus the allowed skew ({limit})")]
+    CheckpointFromTheFuture {
+        /// Its timestamp.
+        claimed: Timestamp,
+        /// The latest time the witness accepts.
+        limit: Timestamp,
+    },
+    /// A new entry's `issued_at` is beyond the witness's clock plus the
+    /// roster's `max_clock_skew`.
+    #[error("entry {index} is issued {claimed}, beyond this witness's clock plus the allowed skew ({limit})")]
+    EntryFromTheFuture {
+        /// Its index.
+        index: u64,
+        /// Its `issued_at`.
+        claimed: Timestamp,
+        /// The latest time the witness accepts.
+        limit: Timestamp,
+    },
+}
+
+/// The latest claimed time a witness whose clock reads `now` accepts.
+fn latest_acceptable(agreement: &Agreement, now: Timestamp) -> Timestamp {
+    now.saturating_add(agreement.roster().limits.max_clock_skew)
 }
 
 /// Decides whether `witness` may cosign `new` (spec/log.md §3.3).
@@ -118,6 +143,10 @@ pub fn review(
             return Ok(Decision::Equivocation(Box::new(evidence)));
         }
     }
+    let limit = latest_acceptable(agreement, now);
+    if new.body.timestamp > limit {
+        return Err(WitnessError::CheckpointFromTheFuture { claimed: new.body.timestamp, limit });
+    }
     let (from, to) = (held.size(), new.body.size);
     if from < cosigned_size || from > to || entries.len() as u64 != to - from {
         return Err(WitnessError::MissingEntries { from: from.max(cosigned_size), to });
@@ -127,7 +156,7 @@ pub fn review(
     if from == cosigned_size && cosigned.is_some_and(|c| held.root().0 != c.body.root.0) {
         return Err(WitnessError::HeldTreeMismatch);
     }
-    let frontier = extend(agreement, view, &owner, held, entries)?;
+    let frontier = extend(agreement, view, &owner, held, entries, now)?;
     if frontier.root().0 != new.body.root.0 {
         return Err(WitnessError::RootMismatch);
     }
@@ -145,6 +174,7 @@ pub fn review(
 /// # Errors
 /// [`WitnessError::RootMismatch`] if the proof does not show it (the caller
 /// then looks for a fork, as after [`review`]); otherwise as [`review`].
+#[allow(clippy::too_many_arguments)] // ok: as for `review`, each input is one the rule needs
 pub fn check_segment(
     agreement: &Agreement,
     witness: &SignatoryId,
@@ -153,13 +183,14 @@ pub fn check_segment(
     entries: &Prechecked,
     proof: &ConsistencyProof,
     view: &impl LogView,
+    now: Timestamp,
 ) -> Result<Frontier, WitnessError> {
     let owner = peer_owner(agreement, witness, target)?;
     let to = held.size() + entries.len() as u64;
     if entries.is_empty() || to >= target.body.size {
         return Err(WitnessError::MissingEntries { from: held.size(), to: target.body.size });
     }
-    let frontier = extend(agreement, view, &owner, held, entries)?;
+    let frontier = extend(agreement, view, &owner, held, entries, now)?;
     let prefix = TreeHead { size: to, root: RootHash(frontier.root().0) };
     let whole = TreeHead { size: target.body.size, root: target.body.root };
     verify_consistency(proof, &prefix, &whole).map_err(|_| WitnessError::RootMismatch)?;
@@ -183,15 +214,21 @@ fn peer_owner(
     Ok(owner)
 }
 
-/// `held` extended by `entries` of `owner`'s log, which must follow the entry rules.
+/// `held` extended by `entries` of `owner`'s log, which must follow the
+/// entry rules and be issued no later than the witness accepts at `now`.
 fn extend(
     agreement: &Agreement,
     view: &impl LogView,
     owner: &SignatoryId,
     held: &Frontier,
     entries: &Prechecked,
+    now: Timestamp,
 ) -> Result<Frontier, WitnessError> {
     let from = held.size();
+    let limit = latest_acceptable(agreement, now);
+    if let Some(early) = entries.entries().iter().find(|e| e.body.issued_at > limit) {
+        return Err(WitnessError::EntryFromTheFuture { index: early.body.index, claimed: early.body.issued_at, limit });
+    }
     let hashes = check_batch(agreement, view, owner, entries)
         .map_err(|(position, error)| WitnessError::BadEntry { index: from + position as u64, error })?;
     let mut frontier = held.clone();

@@ -38,6 +38,8 @@ pub const MAX_PROOF_HASHES: usize = 64;
 pub const MAX_PAGE_ITEMS: usize = 4096;
 /// Longest free-text string (titles, names, reasons, error messages), in bytes.
 pub const MAX_TEXT_BYTES: usize = 4096;
+/// Largest clock skew a roster may allow, in milliseconds (one day).
+pub const MAX_CLOCK_SKEW_MILLIS: u64 = 86_400_000;
 
 impl Limits {
     /// Limits for one signed entry and everything no larger (checkpoints,

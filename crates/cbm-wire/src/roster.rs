@@ -137,11 +137,19 @@ pub struct RosterLimits {
     pub max_frame_bytes: u32,
     /// Most entries one network response may carry.
     pub max_page_entries: u32,
+    /// How far ahead of a witness's clock an entry's `issued_at` or a
+    /// checkpoint's `timestamp` may be and still be cosigned.
+    pub max_clock_skew: TimeSpan,
 }
 
 impl Default for RosterLimits {
     fn default() -> Self {
-        Self { max_entry_bytes: 64 * 1024, max_frame_bytes: limits::MAX_FRAME_BYTES as u32, max_page_entries: 1024 }
+        Self {
+            max_entry_bytes: 64 * 1024,
+            max_frame_bytes: limits::MAX_FRAME_BYTES as u32,
+            max_page_entries: 1024,
+            max_clock_skew: TimeSpan::from_secs(600),
+        }
     }
 }
 

@@ -60,6 +60,13 @@ pub(crate) fn render(report: &AuditReport) -> String {
                 PeriodStatus::Missing => {
                     findings.push(format!("{who}: {} period {} is missing (due {})", p.topic, p.period, p.due));
                 }
+                PeriodStatus::Early => findings.push(format!(
+                    "{who}: {} period {} was filed before the period began (received by the quorum {}): \
+                     its claimed time is false and it does not count",
+                    p.topic,
+                    p.period,
+                    p.delivered.map_or_else(|| "?".to_owned(), |d| d.to_string())
+                )),
                 _ => {}
             }
         }

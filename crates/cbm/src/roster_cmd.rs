@@ -43,6 +43,10 @@ pub(crate) enum RosterCommand {
         /// When schedules and keys start (RFC 3339).
         #[arg(long)]
         start: Timestamp,
+        /// How far ahead of a witness's clock a claimed time may be and
+        /// still be cosigned (at most 1 day).
+        #[arg(long, default_value = "10m")]
+        max_clock_skew: TimeSpan,
     },
     /// Adds a signatory (and drops any signatures: the roster changed).
     #[command(
@@ -128,7 +132,7 @@ fn save(path: &Path, roster: &SignedRoster) -> Result<()> {
 /// Runs a roster subcommand.
 pub(crate) fn run(command: RosterCommand) -> Result<std::process::ExitCode> {
     match command {
-        RosterCommand::New { roster: path, agreement, title, schedules, quorum, start } => {
+        RosterCommand::New { roster: path, agreement, title, schedules, quorum, start, max_clock_skew } => {
             if path.exists() {
                 bail!("{} already exists", path.display());
             }
@@ -140,7 +144,7 @@ pub(crate) fn run(command: RosterCommand) -> Result<std::process::ExitCode> {
                 signatories: Vec::new(),
                 schedules,
                 quorum: QuorumPolicy { threshold: quorum },
-                limits: RosterLimits::default(),
+                limits: RosterLimits { max_clock_skew, ..RosterLimits::default() },
                 previous: None,
             };
             save(&path, &SignedRoster { roster, signatures: Vec::new() })?;

@@ -130,7 +130,8 @@ async fn mirror_from(
             .with_held(move |h| {
                 let held = h.store.frontier(&log)?;
                 let view = h.view(&s.agreement);
-                Ok(match check_segment(&s.agreement, &s.me, &target, &held, &entries, &proof, &view) {
+                let now = s.clock.now();
+                Ok(match check_segment(&s.agreement, &s.me, &target, &held, &entries, &proof, &view, now) {
                     Ok(_) => {
                         h.store.stage(&log, entries.entries(), &target)?;
                         s.note_size(log, end);
