@@ -1,6 +1,7 @@
 //! The SQLite store: atomic, durable appends; checked reads; refusals that
 //! change nothing; tampering reported, not trusted.
 
+use cbm_log::agreement::Agreement;
 use cbm_log::merkle::TreeHead;
 use cbm_log::merkle::{verify_consistency, verify_inclusion};
 use cbm_log::store::{AppendError, Store, StoreError};
@@ -212,17 +213,19 @@ fn with_receipts_and_an_opening() -> (tempfile::TempDir, LogWriter, cbm_wire::Si
 #[test]
 fn a_version_3_store_is_migrated_with_its_receipts_and_openings_counted() {
     let (dir, writer, checkpoint) = with_receipts_and_an_opening();
-    // Back to the version 3 layout: cosignatures keyed by witness first, no counts.
+    // Back to the version 3 layout: cosignatures keyed by witness first, no
+    // counts, no agreement.
     tamper(
         &dir,
-        "DROP TRIGGER count_receipts; DROP TRIGGER count_openings; DROP INDEX checkpoints_by_time;
+        "DROP TABLE agreement; DROP TRIGGER count_receipts; DROP TRIGGER count_openings; DROP INDEX checkpoints_by_time;
          ALTER TABLE logs DROP COLUMN receipts; ALTER TABLE logs DROP COLUMN openings;
          CREATE TABLE v3 (log INTEGER NOT NULL REFERENCES logs(id), witness TEXT NOT NULL, size INTEGER NOT NULL,
              bytes BLOB NOT NULL, PRIMARY KEY (log, witness, size)) WITHOUT ROWID;
          INSERT INTO v3 SELECT log, witness, size, bytes FROM cosignatures;
          DROP TABLE cosignatures; ALTER TABLE v3 RENAME TO cosignatures;
          CREATE INDEX cosignatures_by_size ON cosignatures (log, size, witness);
-         INSERT INTO openings (log_id, idx, field, recipient, bytes) VALUES (zeroblob(32), 0, 0, 'BE', x'00');
+         INSERT INTO openings (log_id, idx, field, recipient, bytes)
+             SELECT zeroblob(32), 0, 0, 'BE', bytes FROM openings LIMIT 1;
          PRAGMA user_version = 3;",
     );
     let mut store = store(&dir);
@@ -298,9 +301,53 @@ fn evidence_and_openings_are_kept_once_and_openings_go_only_to_their_recipient()
     assert!(store.add_opening(&writer.log, &be, &opening).expect("add"));
     assert!(!store.add_opening(&writer.log, &be, &opening).expect("again"));
     assert_eq!(store.opening_count(&writer.log).expect("count"), 1);
-    assert_eq!(store.openings(&writer.log, 0, Some(&be)).expect("read"), vec![(be.clone(), opening.clone())]);
-    assert!(store.openings(&writer.log, 0, Some(&ch)).expect("read").is_empty());
-    assert!(store.openings(&writer.log, 2, Some(&be)).expect("read").is_empty());
+    let read = |start, who| store.openings(&writer.log, start, Some(who), usize::MAX).expect("read").openings;
+    assert_eq!(read(0, &be), vec![(be.clone(), opening.clone())]);
+    assert!(read(0, &ch).is_empty());
+    assert!(read(2, &be).is_empty());
+}
+
+#[test]
+fn an_opening_beyond_its_own_limits_is_refused_before_it_is_stored_and_one_bad_row_never_fails_a_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut writer = LogWriter::new("AT", 1);
+    let mut store = store(&dir);
+    let (entries, checkpoint) = writer.batch(3);
+    store.append(&writer.log, &entries, &checkpoint).expect("append");
+    let opening = |index: u64, value: Vec<u8>| cbm_wire::Opening {
+        entry: cbm_wire::EntryRef {
+            signatory: cbm_wire::SignatoryId::new("AT").expect("id"),
+            index,
+            hash: writer.entry(index).hash(),
+        },
+        field: 0,
+        salt: cbm_wire::Salt([1; 32]),
+        value: cbm_wire::Bytes(value),
+    };
+    let be = cbm_wire::SignatoryId::new("BE").expect("id");
+    // About 1 MiB passes in a 16 MiB response frame, but not on its own.
+    let huge = opening(0, vec![7; cbm_wire::limits::MAX_ENTRY_BYTES]);
+    assert!(matches!(
+        store.add_opening(&writer.log, &be, &huge),
+        Err(StoreError::Refused(AppendError::BeyondLimits { object: "opening", .. }))
+    ));
+    assert_eq!(store.opening_count(&writer.log).expect("count"), 0, "nothing was stored");
+    for index in 0..3 {
+        store.add_opening(&writer.log, &be, &opening(index, b"value".to_vec())).expect("add");
+    }
+    drop(store);
+    // A row an older cbm stored beyond the limits, or damage: left out and
+    // counted, never failing the read of the others.
+    tamper(&dir, "UPDATE openings SET bytes = x'ff00' WHERE idx = 1");
+    let store = self::store(&dir);
+    let page = store.openings(&writer.log, 0, None, usize::MAX).expect("one bad row does not fail the read");
+    assert_eq!(page.openings.iter().map(|(_, o)| o.entry.index).collect::<Vec<_>>(), [0, 2]);
+    assert_eq!(page.unreadable, 1);
+    let report = store.fsck(|_| {}).expect("fsck");
+    assert!(report.logs.iter().any(|l| l.problems.iter().any(|p| p.contains("openings do not decode"))));
+    // A byte budget ends a page after whole rows, keeping at least one.
+    let first = store.openings(&writer.log, 0, None, 1).expect("read");
+    assert_eq!((first.openings.len(), first.more), (1, true));
 }
 
 #[test]
@@ -400,4 +447,36 @@ fn a_checkpoint_out_of_time_order_with_the_stored_ones_is_refused_on_arrival_nam
     assert!(store.append(&writer.log, &entries, &eleven).is_err(), "timed before the head re-signed at +10");
     eleven = writer.checkpoint_at(11, later_head.body.timestamp);
     store.append(&writer.log, &entries, &eleven).expect("an equal time is in order");
+}
+
+#[test]
+fn a_store_serves_one_agreement_and_refuses_another_naming_the_one_it_belongs_to() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sample = Agreement::adopt(&cbm_tests::samples::signed_roster()).expect("adopt");
+    let mut roster = cbm_tests::samples::roster();
+    roster.title = cbm_wire::Text::new("Another agreement").expect("title");
+    let signatures = (0..3)
+        .map(|i| {
+            let id = cbm_wire::SignatoryId::new(cbm_tests::samples::SIGNATORIES[i]).expect("id");
+            roster.sign_adoption(&id, cbm_wire::KeyId(0), &cbm_tests::samples::signing_key(i))
+        })
+        .collect();
+    let other = Agreement::adopt(&cbm_wire::SignedRoster { roster, signatures }).expect("adopt");
+    let mut store = store(&dir);
+    store.bind_agreement(&sample).expect("bound on first use");
+    store.bind_agreement(&sample).expect("the same agreement again");
+    match store.bind_agreement(&other) {
+        Err(StoreError::OtherAgreement { stored, expected }) => {
+            assert_eq!((stored, expected), (*sample.hash(), *other.hash()));
+        }
+        other => panic!("expected another agreement to be refused, got {other:?}"),
+    }
+    // An unbound store (made by an older cbm) holding another agreement's logs.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = self::store(&dir);
+    let mut writer = LogWriter::with_agreement("AT", 1, *sample.hash(), "n");
+    let (entries, checkpoint) = writer.batch(1);
+    store.append(&writer.log, &entries, &checkpoint).expect("append");
+    assert!(matches!(store.bind_agreement(&other), Err(StoreError::LogsOfAnotherAgreement { .. })));
+    store.bind_agreement(&sample).expect("its own agreement binds");
 }

@@ -13,6 +13,7 @@
 pub mod client;
 pub mod clock;
 pub mod endpoint;
+pub mod files;
 pub mod frame;
 pub mod local;
 pub mod node;

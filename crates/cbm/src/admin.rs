@@ -109,6 +109,8 @@ pub(crate) enum AdminResponse {
         checkpoints: u64,
         cosignatures: u64,
         evidence: u64,
+        openings: u64,
+        unreadable_openings: u64,
     },
     Proved {
         path: PathBuf,
@@ -200,6 +202,8 @@ async fn execute(node: &Node, request: AdminRequest) -> Result<AdminResponse> {
                 checkpoints: summary.checkpoints,
                 cosignatures: summary.cosignatures,
                 evidence: summary.evidence,
+                openings: summary.openings,
+                unreadable_openings: summary.unreadable_openings,
             })
         }
         AdminRequest::Reveal { signatory, index, field, path } => {
@@ -207,19 +211,29 @@ async fn execute(node: &Node, request: AdminRequest) -> Result<AdminResponse> {
             let entry = node.entry(&signatory, index).await?;
             opening.verify(&entry).context("the stored opening does not match its entry")?;
             let label = entry.body.fields.get(field as usize).map(|f| f.label().to_string()).unwrap_or_default();
-            write_new_file(&path, &opening.encode())?;
+            write_private(&path, &opening.encode())?;
             Ok(AdminResponse::Revealed { path, label, value: String::from_utf8_lossy(&opening.value.0).into_owned() })
         }
         AdminRequest::Prove { signatory, index, path } => {
             let proof = node.prove(&signatory, index).await?;
-            write_new_file(&path, &proof.encode())?;
+            write_private(&path, &proof.encode())?;
             Ok(AdminResponse::Proved { path })
         }
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file renamed into place.
-pub(crate) fn write_new_file(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Writes `bytes` to the new file `path`, readable by its owner only,
+/// never over another file.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    cbm_net::files::write_new(path, cbm_net::files::Readers::Owner, |out| out.write_all(bytes))
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// Replaces the file at `path` with `bytes` through a temporary file
+/// renamed into place: for a file updated in place, such as a roster
+/// gathering its signatures.
+pub(crate) fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
     let partial = path.with_extension("partial");
     std::fs::write(&partial, bytes).with_context(|| format!("writing {}", partial.display()))?;
     std::fs::rename(&partial, path).with_context(|| format!("writing {}", path.display()))?;

@@ -16,7 +16,8 @@ use cbm_log::calendar::period_start;
 use cbm_net::local::{LocalAgreement, Terms};
 use cbm_net::{Clock as _, ManualClock, Node};
 use cbm_wire::{
-    AgreementId, EntryKind, EntryRef, Label, MediaType, Schedule, SignatoryId, Text, TimeSpan, Timestamp, Topic,
+    AgreementHash, AgreementId, EntryKind, EntryRef, Label, MediaType, Schedule, SignatoryId, Text, TimeSpan,
+    Timestamp, Topic, Wire as _,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -154,6 +155,9 @@ pub(crate) async fn run(dir: Option<PathBuf>) -> Result<Verdict> {
     let dir = match dir {
         Some(dir) => {
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            if std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?.next().is_some() {
+                anyhow::bail!("{} is not empty; the demo writes its stores into an empty directory", dir.display());
+            }
             dir
         }
         None => {
@@ -171,6 +175,8 @@ pub(crate) async fn run(dir: Option<PathBuf>) -> Result<Verdict> {
         start: START,
     };
     let mut agreement = LocalAgreement::new(&PARTIES, terms)?;
+    // The roster beside the stores, to audit them again with it.
+    std::fs::write(dir.join("roster.cbm"), agreement.roster.encode()).context("writing the roster")?;
     let clock = Arc::new(ManualClock::new(at(0, 1, 9)));
     let mut nodes = Vec::new();
     for (index, (code, _)) in PARTIES.iter().enumerate() {
@@ -186,7 +192,13 @@ pub(crate) async fn run(dir: Option<PathBuf>) -> Result<Verdict> {
     let verdict = result?;
     let elapsed = started.elapsed().as_secs_f64();
     if kept {
-        println!("\nfinished in {elapsed:.1} s; the stores and the bundle are in {}", dir.display());
+        println!(
+            "\nfinished in {elapsed:.1} s; the stores, the roster and the bundle are in {} \
+             (audit again: cbm audit {} --roster {})",
+            dir.display(),
+            dir.join("bundle.cbor").display(),
+            dir.join("roster.cbm").display()
+        );
     } else {
         println!("\nfinished in {elapsed:.1} s; the temporary stores were removed (keep them with --dir)");
     }
@@ -348,7 +360,8 @@ async fn tell(demo: &mut Demo, story: &Story) -> Result<Verdict> {
         ),
     );
     story.step("bundle exported");
-    let report = audit_file(&bundle, demo.clock.now())?;
+    let expected = *demo.node(BO)?.agreement().hash();
+    let report = audit_file(&bundle, &expected, demo.clock.now())?;
     story.step("audited");
     story.bar.finish_and_clear();
     println!("\nAudit of the bundle, offline, as of {} (the same check `cbm audit` runs):\n", demo.clock.now());
@@ -359,10 +372,27 @@ async fn tell(demo: &mut Demo, story: &Story) -> Result<Verdict> {
          or tell different parties different things (the split view became evidence). A verifier with only the \
          bundle and the roster reaches the same verdict."
     );
+    as_the_story_expects(&report)?;
     Ok(report.verdict)
 }
 
-fn audit_file(path: &Path, now: Timestamp) -> Result<cbm_log::audit::AuditReport> {
+/// Fails unless the audit found what the story staged: a valid bundle with
+/// findings, DO's split view among them, and no one else equivocating.
+fn as_the_story_expects(report: &cbm_log::audit::AuditReport) -> Result<()> {
+    let equivocators: Vec<_> =
+        report.signatories.iter().filter(|s| s.judged.equivocated).filter_map(|s| s.signatory.clone()).collect();
+    if report.verdict != Verdict::Findings || equivocators != [SignatoryId::new(PARTIES[DO].0)?] {
+        anyhow::bail!(
+            "the demo's audit is not what its story expects (findings, with DO's split view): verdict {:?}, \
+             equivocating {equivocators:?}, problems {:?}",
+            report.verdict,
+            report.problems
+        );
+    }
+    Ok(())
+}
+
+fn audit_file(path: &Path, expected: &AgreementHash, now: Timestamp) -> Result<cbm_log::audit::AuditReport> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    Ok(audit(std::io::BufReader::new(file), None, now, |_| {}))
+    Ok(audit(std::io::BufReader::new(file), Some(expected), now, |_| {}))
 }

@@ -132,17 +132,23 @@ enum Command {
         wait: Option<u64>,
     },
     /// Exports a running node's record as a bundle.
-    #[command(after_help = "Example:\n  cbm export --data-dir ar --out record.cbm --public")]
+    ///
+    /// The bundle is public by default: committed fields stay commitments
+    /// only. With `--with-openings` it also carries the openings the node
+    /// holds, and is written readable by you only. An existing file is
+    /// never overwritten.
+    #[command(after_help = "Examples:\n  cbm export --data-dir ar --out record.cbm\n  \
+                            cbm export --data-dir ar --out private.cbm --with-openings")]
     Export {
         /// The node's data directory.
         #[arg(long)]
         data_dir: PathBuf,
-        /// The bundle to write.
+        /// The bundle to write (a new file).
         #[arg(long)]
         out: PathBuf,
-        /// Leave out openings: committed fields stay commitments only.
+        /// Include the openings of committed fields the node holds.
         #[arg(long)]
-        public: bool,
+        with_openings: bool,
     },
     /// Writes a single-entry proof: the entry, its inclusion, a quorum-cosigned checkpoint and the roster.
     #[command(after_help = "Example:\n  cbm prove --data-dir ar --signatory BO --index 0 --out bo-0.proof")]
@@ -362,14 +368,34 @@ fn run(command: Command) -> Result<ExitCode> {
         }
         Command::Declare(args) => runtime()?.block_on(declare(*args)),
         Command::Status { data_dir, json, wait } => status(&data_dir, json, wait),
-        Command::Export { data_dir, out, public } => {
+        Command::Export { data_dir, out, with_openings } => {
             let out = std::path::absolute(&out)?;
-            let request = admin::AdminRequest::Export { path: out.clone(), public };
+            if out.exists() {
+                anyhow::bail!("{} already exists; it was not overwritten", out.display());
+            }
+            let request = admin::AdminRequest::Export { path: out.clone(), public: !with_openings };
             match ask_node(&data_dir, &request, "exporting")? {
-                admin::AdminResponse::Exported { entries, checkpoints, cosignatures, evidence } => println!(
-                    "wrote {} ({entries} entries, {checkpoints} checkpoints, {cosignatures} cosignatures, {evidence} evidence)",
-                    out.display()
-                ),
+                admin::AdminResponse::Exported {
+                    entries,
+                    checkpoints,
+                    cosignatures,
+                    evidence,
+                    openings,
+                    unreadable_openings,
+                } => {
+                    let kind = if with_openings { "private bundle, readable by you only" } else { "public bundle" };
+                    println!(
+                        "wrote {} ({kind}): {entries} entries, {checkpoints} checkpoints, {cosignatures} \
+                         cosignatures, {evidence} evidence, {openings} openings",
+                        out.display()
+                    );
+                    if unreadable_openings > 0 {
+                        eprintln!(
+                            "warning: {unreadable_openings} stored openings could not be read and were left out \
+                             (run cbm fsck on the store)"
+                        );
+                    }
+                }
                 other => anyhow::bail!("unexpected answer: {other:?}"),
             }
             Ok(ExitCode::SUCCESS)

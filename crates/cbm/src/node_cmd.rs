@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use cbm_net::{Listen, Node, NodeConfig, NodeLimits, SystemClock};
 use cbm_wire::{SignatoryId, SignedRoster};
 use serde::Deserialize;
@@ -55,7 +55,7 @@ pub(crate) async fn run(config: &Path) -> Result<()> {
     let (file, base) = read_config(config)?;
     let at = |p: &Path| base.join(p);
     let data_dir = at(&file.data_dir);
-    std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    let _lock = claim_data_dir(&data_dir)?;
     let gossip_interval = match &file.gossip_interval {
         Some(text) => humantime_span(text)?,
         None => Duration::from_secs(10),
@@ -99,6 +99,64 @@ pub(crate) async fn run(config: &Path) -> Result<()> {
     // that peers see CONNECTION_CLOSE now rather than at their idle timeout.
     node.shutdown().await;
     Ok(())
+}
+
+/// The lock file that keeps a second node off a data directory.
+const LOCK: &str = "node.lock";
+
+/// Makes `dir` the node's data directory: created readable by its owner
+/// only (0700), refused if others can read it or the store in it, and
+/// locked for as long as the returned file is held, so that a second node
+/// on the same directory is refused before it announces anything.
+fn claim_data_dir(dir: &Path) -> Result<std::fs::File> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).with_context(|| format!("creating {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let store = dir.join("store.db");
+        for (path, what) in [(dir.to_path_buf(), "data directory"), (store, "store")] {
+            let Ok(metadata) = std::fs::metadata(&path) else { continue };
+            let mode = metadata.permissions().mode();
+            if mode & 0o077 != 0 {
+                bail!(
+                    "the {what} {} can be read by others (mode {:o}); it holds openings meant for their \
+                     recipients only: chmod {} {}",
+                    path.display(),
+                    mode & 0o777,
+                    if metadata.is_dir() { "700" } else { "600" },
+                    path.display()
+                );
+            }
+        }
+        // SQLite creates the store's write-ahead log and shared-memory files
+        // with the mode of the store itself.
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(dir.join("store.db")) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                return Err(e).with_context(|| format!("creating the store in {}", dir.display()));
+            }
+            _ => {}
+        }
+    }
+    let path = dir.join(LOCK);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let lock = options.open(&path).with_context(|| format!("opening {}", path.display()))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            bail!("another cbm node is running on the data directory {}; one directory serves one node", dir.display())
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("locking {}", path.display())),
+    }
 }
 
 fn humantime_span(text: &str) -> Result<Duration> {

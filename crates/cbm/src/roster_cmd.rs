@@ -12,7 +12,7 @@ use cbm_wire::{
 };
 use clap::Subcommand;
 
-use crate::admin::write_new_file;
+use crate::admin::replace_file;
 use crate::keys::read_key;
 use crate::node_cmd::read_roster;
 
@@ -126,7 +126,7 @@ fn parse_schedule(text: &str, start: Timestamp) -> Result<Schedule> {
 }
 
 fn save(path: &Path, roster: &SignedRoster) -> Result<()> {
-    write_new_file(path, &roster.encode())
+    replace_file(path, &roster.encode())
 }
 
 /// Runs a roster subcommand.

@@ -31,6 +31,15 @@ fn the_demo_tells_the_story_and_its_bundle_audits_offline_with_findings() {
     let audit = cbm(&["audit", bundle.to_str().expect("utf-8")]);
     assert_eq!(code(&audit), 1, "findings exit with 1:\n{}", text(&audit));
     assert!(text(&audit).contains("FINDINGS"));
+    // The roster is kept beside the stores, to pin the audit with.
+    let roster = run.join("roster.cbm");
+    let pinned = cbm(&["audit", bundle.to_str().expect("utf-8"), "--roster", roster.to_str().expect("utf-8")]);
+    assert_eq!(code(&pinned), 1, "{}", text(&pinned));
+    assert!(text(&pinned).contains("(pinned"), "{}", text(&pinned));
+    // A directory that is not empty is refused, and nothing in it changes.
+    let again = cbm(&["demo", "--dir", run.to_str().expect("utf-8")]);
+    assert_ne!(code(&again), 0);
+    assert!(text(&again).contains("is not empty"), "{}", text(&again));
 
     let json = cbm(&["audit", "--json", "--at", "2026-04-01T00:00:00Z", bundle.to_str().expect("utf-8")]);
     assert_eq!(code(&json), 1);

@@ -27,6 +27,9 @@ pub struct ExportSummary {
     pub evidence: u64,
     /// Openings written (0 in a public bundle).
     pub openings: u64,
+    /// Stored openings left out because they could not be read (`fsck`
+    /// names them).
+    pub unreadable_openings: u64,
 }
 
 /// Why an export failed.
@@ -97,7 +100,9 @@ impl Store {
         }
         if !public {
             for log in &logs {
-                let mut openings: Vec<_> = self.openings(log, 0, None)?.into_iter().map(|(_, o)| o).collect();
+                let page = self.openings(log, 0, None, usize::MAX)?;
+                summary.unreadable_openings += page.unreadable;
+                let mut openings: Vec<_> = page.openings.into_iter().map(|(_, o)| o).collect();
                 // An opening sent to several recipients is one record.
                 openings.dedup();
                 for opening in openings {

@@ -155,6 +155,10 @@ impl Store {
                 problems.push(format!("the log counts {kept} {counted}, {stored} are stored"));
             }
         }
+        let unreadable = self.openings(log, 0, None, usize::MAX)?.unreadable;
+        if unreadable > 0 {
+            problems.push(format!("{unreadable} stored openings do not decode"));
+        }
         progress(*checked);
         Ok(LogReport { log: *log, size, checkpoints: checkpoint_count, problems })
     }

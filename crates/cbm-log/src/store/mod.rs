@@ -31,6 +31,7 @@ use crate::merkle::{
 
 pub use export::{ExportError, ExportSummary};
 pub use fsck::{FsckReport, LogReport};
+pub use records::OpeningsPage;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +60,24 @@ pub enum StoreError {
     /// An append was refused; nothing was stored.
     #[error("append refused: {0}")]
     Refused(#[from] AppendError),
+    /// The store belongs to another agreement than the one it is opened for.
+    #[error(
+        "the store belongs to agreement {stored}, not {expected}: a data directory serves one agreement \
+         (use another data directory for this one)"
+    )]
+    OtherAgreement {
+        /// The agreement the store was bound to.
+        stored: cbm_wire::AgreementHash,
+        /// The agreement it was opened for.
+        expected: cbm_wire::AgreementHash,
+    },
+    /// The store was made before stores recorded their agreement, and
+    /// holds logs of none of this agreement's signatories.
+    #[error("the store holds logs of another agreement than {expected}: a data directory serves one agreement")]
+    LogsOfAnotherAgreement {
+        /// The agreement it was opened for.
+        expected: cbm_wire::AgreementHash,
+    },
     /// Code working on the store panicked: a bug in cbm, not damage to the
     /// file. What that call wrote is rolled back; later calls go on.
     #[error("a store task panicked: {0}")]
@@ -97,6 +116,15 @@ pub enum AppendError {
     /// The cosignature is of another checkpoint than the one appended.
     #[error("the cosignature is of another checkpoint")]
     CosignatureOfAnotherCheckpoint,
+    /// An object is beyond its own limits as a top-level object (an
+    /// opening of over 1 MiB, say): stored, no read of it could succeed.
+    #[error("{object} is beyond its limits: {error}")]
+    BeyondLimits {
+        /// Which object.
+        object: &'static str,
+        /// Why its encoding would not decode.
+        error: cbm_wire::DecodeError,
+    },
     /// The checkpoint's size is not the size after the append.
     #[error("checkpoint size {checkpoint} differs from the log size after the append, {log}")]
     SizeMismatch {
@@ -344,6 +372,33 @@ impl Store {
         let outcome = read(self);
         snapshot.end().map_err(StoreError::from)?;
         outcome
+    }
+
+    /// Binds the store to `agreement`, or checks that it is bound to it: a
+    /// store serves one agreement (spec/log.md §9.2). A store not yet bound
+    /// is bound now if every log it holds is one of `agreement`'s.
+    ///
+    /// # Errors
+    /// [`StoreError::OtherAgreement`] if it is bound to another;
+    /// [`StoreError::LogsOfAnotherAgreement`] if, unbound, it holds a log
+    /// of no signatory of `agreement`; a database failure.
+    pub fn bind_agreement(&mut self, agreement: &crate::agreement::Agreement) -> Result<(), StoreError> {
+        let expected = *agreement.hash();
+        let stored: Option<Vec<u8>> =
+            self.conn.query_row("SELECT hash FROM agreement WHERE only = 0", [], |r| r.get(0)).optional()?;
+        if let Some(stored) = stored {
+            let stored = <[u8; 32]>::try_from(stored.as_slice())
+                .map(cbm_wire::AgreementHash)
+                .map_err(|_| corrupt("stored agreement hash is not 32 bytes"))?;
+            return if stored == expected { Ok(()) } else { Err(StoreError::OtherAgreement { stored, expected }) };
+        }
+        let ours: std::collections::HashSet<LogId> =
+            agreement.roster().signatories.iter().map(|s| agreement.log_of(&s.id)).collect();
+        if self.logs()?.iter().any(|log| !ours.contains(log)) {
+            return Err(StoreError::LogsOfAnotherAgreement { expected });
+        }
+        self.conn.execute("INSERT INTO agreement (only, hash) VALUES (0, ?1)", [expected.as_bytes()])?;
+        Ok(())
     }
 
     /// Every log the store holds.

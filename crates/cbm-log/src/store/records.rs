@@ -4,7 +4,7 @@
 use cbm_wire::{EquivocationEvidence, LogId, Opening, SignatoryId, Wire};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Store, StoreError, corrupt, to_i64};
+use super::{AppendError, Store, StoreError, corrupt, to_i64};
 
 /// Stores an opening addressed to `recipient`; returns whether it was new.
 pub(super) fn insert_opening(
@@ -13,6 +13,7 @@ pub(super) fn insert_opening(
     recipient: &SignatoryId,
     opening: &Opening,
 ) -> Result<bool, StoreError> {
+    opening.check_own_limits().map_err(|error| AppendError::BeyondLimits { object: "opening", error })?;
     let inserted = conn
         .prepare_cached(
             "INSERT OR IGNORE INTO openings (log_id, idx, field, recipient, bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -34,6 +35,18 @@ fn evidence_log(evidence: &EquivocationEvidence) -> LogId {
         EquivocationEvidence::Inconsistent { older, .. } => older.body.log,
         EquivocationEvidence::OutOfTimeOrder { smaller, .. } => smaller.body.log,
     }
+}
+
+/// A page of a log's openings (see [`Store::openings`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OpeningsPage {
+    /// The openings read, with their recipients.
+    pub openings: Vec<(SignatoryId, Opening)>,
+    /// Rows left out because they do not decode (damage, or an opening
+    /// beyond its limits stored by an older cbm); `fsck` finds them.
+    pub unreadable: u64,
+    /// Whether the byte budget ended the page before the last row.
+    pub more: bool,
 }
 
 impl Store {
@@ -102,31 +115,43 @@ impl Store {
         self.log_count(log, super::Counted::Openings)
     }
 
-    /// Openings in `log` from entry `start` on, with their recipients; only
-    /// those addressed to `recipient` if one is given.
+    /// Openings in `log` from entry `start` on, in (entry, field,
+    /// recipient) order, with their recipients; only those addressed to
+    /// `recipient` if one is given. Rows are read one at a time and the
+    /// page ends before the row that would take it past `max_bytes` of
+    /// encoded openings (it holds at least one row), so a page never loads
+    /// a whole table. A row that does not decode is counted and left out:
+    /// one bad row never fails the read.
     ///
     /// # Errors
-    /// On a database failure or a corrupt row.
+    /// On a database failure.
     pub fn openings(
         &self,
         log: &LogId,
         start: u64,
         recipient: Option<&SignatoryId>,
-    ) -> Result<Vec<(SignatoryId, Opening)>, StoreError> {
+        max_bytes: usize,
+    ) -> Result<OpeningsPage, StoreError> {
         let mut statement = self.conn.prepare_cached(
             "SELECT recipient, bytes FROM openings WHERE log_id = ?1 AND idx >= ?2 AND (?3 IS NULL OR recipient = ?3)
              ORDER BY idx, field, recipient",
         )?;
-        let rows = statement
-            .query_map(params![log.as_bytes(), to_i64(start)?, recipient.map(|r| r.as_str())], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
-            })?;
-        rows.map(|row| {
-            let (to, bytes) = row?;
-            let to = to.parse::<SignatoryId>().map_err(|e| corrupt(format!("stored opening recipient: {e}")))?;
-            let opening = Opening::decode(&bytes).map_err(|e| corrupt(format!("stored opening: {e}")))?;
-            Ok((to, opening))
-        })
-        .collect()
+        let mut rows = statement.query(params![log.as_bytes(), to_i64(start)?, recipient.map(|r| r.as_str())])?;
+        let mut page = OpeningsPage::default();
+        let mut bytes_read = 0usize;
+        while let Some(row) = rows.next()? {
+            let bytes: Vec<u8> = row.get(1)?;
+            if bytes_read > 0 && bytes_read.saturating_add(bytes.len()) > max_bytes {
+                page.more = true;
+                break;
+            }
+            bytes_read = bytes_read.saturating_add(bytes.len());
+            let to = row.get::<_, String>(0)?.parse::<SignatoryId>();
+            match (to, Opening::decode(&bytes)) {
+                (Ok(to), Ok(opening)) => page.openings.push((to, opening)),
+                _ => page.unreadable += 1,
+            }
+        }
+        Ok(page)
     }
 }

@@ -8,7 +8,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// The schema version this build writes.
-pub(crate) const CURRENT_VERSION: u32 = 4;
+pub(crate) const CURRENT_VERSION: u32 = 5;
 
 /// Migration `i` takes a store from version `i` to `i + 1`.
 const MIGRATIONS: [&str; CURRENT_VERSION as usize] = [
@@ -96,6 +96,11 @@ const MIGRATIONS: [&str; CURRENT_VERSION as usize] = [
     CREATE TRIGGER count_openings AFTER INSERT ON openings BEGIN
         UPDATE logs SET openings = openings + 1 WHERE log_id = NEW.log_id;
     END;",
+    // Version 5: the agreement the store belongs to, bound on first use.
+    "CREATE TABLE agreement (
+        only INTEGER PRIMARY KEY CHECK (only = 0),
+        hash BLOB NOT NULL CHECK (length(hash) = 32)
+    );",
 ];
 
 /// Fails, changing nothing, if the store was written by a newer cbm.

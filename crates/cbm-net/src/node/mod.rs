@@ -41,6 +41,7 @@ use self::receipts::Receipts;
 use self::shared::{Held, Shared};
 use crate::client::call;
 use crate::clock::Clock;
+use crate::files::{Readers, write_new};
 use crate::tls::{ConnectionLimits, TlsError, server_config};
 
 /// Read-only store connections serving peers' read requests.
@@ -187,7 +188,8 @@ impl Node {
         let path = config.store.clone();
         let loaded = agreement.clone();
         let (held, readers, wal) = tokio::task::spawn_blocking(move || {
-            let store = Store::open(&path)?;
+            let mut store = Store::open(&path)?;
+            store.bind_agreement(&loaded)?;
             store.defer_wal_checkpoints()?;
             let held = Held::load(store, loaded)?;
             let readers = (0..READERS).map(|_| Store::open_reader(&path)).collect::<Result<Vec<_>, _>>()?;
@@ -394,8 +396,9 @@ impl Node {
     pub async fn opening(&self, owner: &SignatoryId, index: u64, field: u32) -> Result<cbm_wire::Opening, NodeError> {
         let log = self.shared.agreement.log_of(owner);
         let find = || async {
-            let found = self.shared.with_held(move |h| h.store.openings(&log, index, None)).await?;
-            Ok::<_, NodeError>(found.into_iter().map(|(_, o)| o).find(|o| o.entry.index == index && o.field == field))
+            let page = self.shared.with_held(move |h| h.store.openings(&log, index, None, usize::MAX)).await?;
+            let mut found = page.openings.into_iter().map(|(_, o)| o);
+            Ok::<_, NodeError>(found.find(|o| o.entry.index == index && o.field == field))
         };
         if let Some(opening) = find().await? {
             return Ok(opening);
@@ -435,20 +438,27 @@ impl Node {
         let written = self
             .shared
             .with_reader(move |store| {
-                let partial = path.with_extension("partial");
-                let write = || -> Result<ExportSummary, ExportError> {
-                    let file = std::io::BufWriter::new(std::fs::File::create(&partial)?);
-                    let now = shared.clock.now();
-                    let (out, summary) = store.export(&shared.agreement, roster, file, public, now, |_| {})?;
-                    out.into_inner().map_err(std::io::IntoInnerError::into_error)?.sync_all()?;
-                    std::fs::rename(&partial, &path)?;
-                    Ok(summary)
-                };
-                let written = write();
-                if written.is_err() {
-                    let _ = std::fs::remove_file(&partial);
-                }
-                Ok(written)
+                // Openings are for their recipients' eyes: such a bundle is
+                // readable by its owner only.
+                let readers = if public { Readers::Anyone } else { Readers::Owner };
+                let mut summary = Ok(ExportSummary::default());
+                let now = shared.clock.now();
+                let written = write_new(&path, readers, |file| {
+                    match store.export(&shared.agreement, roster, file, public, now, |_| {}) {
+                        Ok((_, done)) => summary = Ok(done),
+                        Err(ExportError::Write(e)) => return Err(e),
+                        Err(e) => {
+                            summary = Err(e);
+                            return Err(std::io::Error::other("the store could not be read"));
+                        }
+                    }
+                    Ok(())
+                });
+                Ok(match (written, summary) {
+                    (_, Err(e)) => Err(e),
+                    (Err(e), _) => Err(ExportError::Write(e)),
+                    (Ok(()), summary) => summary,
+                })
             })
             .await?;
         Ok(written?)

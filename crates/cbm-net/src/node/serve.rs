@@ -191,8 +191,10 @@ async fn answer(
             .map(|evidence| Response::Evidence { evidence: fit_frame(evidence, max_frame) }),
         Request::Openings { log, start } => {
             let caller = peer.clone();
-            shared.with_reader(move |store| store.openings(&log, start, Some(&caller))).await.map(|found| {
-                Response::Openings { openings: fit_frame(found.into_iter().map(|(_, o)| o).collect(), max_frame) }
+            shared.with_reader(move |store| store.openings(&log, start, Some(&caller), max_frame)).await.map(|page| {
+                Response::Openings {
+                    openings: fit_frame(page.openings.into_iter().map(|(_, o)| o).collect(), max_frame),
+                }
             })
         }
     };

@@ -468,8 +468,14 @@ pub(crate) async fn fetch_openings(shared: &Arc<Shared>, owner: &SignatoryId, lo
                 let mut kept = 0;
                 for opening in openings {
                     let Ok(entry) = h.store.entry(&log, opening.entry.index) else { continue };
-                    if opening.verify(&entry).is_ok() && h.store.add_opening(&log, &me, &opening)? {
-                        kept += 1;
+                    if opening.verify(&entry).is_err() {
+                        continue;
+                    }
+                    // One beyond its own limits is refused and skipped; the rest are kept.
+                    match h.store.add_opening(&log, &me, &opening) {
+                        Ok(new) => kept += usize::from(new),
+                        Err(StoreError::Refused(e)) => debug!(%log, "opening not stored: {e}"),
+                        Err(e) => return Err(e),
                     }
                 }
                 Ok(kept)

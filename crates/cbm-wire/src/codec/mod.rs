@@ -56,6 +56,18 @@ pub trait Wire: Serialize + DeserializeOwned + Bounded {
         value.check_limits(Self::NAME)?;
         Ok(value)
     }
+
+    /// Whether this value, encoded, is within its own limits as a
+    /// top-level object: whether [`Wire::decode`] accepts its encoding. An
+    /// object that arrived inside a larger one (an opening in a response
+    /// frame) may pass that frame's limits and not its own; storing it
+    /// would make every later read of it fail.
+    ///
+    /// # Errors
+    /// What [`Wire::decode`] would report.
+    fn check_own_limits(&self) -> Result<(), DecodeError> {
+        Self::decode(&self.encode()).map(|_| ())
+    }
 }
 
 /// Fails with [`DecodeError::OverLimit`] if `len` exceeds `limit`.
