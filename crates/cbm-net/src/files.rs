@@ -81,32 +81,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_output_file_never_overwrites_another_and_is_private_when_asked() {
-        let dir = tempfile::tempdir().expect("temp dir");
+    fn an_output_file_never_overwrites_another_and_is_private_when_asked() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
         let path = dir.path().join("out.cbor");
-        write_new(&path, Readers::Owner, |out| out.write_all(b"first")).expect("written");
+        write_new(&path, Readers::Owner, |out| out.write_all(b"first"))?;
         let again = write_new(&path, Readers::Owner, |out| out.write_all(b"second"));
         assert_eq!(again.map_err(|e| e.kind()), Err(std::io::ErrorKind::AlreadyExists));
-        assert_eq!(std::fs::read(&path).expect("read"), b"first");
+        assert_eq!(std::fs::read(&path)?, b"first");
         assert!(!partial_of(&path).exists(), "no partial file is left");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            let mode = std::fs::metadata(&path).expect("metadata").permissions().mode();
+            let mode = std::fs::metadata(&path)?.permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+        Ok(())
     }
 
     #[cfg(unix)]
     #[test]
-    fn a_symlink_planted_at_the_partial_path_is_not_followed() {
-        let dir = tempfile::tempdir().expect("temp dir");
+    fn a_symlink_planted_at_the_partial_path_is_not_followed() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
         let target = dir.path().join("victim");
-        std::fs::write(&target, b"keep").expect("write");
+        std::fs::write(&target, b"keep")?;
         let path = dir.path().join("out.cbor");
-        std::os::unix::fs::symlink(&target, partial_of(&path)).expect("symlink");
-        write_new(&path, Readers::Owner, |out| out.write_all(b"bundle")).expect("written");
-        assert_eq!(std::fs::read(&target).expect("read"), b"keep");
-        assert_eq!(std::fs::read(&path).expect("read"), b"bundle");
+        std::os::unix::fs::symlink(&target, partial_of(&path))?;
+        write_new(&path, Readers::Owner, |out| out.write_all(b"bundle"))?;
+        assert_eq!(std::fs::read(&target)?, b"keep");
+        assert_eq!(std::fs::read(&path)?, b"bundle");
+        Ok(())
     }
 }

@@ -203,12 +203,14 @@ mod tests {
 
     use super::*;
 
+    type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
     /// A signatory numbered `n`, and its signing key.
-    fn signatory(n: u8, name: &str) -> (Signatory, SigningKey) {
+    fn signatory(n: u8, name: &str) -> TestResult<(Signatory, SigningKey)> {
         let key = SigningKey::from_bytes(&[n; 32]);
         let signatory = Signatory {
-            id: SignatoryId::new(name).expect("id"),
-            name: Text::new(name).expect("name"),
+            id: SignatoryId::new(name)?,
+            name: Text::new(name)?,
             signing_keys: vec![SigningKeyInfo {
                 id: KeyId(0),
                 key: PublicKey::of(&key),
@@ -216,18 +218,18 @@ mod tests {
                 valid_until: None,
             }],
             transport_key: PublicKey::of(&SigningKey::from_bytes(&[n + 100; 32])),
-            addresses: vec![Address::new(format!("127.0.0.1:{}", 7000 + u16::from(n))).expect("address")],
+            addresses: vec![Address::new(format!("127.0.0.1:{}", 7000 + u16::from(n)))?],
         };
-        (signatory, key)
+        Ok((signatory, key))
     }
 
     /// A store under a two-signatory agreement, behind the node's lock.
-    fn held(dir: &std::path::Path) -> Arc<Mutex<Held>> {
-        let parties = [signatory(1, "AT"), signatory(2, "DE")];
+    fn held(dir: &std::path::Path) -> TestResult<Arc<Mutex<Held>>> {
+        let parties = [signatory(1, "AT")?, signatory(2, "DE")?];
         let roster = Roster {
-            agreement: AgreementId::new("panic-test").expect("agreement id"),
+            agreement: AgreementId::new("panic-test")?,
             version: 1,
-            title: Text::new("A store task that panics").expect("title"),
+            title: Text::new("A store task that panics")?,
             signatories: parties.iter().map(|(s, _)| s.clone()).collect(),
             schedules: vec![],
             quorum: QuorumPolicy { threshold: 1 },
@@ -235,15 +237,15 @@ mod tests {
             previous: None,
         };
         let signatures = parties.iter().map(|(s, key)| roster.sign_adoption(&s.id, KeyId(0), key)).collect();
-        let agreement = Agreement::adopt(&SignedRoster { roster, signatures }).expect("adopted");
-        let store = Store::open(&dir.join("store.sqlite")).expect("store");
-        Arc::new(Mutex::new(Held::load(store, agreement).expect("held")))
+        let agreement = Agreement::adopt(&SignedRoster { roster, signatures })?;
+        let store = Store::open(&dir.join("store.sqlite"))?;
+        Ok(Arc::new(Mutex::new(Held::load(store, agreement)?)))
     }
 
     #[tokio::test]
-    async fn a_panic_under_the_store_lock_is_reported_as_a_panic_and_later_store_calls_go_on() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let held = held(dir.path());
+    async fn a_panic_under_the_store_lock_is_reported_as_a_panic_and_later_store_calls_go_on() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let held = held(dir.path())?;
         let failed =
             blocking(Arc::clone(&held), |_| -> Result<(), StoreError> { panic!("a bug in a store task") }).await;
         match failed {
@@ -251,8 +253,9 @@ mod tests {
             other => panic!("expected the panic to be reported as one, got {other:?}"),
         }
         assert!(held.is_poisoned(), "the panic poisoned the lock");
-        let logs = blocking(Arc::clone(&held), |h| h.store.logs()).await.expect("a later store call succeeds");
+        let logs = blocking(Arc::clone(&held), |h| h.store.logs()).await?;
         assert!(logs.is_empty());
         assert!(!held.is_poisoned(), "the lock was recovered");
+        Ok(())
     }
 }
