@@ -28,25 +28,7 @@ fn a_data_directory_its_store_and_private_outputs_are_readable_by_their_owner_on
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
     agreement(d, &["AR", "BO"], 1, 2);
-    let _nodes = Nodes(vec![start_node(d, "ar"), start_node(d, "bo")]);
-    ok(&["status", "--data-dir", "ar", "--wait", "30"], d);
-    ok(&["status", "--data-dir", "bo", "--wait", "30"], d);
-    let declare = [
-        "declare",
-        "--data-dir",
-        "ar",
-        "--topic",
-        "points-of-contact",
-        "--field",
-        "a=1",
-        "--commit",
-        "annex=secret",
-        "--commit-to",
-        "BO",
-        "--wait",
-        "30",
-    ];
-    ok(&declare, d);
+    let _nodes = common::two_nodes_with_a_committed_declaration(d);
     assert_eq!(mode(&d.join("ar")), 0o700);
     for entry in std::fs::read_dir(d.join("ar")).expect("data directory") {
         let path = entry.expect("entry").path();

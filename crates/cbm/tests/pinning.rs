@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 use std::process::Output;
 
-use common::{Nodes, agreement, cbm, ok, said, start_node};
+use common::{agreement, cbm, ok, said};
 
 fn code(output: &Output) -> i32 {
     output.status.code().expect("exited")
@@ -39,25 +39,7 @@ fn a_proof_opening_and_bundle_under_a_forged_roster_are_refused_when_pinned_and_
     agreement(d, &["AR", "BO"], 1, 2);
     let forged_hash = agreement_hash(d);
     assert_ne!(forged_hash, real_hash);
-    let _nodes = Nodes(vec![start_node(d, "ar"), start_node(d, "bo")]);
-    ok(&["status", "--data-dir", "ar", "--wait", "30"], d);
-    ok(&["status", "--data-dir", "bo", "--wait", "30"], d);
-    let declare = [
-        "declare",
-        "--data-dir",
-        "ar",
-        "--topic",
-        "points-of-contact",
-        "--field",
-        "contact=forged",
-        "--commit",
-        "annex=forged",
-        "--commit-to",
-        "BO",
-        "--wait",
-        "30",
-    ];
-    ok(&declare, d);
+    let _nodes = common::two_nodes_with_a_committed_declaration(d);
     ok(&["prove", "--data-dir", "ar", "--signatory", "AR", "--index", "0", "--out", "ar-0.proof"], d);
     ok(
         &["reveal", "--data-dir", "ar", "--signatory", "AR", "--index", "0", "--field", "1", "--out", "annex.opening"],

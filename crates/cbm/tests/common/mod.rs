@@ -92,3 +92,29 @@ pub fn agreement(dir: &Path, ids: &[&str], quorum: u32, signers: usize) -> Vec<(
     }
     parties
 }
+
+/// Starts AR's and BO's nodes in `dir` (set up by [`agreement`]), waits
+/// until both serve, and has AR declare a plain field and a field
+/// committed to BO, received by the quorum. Returns the running nodes.
+pub fn two_nodes_with_a_committed_declaration(dir: &Path) -> Nodes {
+    let nodes = Nodes(vec![start_node(dir, "ar"), start_node(dir, "bo")]);
+    ok(&["status", "--data-dir", "ar", "--wait", "30"], dir);
+    ok(&["status", "--data-dir", "bo", "--wait", "30"], dir);
+    let declare = [
+        "declare",
+        "--data-dir",
+        "ar",
+        "--topic",
+        "points-of-contact",
+        "--field",
+        "contact=1",
+        "--commit",
+        "annex=secret",
+        "--commit-to",
+        "BO",
+        "--wait",
+        "30",
+    ];
+    ok(&declare, dir);
+    nodes
+}
