@@ -303,7 +303,8 @@ pub fn requests() -> Vec<(&'static str, Request)> {
         ("latest-checkpoint", Request::LatestCheckpoint { log }),
         ("entries", Request::Entries { log, start: 0, count: 100 }),
         ("push-checkpoint", Request::PushCheckpoint { checkpoint: checkpoint(0xaa) }),
-        ("evidence", Request::Evidence),
+        ("evidence", Request::Evidence { after: None }),
+        ("evidence-after", Request::Evidence { after: Some(Digest([0x5e; 32])) }),
     ]
 }
 

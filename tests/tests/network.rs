@@ -110,6 +110,114 @@ async fn a_split_view_is_caught_by_every_honest_node_with_evidence_that_verifies
     shutdown(nodes).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_an_equivocator_invents_without_end_is_kept_within_its_cap_and_served_in_pages() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = Arc::new(ManualClock::new(cbm_wire::Timestamp(START.0 + day().0)));
+    let mut agreement = LocalAgreement::new(&FIVE[..2], terms(1)).expect("agreement");
+    let nodes = start_all(&mut agreement, dir.path(), &clock).await;
+    let bo = nodes[1].signatory().clone();
+    let held = nodes[1].publish(vec![declaration(0, "the truth")]).await.expect("publish");
+    nodes[0]
+        .wait_until("AR mirrors BO", PATIENCE, |s| s.log(&bo).is_some_and(|l| l.size == 1))
+        .await
+        .expect("mirrored");
+    // BO signs conflicting checkpoints of the size AR holds, one after
+    // another, and pushes them all.
+    let (ar_party, bo_party) = (&agreement.parties[0], &agreement.parties[1]);
+    let connection =
+        raw_connection(&bo_party.transport_key, &ar_party.transport_key, ar_party.address).await.expect("connects");
+    for k in 1..=10u8 {
+        let mut body = held.body.clone();
+        body.root = cbm_wire::RootHash([k; 32]);
+        let checkpoint =
+            cbm_wire::Signed::sign(body, nodes[1].agreement().hash(), cbm_wire::KeyId(0), &bo_party.signing_key);
+        let request = cbm_wire::Request::PushCheckpoint { checkpoint };
+        let answer = cbm_net::client::call(&connection, &request, 16 << 20, PATIENCE).await;
+        assert!(
+            matches!(answer, Err(cbm_net::client::CallError::Refused { code: cbm_wire::ErrorCode::Equivocation, .. })),
+            "push {k}: {answer:?}"
+        );
+    }
+    let cap = cbm_log::store::MAX_EVIDENCE_PER_LOG_AND_KIND;
+    let status = nodes[0].status().await.expect("status");
+    assert_eq!((status.equivocators.clone(), status.evidence), (vec![bo.clone()], cap));
+    // Served a page at a time: from the first item, then after the last.
+    let mut after = None;
+    let mut served = 0;
+    loop {
+        let request = cbm_wire::Request::Evidence { after };
+        let Ok(cbm_wire::Response::Evidence { evidence }) =
+            cbm_net::client::call(&connection, &request, 16 << 20, PATIENCE).await
+        else {
+            panic!("an evidence page")
+        };
+        let Some(last) = evidence.last() else { break };
+        after = Some(cbm_wire::Digest(*blake3::hash(&cbm_wire::Wire::encode(last)).as_bytes()));
+        served += evidence.len() as u64;
+    }
+    assert_eq!(served, cap);
+    shutdown(nodes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_serves_entries_slowly_does_not_hold_up_mirroring_from_an_honest_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = Arc::new(ManualClock::new(cbm_wire::Timestamp(START.0 + day().0)));
+    let mut agreement = LocalAgreement::new(&FIVE[..4], terms(2)).expect("agreement");
+    let ids: Vec<SignatoryId> = agreement.parties.iter().map(|p| p.id.clone()).collect();
+    let start = |agreement: &mut LocalAgreement, index: usize, partners: Vec<SignatoryId>| {
+        let store = dir.path().join(format!("{}.db", ids[index]));
+        let mut config = agreement.node_config(index, store, Arc::clone(&clock) as _, Some(partners)).expect("config");
+        config.gossip_interval = std::time::Duration::from_secs(3600);
+        config.limits.request_timeout = std::time::Duration::from_secs(2);
+        Node::start(config)
+    };
+    // BO and AR push and gossip to no one.
+    let bo = start(&mut agreement, 1, vec![]).await.expect("BO starts");
+    let notices = (0..40).map(|n| cbm_log::author::Draft {
+        kind: cbm_wire::EntryKind::Notification { topic: cbm_wire::Topic::new("load").expect("topic") },
+        fields: declaration(0, &format!("notice {n}")).fields,
+    });
+    let checkpoint = bo.publish(notices.collect()).await.expect("publish");
+    let mut entries = Vec::new();
+    for index in 0..40 {
+        entries.push(bo.entry(&ids[1], index).await.expect("entry"));
+    }
+    let ar = start(&mut agreement, 0, vec![]).await.expect("AR starts");
+    // DO pushes BO's checkpoint to AR and serves the entries AR asks it for
+    // one at a time, each within AR's request timeout: a minute for all.
+    let (ar_party, do_party) = (&agreement.parties[0], &agreement.parties[3]);
+    let relay =
+        raw_connection(&do_party.transport_key, &ar_party.transport_key, ar_party.address).await.expect("connects");
+    let slow = relay.clone();
+    tokio::spawn(async move {
+        while let Ok((mut send, mut recv)) = slow.accept_bi().await {
+            let Ok(cbm_wire::Request::Entries { start, .. }) = cbm_net::frame::read_request(&mut recv, 16 << 20).await
+            else {
+                continue;
+            };
+            tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+            let page = entries.get(start as usize).cloned().into_iter().collect();
+            let frame = cbm_wire::Wire::encode(&cbm_wire::Response::Entries { entries: page });
+            let _ = cbm_net::frame::write_frame(&mut send, frame).await;
+            let _ = send.finish();
+        }
+    });
+    let push = cbm_wire::Request::PushCheckpoint { checkpoint };
+    let answer = cbm_net::client::call(&relay, &push, 16 << 20, PATIENCE).await;
+    assert!(matches!(answer, Ok(cbm_wire::Response::Accepted)), "{answer:?}");
+    // CA mirrors BO's log from BO, then gossips its view to AR, and AR
+    // mirrors the log from CA without waiting for DO's mirror to end.
+    let ca = start(&mut agreement, 2, vec![ids[1].clone(), ids[0].clone()]).await.expect("CA starts");
+    ca.wait_until("CA mirrors BO", PATIENCE, |s| s.log(&ids[1]).is_some_and(|l| l.size == 40)).await.expect("mirrored");
+    ca.gossip_now();
+    ar.wait_until("AR mirrors BO's log from CA", PATIENCE, |s| s.log(&ids[1]).is_some_and(|l| l.size == 40))
+        .await
+        .expect("mirrored from CA while DO is slow");
+    shutdown(vec![ar, bo, ca]).await;
+}
+
 /// A QUIC client presenting `key`, pinning the server key `expect`.
 async fn raw_connection(
     key: &cbm_wire::SigningKey,
@@ -124,9 +232,13 @@ async fn raw_connection(
     let connection = connecting.await.map_err(|e| e.to_string())?;
     // The server checks the client's key during the handshake; a refused
     // client learns it on its first stream at the latest.
-    let probe =
-        cbm_net::client::call(&connection, &cbm_wire::Request::Evidence, 16 << 20, std::time::Duration::from_secs(5))
-            .await;
+    let probe = cbm_net::client::call(
+        &connection,
+        &cbm_wire::Request::Evidence { after: None },
+        16 << 20,
+        std::time::Duration::from_secs(5),
+    )
+    .await;
     probe.map(|_| connection).map_err(|e| e.to_string())
 }
 
@@ -293,7 +405,7 @@ async fn the_request_rate_is_counted_per_peer_over_all_its_connections() {
         tokio::spawn(async move {
             cbm_net::client::call(
                 &connection,
-                &cbm_wire::Request::Evidence,
+                &cbm_wire::Request::Evidence { after: None },
                 16 << 20,
                 std::time::Duration::from_secs(5),
             )
@@ -401,7 +513,7 @@ async fn receipts_of_older_checkpoints_reach_a_node_that_missed_them() {
         let _ = std::fs::remove_file(&bundle);
         nodes[3].export(bundle.clone(), true).await.expect("export");
         let records = cbm_log::bundle::BundleReader::new(std::fs::File::open(&bundle).expect("bundle"));
-        let held: Vec<(cbm_wire::SignatoryId, u64)> = records
+        let held: Vec<(SignatoryId, u64)> = records
             .filter_map(|record| match record.expect("record") {
                 cbm_wire::BundleRecord::Cosignature { cosignature } => {
                     Some((cosignature.body.witness, cosignature.body.checkpoint.size))

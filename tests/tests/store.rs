@@ -4,9 +4,9 @@
 use cbm_log::agreement::Agreement;
 use cbm_log::merkle::TreeHead;
 use cbm_log::merkle::{verify_consistency, verify_inclusion};
-use cbm_log::store::{AppendError, Store, StoreError};
+use cbm_log::store::{AppendError, MAX_EVIDENCE_PER_LOG_AND_KIND, Store, StoreError};
 use cbm_tests::logs::LogWriter;
-use cbm_wire::{RootHash, Wire};
+use cbm_wire::{Digest, EquivocationEvidence, RootHash, SignedCheckpoint, Wire};
 
 fn store(dir: &tempfile::TempDir) -> Store {
     Store::open(&dir.path().join("store.sqlite")).expect("open store")
@@ -217,7 +217,8 @@ fn a_version_3_store_is_migrated_with_its_receipts_and_openings_counted() {
     // counts, no agreement.
     tamper(
         &dir,
-        "DROP TABLE agreement; DROP TRIGGER count_receipts; DROP TRIGGER count_openings; DROP INDEX checkpoints_by_time;
+        "DROP INDEX evidence_by_kind; ALTER TABLE evidence DROP COLUMN kind;
+         DROP TABLE agreement; DROP TRIGGER count_receipts; DROP TRIGGER count_openings; DROP INDEX checkpoints_by_time;
          ALTER TABLE logs DROP COLUMN receipts; ALTER TABLE logs DROP COLUMN openings;
          CREATE TABLE v3 (log INTEGER NOT NULL REFERENCES logs(id), witness TEXT NOT NULL, size INTEGER NOT NULL,
              bytes BLOB NOT NULL, PRIMARY KEY (log, witness, size)) WITHOUT ROWID;
@@ -479,4 +480,109 @@ fn a_store_serves_one_agreement_and_refuses_another_naming_the_one_it_belongs_to
     store.append(&writer.log, &entries, &checkpoint).expect("append");
     assert!(matches!(store.bind_agreement(&other), Err(StoreError::LogsOfAnotherAgreement { .. })));
     store.bind_agreement(&sample).expect("its own agreement binds");
+}
+
+/// `count` items of evidence against `writer`'s log of the kind `make`
+/// builds from its checkpoint and a forged one with root `k`.
+fn forged_evidence(
+    writer: &mut LogWriter,
+    count: u8,
+    make: fn(SignedCheckpoint, SignedCheckpoint) -> EquivocationEvidence,
+) -> Vec<EquivocationEvidence> {
+    let checkpoint = writer.checkpoint();
+    (1..=count)
+        .map(|k| {
+            let mut forged = checkpoint.clone();
+            forged.body.root = RootHash([k; 32]);
+            make(checkpoint.clone(), forged)
+        })
+        .collect()
+}
+
+fn same_size(first: SignedCheckpoint, second: SignedCheckpoint) -> EquivocationEvidence {
+    EquivocationEvidence::SameSize { first, second }
+}
+
+fn out_of_time_order(smaller: SignedCheckpoint, larger: SignedCheckpoint) -> EquivocationEvidence {
+    EquivocationEvidence::OutOfTimeOrder { smaller, larger }
+}
+
+fn digest_of(evidence: &EquivocationEvidence) -> Digest {
+    Digest(*blake3::hash(&evidence.encode()).as_bytes())
+}
+
+#[test]
+fn evidence_a_peer_invents_beyond_the_cap_is_neither_stored_nor_wanted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = store(&dir);
+    let mut at = LogWriter::new("AT", 1);
+    at.batch(2);
+    let forks = forged_evidence(&mut at, 7, same_size);
+    for (n, item) in (1u64..).zip(&forks) {
+        let kept = n <= MAX_EVIDENCE_PER_LOG_AND_KIND;
+        assert_eq!(store.wants_evidence(item).expect("read"), kept, "item {n}");
+        assert_eq!(store.add_evidence(item).expect("add"), kept, "item {n}");
+    }
+    // Another kind of fault of the same log, and the same kind of another
+    // log, are still kept.
+    let late = forged_evidence(&mut at, 1, out_of_time_order);
+    let mut be = LogWriter::new("BE", 2);
+    be.batch(1);
+    let other = forged_evidence(&mut be, 1, same_size);
+    for item in late.iter().chain(&other) {
+        assert!(store.wants_evidence(item).expect("read") && store.add_evidence(item).expect("add"));
+    }
+    assert_eq!(store.evidence().expect("read").len() as u64, MAX_EVIDENCE_PER_LOG_AND_KIND + 2);
+}
+
+#[test]
+fn evidence_is_served_in_pages_by_digest_within_a_byte_budget_and_a_bad_row_is_left_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = store(&dir);
+    let mut all = Vec::new();
+    for (name, seed) in [("AT", 1), ("BE", 2), ("CH", 3)] {
+        let mut writer = LogWriter::new(name, seed);
+        writer.batch(1);
+        all.extend(forged_evidence(&mut writer, 4, same_size));
+    }
+    for item in &all {
+        assert!(store.add_evidence(item).expect("add"));
+    }
+    all.sort_by_key(digest_of);
+    // A budget of two and a half items: pages of two.
+    let budget = all[0].encode().len() * 5 / 2;
+    let (mut after, mut read) = (None, Vec::new());
+    loop {
+        let page = store.evidence_page(after.as_ref(), budget).expect("page");
+        if page.evidence.is_empty() {
+            assert!(!page.more);
+            break;
+        }
+        assert!(page.evidence.len() <= 2 && page.unreadable == 0, "{page:?}");
+        after = page.evidence.last().map(digest_of);
+        read.extend(page.evidence);
+    }
+    assert_eq!(read, all);
+    drop(store);
+    tamper(&dir, "UPDATE evidence SET bytes = x'a100' WHERE digest = (SELECT min(digest) FROM evidence)");
+    let page = self::store(&dir).evidence_page(None, usize::MAX).expect("page");
+    assert_eq!((page.unreadable, page.evidence.as_slice()), (1, &all[1..]));
+}
+
+#[test]
+fn a_version_5_store_is_migrated_with_the_kind_of_each_item_of_evidence_it_holds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = store(&dir);
+    let mut at = LogWriter::new("AT", 1);
+    at.batch(1);
+    let late = forged_evidence(&mut at, 5, out_of_time_order);
+    let forks = forged_evidence(&mut at, 2, same_size);
+    for item in late[..4].iter().chain(&forks[..1]) {
+        assert!(store.add_evidence(item).expect("add"));
+    }
+    drop(store);
+    tamper(&dir, "DROP INDEX evidence_by_kind; ALTER TABLE evidence DROP COLUMN kind; PRAGMA user_version = 5;");
+    let store = self::store(&dir);
+    assert!(!store.wants_evidence(&late[4]).expect("read"), "four items out of time order are held");
+    assert!(store.wants_evidence(&forks[1]).expect("read"), "one item of same-size evidence is held");
 }

@@ -9,7 +9,7 @@ use crate::codec::{Bounded, Wire, check_len};
 use crate::entry::{Opening, SignedEntry};
 use crate::error::DecodeError;
 use crate::evidence::EquivocationEvidence;
-use crate::ids::{LogId, RootHash, Text};
+use crate::ids::{Digest, LogId, RootHash, Text};
 use crate::limits::{self, Limits};
 use crate::proof::{ConsistencyProof, InclusionProof};
 
@@ -76,8 +76,14 @@ pub enum Request {
         /// Cosignatures of those checkpoints the caller holds.
         cosignatures: Vec<Cosignature>,
     },
-    /// All equivocation evidence the server holds.
-    Evidence,
+    /// A page of the equivocation evidence the server holds: the items
+    /// whose digests (BLAKE3 of their encodings) follow `after`, in digest
+    /// order; from the first if `after` is absent.
+    Evidence {
+        /// The digest of the last item of the previous page.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<Digest>,
+    },
     /// Openings of committed fields in `log` addressed to the caller,
     /// for entries from `start` on.
     Openings {

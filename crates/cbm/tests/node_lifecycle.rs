@@ -68,7 +68,9 @@ fn a_node_stopped_with_sigterm_closes_its_connections_at_once() {
         let endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().expect("address")).expect("endpoint");
         let connection =
             endpoint.connect_with(config, listen_address(d, "ar"), "cbm").expect("connect").await.expect("handshake");
-        call(&connection, &Request::Evidence, 1 << 20, Duration::from_secs(10)).await.expect("AR answers");
+        call(&connection, &Request::Evidence { after: None }, 1 << 20, Duration::from_secs(10))
+            .await
+            .expect("AR answers");
 
         let pid = nodes.0[0].id().to_string();
         assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs").success());

@@ -31,7 +31,7 @@ use crate::merkle::{
 
 pub use export::{ExportError, ExportSummary};
 pub use fsck::{FsckReport, LogReport};
-pub use records::OpeningsPage;
+pub use records::{EvidencePage, MAX_EVIDENCE_PER_LOG_AND_KIND, OpeningsPage};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -1,7 +1,7 @@
 //! Equivocation evidence and openings of committed fields, as a node keeps
 //! them (spec/log.md §9). The caller verifies both before storing them.
 
-use cbm_wire::{EquivocationEvidence, LogId, Opening, SignatoryId, Wire};
+use cbm_wire::{Digest, EquivocationEvidence, LogId, Opening, SignatoryId, Wire};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{AppendError, Store, StoreError, corrupt, to_i64};
@@ -28,13 +28,33 @@ pub(super) fn insert_opening(
     Ok(inserted == 1)
 }
 
-/// The log an item of evidence is about.
-fn evidence_log(evidence: &EquivocationEvidence) -> LogId {
+/// Most items of evidence of one kind kept per log. One item proves the
+/// fault; a few more show other forks. An equivocating owner can sign any
+/// number of conflicting checkpoints, and a peer relay them all: beyond
+/// this, evidence of a log already proven is not stored (spec/log.md §9).
+pub const MAX_EVIDENCE_PER_LOG_AND_KIND: u64 = 4;
+
+/// The log an item of evidence is about, and its kind: the wire variant
+/// number (spec/wire.md §4.8), which is also the second byte of its
+/// canonical encoding, a one-member map (the schema's migration 6 relies
+/// on that).
+fn evidence_log_and_kind(evidence: &EquivocationEvidence) -> (LogId, u8) {
     match evidence {
-        EquivocationEvidence::SameSize { first, .. } => first.body.log,
-        EquivocationEvidence::Inconsistent { older, .. } => older.body.log,
-        EquivocationEvidence::OutOfTimeOrder { smaller, .. } => smaller.body.log,
+        EquivocationEvidence::SameSize { first, .. } => (first.body.log, 0),
+        EquivocationEvidence::Inconsistent { older, .. } => (older.body.log, 1),
+        EquivocationEvidence::OutOfTimeOrder { smaller, .. } => (smaller.body.log, 2),
     }
+}
+
+/// A page of the evidence held (see [`Store::evidence_page`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EvidencePage {
+    /// The items read, in the order of their digests.
+    pub evidence: Vec<EquivocationEvidence>,
+    /// Rows left out because they do not decode or match their digest.
+    pub unreadable: u64,
+    /// Whether the byte budget ended the page before the last row.
+    pub more: bool,
 }
 
 /// A page of a log's openings (see [`Store::openings`]).
@@ -50,18 +70,42 @@ pub struct OpeningsPage {
 }
 
 impl Store {
-    /// Stores verified evidence; returns whether it was new.
+    /// Stores verified evidence; returns whether it was stored: false if it
+    /// was held already, or if its log holds
+    /// [`MAX_EVIDENCE_PER_LOG_AND_KIND`] items of its kind.
     ///
     /// # Errors
     /// On a database failure.
     pub fn add_evidence(&mut self, evidence: &EquivocationEvidence) -> Result<bool, StoreError> {
+        if !self.wants_evidence(evidence)? {
+            return Ok(false);
+        }
         let bytes = evidence.encode();
-        let digest = blake3::hash(&bytes);
+        let (log, kind) = evidence_log_and_kind(evidence);
         let inserted = self
             .conn
-            .prepare_cached("INSERT OR IGNORE INTO evidence (digest, log_id, bytes) VALUES (?1, ?2, ?3)")?
-            .execute(params![digest.as_bytes(), evidence_log(evidence).as_bytes(), bytes])?;
+            .prepare_cached("INSERT OR IGNORE INTO evidence (digest, log_id, kind, bytes) VALUES (?1, ?2, ?3, ?4)")?
+            .execute(params![blake3::hash(&bytes).as_bytes(), log.as_bytes(), kind, bytes])?;
         Ok(inserted == 1)
+    }
+
+    /// Whether [`Store::add_evidence`] would store `evidence`: it is not held,
+    /// and its log holds fewer than [`MAX_EVIDENCE_PER_LOG_AND_KIND`] items
+    /// of its kind. Ask before verifying what a peer sends.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub fn wants_evidence(&self, evidence: &EquivocationEvidence) -> Result<bool, StoreError> {
+        let digest = blake3::hash(&evidence.encode());
+        let (log, kind) = evidence_log_and_kind(evidence);
+        let (held, of_kind): (bool, i64) = self
+            .conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM evidence WHERE digest = ?1),
+                    (SELECT count(*) FROM evidence WHERE log_id = ?2 AND kind = ?3)",
+            )?
+            .query_row(params![digest.as_bytes(), log.as_bytes(), kind], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(!held && u64::try_from(of_kind).unwrap_or(0) < MAX_EVIDENCE_PER_LOG_AND_KIND)
     }
 
     /// Whether `evidence` is stored.
@@ -78,7 +122,40 @@ impl Store {
             .is_some())
     }
 
-    /// Every item of evidence stored, in a fixed order.
+    /// The evidence held whose digests (BLAKE3 of the encoding) follow
+    /// `after`, in digest order. Rows are read one at a time and the page
+    /// ends before the row that would take it past `max_bytes` encoded (it
+    /// holds at least one row), so a page never loads a whole table; a row
+    /// that does not decode or match its digest is counted and left out.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub fn evidence_page(&self, after: Option<&Digest>, max_bytes: usize) -> Result<EvidencePage, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT digest, bytes FROM evidence WHERE ?1 IS NULL OR digest > ?1 ORDER BY digest LIMIT ?2",
+        )?;
+        let limit = to_i64(cbm_wire::limits::MAX_PAGE_ITEMS as u64)?;
+        let mut rows = statement.query(params![after.map(Digest::as_bytes), limit])?;
+        let mut page = EvidencePage::default();
+        let mut bytes_read = 0usize;
+        while let Some(row) = rows.next()? {
+            let bytes: Vec<u8> = row.get(1)?;
+            if bytes_read > 0 && bytes_read.saturating_add(bytes.len()) > max_bytes {
+                page.more = true;
+                break;
+            }
+            bytes_read = bytes_read.saturating_add(bytes.len());
+            let digest: Vec<u8> = row.get(0)?;
+            match EquivocationEvidence::decode(&bytes) {
+                Ok(item) if blake3::hash(&bytes).as_bytes().as_slice() == digest.as_slice() => page.evidence.push(item),
+                _ => page.unreadable += 1,
+            }
+        }
+        Ok(page)
+    }
+
+    /// Every item of evidence stored, in a fixed order: at most
+    /// [`MAX_EVIDENCE_PER_LOG_AND_KIND`] per log and kind.
     ///
     /// # Errors
     /// On a database failure or a corrupt row.

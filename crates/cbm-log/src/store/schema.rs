@@ -8,7 +8,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// The schema version this build writes.
-pub(crate) const CURRENT_VERSION: u32 = 5;
+pub(crate) const CURRENT_VERSION: u32 = 6;
 
 /// Migration `i` takes a store from version `i` to `i + 1`.
 const MIGRATIONS: [&str; CURRENT_VERSION as usize] = [
@@ -101,6 +101,12 @@ const MIGRATIONS: [&str; CURRENT_VERSION as usize] = [
         only INTEGER PRIMARY KEY CHECK (only = 0),
         hash BLOB NOT NULL CHECK (length(hash) = 32)
     );",
+    // Version 6: evidence by kind, so that what is kept per log and kind is
+    // capped. The kind is the evidence's wire variant: in its canonical
+    // encoding, a one-member map, the second byte (spec/wire.md §4.8).
+    "ALTER TABLE evidence ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
+    UPDATE evidence SET kind = CASE hex(substr(bytes, 2, 1)) WHEN '01' THEN 1 WHEN '02' THEN 2 ELSE 0 END;
+    CREATE INDEX evidence_by_kind ON evidence (log_id, kind);",
 ];
 
 /// Fails, changing nothing, if the store was written by a newer cbm.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use cbm_log::evidence::verify_evidence;
 use cbm_log::store::StoreError;
-use cbm_wire::{Cosignature, EquivocationEvidence, Request, Response, SignedCheckpoint, Wire};
+use cbm_wire::{Cosignature, Digest, EquivocationEvidence, Request, Response, SignedCheckpoint, Wire};
 use tracing::debug;
 
 use super::serve::fit_frame;
@@ -116,11 +116,14 @@ pub(crate) async fn with_partner(
     interval: std::time::Duration,
     wake: Arc<tokio::sync::Notify>,
 ) {
+    // Where the next page of the partner's evidence starts.
+    let mut evidence_after = None;
     for round in 0u64.. {
         let woken = wake.notified();
         let depth = if round % DEEP_EVERY == 0 { DEEP_CHECKPOINTS } else { 1 };
-        match tokio::time::timeout(shared.limits.request_timeout, with_peer(&shared, &peer, depth)).await {
-            Ok(Ok(())) => {}
+        let exchange = with_peer(&shared, &peer, depth, evidence_after);
+        match tokio::time::timeout(shared.limits.request_timeout, exchange).await {
+            Ok(Ok(next)) => evidence_after = next,
             Ok(Err(e)) => debug!(%peer, "gossip failed: {e}"),
             Err(_) => debug!(%peer, "gossip timed out"),
         }
@@ -131,7 +134,15 @@ pub(crate) async fn with_partner(
     }
 }
 
-async fn with_peer(shared: &Arc<Shared>, peer: &cbm_wire::SignatoryId, depth: usize) -> Result<(), String> {
+/// One round with `peer`: views exchanged, then one page of its evidence,
+/// from `evidence_after` on. Returns where the next page starts: after this
+/// page's last item, or from the first once a page comes back empty.
+async fn with_peer(
+    shared: &Arc<Shared>,
+    peer: &cbm_wire::SignatoryId,
+    depth: usize,
+    evidence_after: Option<Digest>,
+) -> Result<Option<Digest>, String> {
     let connection = shared.peers.connect(peer).await.map_err(|e| e.to_string())?;
     let (checkpoints, cosignatures) = our_view(shared, depth).await.map_err(|e| e.to_string())?;
     let timeout = shared.limits.request_timeout;
@@ -142,17 +153,21 @@ async fn with_peer(shared: &Arc<Shared>, peer: &cbm_wire::SignatoryId, depth: us
         }
         _ => return Err("unexpected answer to gossip".into()),
     }
+    let request = Request::Evidence { after: evidence_after };
     let Response::Evidence { evidence } =
-        call(&connection, &Request::Evidence, shared.max_frame(), timeout).await.map_err(|e| e.to_string())?
+        call(&connection, &request, shared.max_frame(), timeout).await.map_err(|e| e.to_string())?
     else {
         return Err("unexpected answer to an evidence request".into());
     };
-    take_evidence(shared, evidence).await.map_err(|e| e.to_string())
+    let next = evidence.last().map(|item| Digest(*blake3::hash(&item.encode()).as_bytes()));
+    take_evidence(shared, evidence).await.map_err(|e| e.to_string())?;
+    Ok(next)
 }
 
-/// Stores each item of `evidence` not held yet that verifies: what is held
-/// is sorted out on a reader first, so a round that brings nothing new
-/// verifies nothing and does not take the writer.
+/// Stores each item of `evidence` that verifies and that the store wants
+/// (not held, its log and kind below the cap): the others are sorted out
+/// on a reader first, so a round that brings nothing new verifies nothing
+/// and does not take the writer.
 async fn take_evidence(shared: &Arc<Shared>, evidence: Vec<EquivocationEvidence>) -> Result<(), StoreError> {
     if evidence.is_empty() {
         return Ok(());
@@ -161,7 +176,7 @@ async fn take_evidence(shared: &Arc<Shared>, evidence: Vec<EquivocationEvidence>
         .with_reader(move |store| {
             let mut unheld = Vec::new();
             for item in evidence {
-                if !store.holds_evidence(&item)? {
+                if store.wants_evidence(&item)? {
                     unheld.push(item);
                 }
             }

@@ -66,6 +66,10 @@ pub struct NodeLimits {
     /// mirroring (also at most 32 MiB): a gap to a checkpoint is taken in
     /// segments of this size, two in memory at a time.
     pub segment_entries: u64,
+    /// Longest one mirror of a log may run (fetching, checking, staging and
+    /// reviewing); what it staged by then stays staged, and the next mirror
+    /// of the log goes on from there.
+    pub mirror_deadline: Duration,
 }
 
 impl Default for NodeLimits {
@@ -77,6 +81,7 @@ impl Default for NodeLimits {
             tasks_per_peer: 8,
             request_timeout: Duration::from_secs(10),
             segment_entries: 16_384,
+            mirror_deadline: Duration::from_secs(120),
         }
     }
 }

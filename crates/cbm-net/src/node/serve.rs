@@ -185,10 +185,10 @@ async fn answer(
             }
             view.map(|(checkpoints, cosignatures)| Response::Gossip { checkpoints, cosignatures })
         }
-        Request::Evidence => shared
-            .with_reader(|store| store.evidence())
+        Request::Evidence { after } => shared
+            .with_reader(move |store| store.evidence_page(after.as_ref(), max_frame))
             .await
-            .map(|evidence| Response::Evidence { evidence: fit_frame(evidence, max_frame) }),
+            .map(|page| Response::Evidence { evidence: fit_frame(page.evidence, max_frame) }),
         Request::Openings { log, start } => {
             let caller = peer.clone();
             shared.with_reader(move |store| store.openings(&log, start, Some(&caller), max_frame)).await.map(|page| {

@@ -143,10 +143,20 @@ impl Shared {
         self.readers.read(work).await
     }
 
-    /// The lock that serialises mirroring of `log`.
-    pub(crate) fn log_lock(&self, log: &LogId) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.log_locks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        Arc::clone(locks.entry(*log).or_default())
+    /// The lock that serialises mirroring of `log`, once it is free, or
+    /// `None` if it is not free within [`super::NodeLimits::request_timeout`].
+    ///
+    /// The lock only saves fetching the same entries twice: every store
+    /// step of a mirror checks what it stores against what is stored, under
+    /// the store's writer. So a mirror that waited its time goes on without
+    /// it, and a peer that serves entries slowly to the mirror holding it
+    /// delays the others by at most that wait.
+    pub(crate) async fn serialise_mirror(&self, log: &LogId) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        let lock = {
+            let mut locks = self.log_locks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            Arc::clone(locks.entry(*log).or_default())
+        };
+        tokio::time::timeout(self.limits.request_timeout, lock.lock_owned()).await.ok()
     }
 
     /// Tells status waiters that the store changed.

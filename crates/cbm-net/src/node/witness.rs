@@ -30,8 +30,12 @@ pub(crate) async fn on_checkpoint(
     new: SignedCheckpoint,
 ) {
     let log = new.body.log;
-    if let Err(e) = mirror(shared, source, owner, new).await {
-        debug!(%log, "checkpoint not taken: {e}");
+    // Segments staged before the deadline stay staged: the next mirror of
+    // this log goes on from them.
+    match tokio::time::timeout(shared.limits.mirror_deadline, mirror(shared, source, owner, new)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => debug!(%log, "checkpoint not taken: {e}"),
+        Err(_) => debug!(%log, "mirror stopped at its deadline of {:?}", shared.limits.mirror_deadline),
     }
 }
 
@@ -54,8 +58,7 @@ async fn mirror(
     new: SignedCheckpoint,
 ) -> Result<(), MirrorError> {
     let log = new.body.log;
-    let lock = shared.log_lock(&log);
-    let _serialised = lock.lock().await;
+    let _serialised = shared.serialise_mirror(&log).await;
     let (held, staged, start) = shared
         .with_held(move |h| Ok((h.store.latest_checkpoint(&log)?, h.store.staged(&log)?, h.store.size(&log)?)))
         .await?;
@@ -204,6 +207,9 @@ async fn cosign(
     let outcome = shared
         .with_held(move |h| {
             let s = &agreement_shared;
+            // Read again: a mirror alongside (see `serialise_mirror`) may
+            // have stored a newer checkpoint since this one began.
+            let held = h.store.latest_checkpoint(&log)?;
             let frontier = h.store.frontier(&log)?;
             let now = s.clock.now();
             let view = h.view(&s.agreement);
@@ -273,8 +279,7 @@ pub(crate) async fn check_against_held(shared: &Arc<Shared>, new: &SignedCheckpo
     if new.body.size > shared.held_size(&log) {
         return None;
     }
-    let lock = shared.log_lock(&log);
-    let _serialised = lock.lock().await;
+    let _serialised = shared.serialise_mirror(&log).await;
     let held = shared.with_held(move |h| h.store.latest_checkpoint(&log)).await.ok()??;
     if new.body.size > held.body.size {
         return None;
