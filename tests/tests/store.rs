@@ -55,13 +55,12 @@ fn refused_appends_store_nothing() {
     store.append(&writer.log, &entries, &checkpoint).expect("append");
 
     let (entries, checkpoint) = writer.batch(3);
-    let refuse =
-        |store: &mut Store, entries: &[cbm_wire::SignedEntry], checkpoint: &cbm_wire::SignedCheckpoint| match store
-            .append(&writer.log, entries, checkpoint)
-        {
-            Err(StoreError::Refused(reason)) => reason,
-            other => panic!("expected a refusal, got {other:?}"),
-        };
+    let refuse = |store: &mut Store, entries: &[cbm_wire::SignedEntry], checkpoint: &SignedCheckpoint| match store
+        .append(&writer.log, entries, checkpoint)
+    {
+        Err(StoreError::Refused(reason)) => reason,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
     assert!(matches!(
         refuse(&mut store, &entries[1..], &checkpoint),
         AppendError::NotContiguous { expected: 5, found: 6 }
@@ -143,7 +142,7 @@ fn a_store_from_a_newer_cbm_is_refused() {
     assert!(matches!(Store::open(&dir.path().join("store.sqlite")), Err(StoreError::TooNew { found: 99, .. })));
 }
 
-fn cosignature_of(checkpoint: &cbm_wire::SignedCheckpoint, witness: &str, seed: u8) -> cbm_wire::Cosignature {
+fn cosignature_of(checkpoint: &SignedCheckpoint, witness: &str, seed: u8) -> cbm_wire::Cosignature {
     let body = cbm_wire::CosignBody {
         witness: cbm_wire::SignatoryId::new(witness).expect("id"),
         checkpoint: checkpoint.body.clone(),
@@ -193,7 +192,7 @@ fn a_witness_append_stores_its_cosignature_in_the_same_transaction_and_keeps_the
 }
 
 /// A store with one log of 5 entries, two receipts of its checkpoint and one opening.
-fn with_receipts_and_an_opening() -> (tempfile::TempDir, LogWriter, cbm_wire::SignedCheckpoint) {
+fn with_receipts_and_an_opening() -> (tempfile::TempDir, LogWriter, SignedCheckpoint) {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut store = store(&dir);
     let mut writer = LogWriter::new("AT", 1);
@@ -217,7 +216,7 @@ fn a_version_3_store_is_migrated_with_its_receipts_and_openings_counted() {
     // counts, no agreement.
     tamper(
         &dir,
-        "DROP INDEX evidence_by_kind; ALTER TABLE evidence DROP COLUMN kind;
+        "DROP TABLE published; DROP INDEX evidence_by_kind; ALTER TABLE evidence DROP COLUMN kind;
          DROP TABLE agreement; DROP TRIGGER count_receipts; DROP TRIGGER count_openings; DROP INDEX checkpoints_by_time;
          ALTER TABLE logs DROP COLUMN receipts; ALTER TABLE logs DROP COLUMN openings;
          CREATE TABLE v3 (log INTEGER NOT NULL REFERENCES logs(id), witness TEXT NOT NULL, size INTEGER NOT NULL,
@@ -581,8 +580,34 @@ fn a_version_5_store_is_migrated_with_the_kind_of_each_item_of_evidence_it_holds
         assert!(store.add_evidence(item).expect("add"));
     }
     drop(store);
-    tamper(&dir, "DROP INDEX evidence_by_kind; ALTER TABLE evidence DROP COLUMN kind; PRAGMA user_version = 5;");
+    tamper(
+        &dir,
+        "DROP TABLE published; DROP INDEX evidence_by_kind; ALTER TABLE evidence DROP COLUMN kind;
+         PRAGMA user_version = 5;",
+    );
     let store = self::store(&dir);
     assert!(!store.wants_evidence(&late[4]).expect("read"), "four items out of time order are held");
     assert!(store.wants_evidence(&forks[1]).expect("read"), "one item of same-size evidence is held");
+}
+
+#[test]
+fn a_publication_key_is_stored_with_its_entries_or_not_at_all() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = store(&dir);
+    let mut writer = LogWriter::new("AT", 1);
+    let (entries, checkpoint) = writer.batch(2);
+    // Refused (the checkpoint does not match): neither entries nor key.
+    let mut wrong = checkpoint.clone();
+    wrong.body.size = 3;
+    assert!(store.append_authored(&writer.log, &entries, &wrong, &[], Some("draft:1")).is_err());
+    assert_eq!(store.published_under("draft:1").expect("read"), None);
+    store.append_authored(&writer.log, &entries, &checkpoint, &[], Some("draft:1")).expect("append");
+    let (more, later) = writer.batch(1);
+    store.append_authored(&writer.log, &more, &later, &[], Some("key:mine")).expect("append");
+    drop(store);
+    let store = self::store(&dir);
+    let first = cbm_log::store::Publication { index: 0, size: 2, at: checkpoint.body.timestamp };
+    assert_eq!(store.published_under("draft:1").expect("read"), Some(first));
+    assert_eq!(store.published_under("key:mine").expect("read").map(|p| (p.index, p.size)), Some((2, 3)));
+    assert_eq!(store.published_under("key:other").expect("read"), None);
 }

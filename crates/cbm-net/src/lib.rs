@@ -20,4 +20,6 @@ pub mod node;
 pub mod tls;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use node::{Listen, LogStatus, Node, NodeConfig, NodeError, NodeLimits, NodeStatus, Obligations};
+pub use node::{
+    IdempotencyKey, Listen, LogStatus, Node, NodeConfig, NodeError, NodeLimits, NodeStatus, Obligations, Published,
+};

@@ -52,6 +52,32 @@ pub(crate) struct FieldSpec {
     pub(crate) committed_to: Option<Vec<SignatoryId>>,
 }
 
+/// What makes a publication safe to retry: the key it is made under.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Idempotency {
+    pub(crate) key: String,
+    /// Derived from the draft rather than chosen: an identical draft a day
+    /// later is a new publication, not a retry.
+    pub(crate) derived: bool,
+}
+
+/// How long a key derived from the draft finds an earlier publication.
+const DERIVED_KEY_WINDOW: cbm_wire::TimeSpan = cbm_wire::TimeSpan::from_hours(24);
+
+impl Idempotency {
+    /// The key of a publication of `kind` and `fields`: `chosen` if given,
+    /// or else derived from the draft (BLAKE3 of its JSON form).
+    pub(crate) fn of(chosen: Option<String>, kind: &KindSpec, fields: &[FieldSpec]) -> Result<Self> {
+        Ok(match chosen {
+            Some(key) => Self { key: format!("key:{key}"), derived: false },
+            None => {
+                let draft = serde_json::to_vec(&(kind, fields))?;
+                Self { key: format!("draft:{}", blake3::hash(&draft).to_hex()), derived: true }
+            }
+        })
+    }
+}
+
 /// A request to the node.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "request")]
@@ -62,6 +88,7 @@ pub(crate) enum AdminRequest {
         kind: KindSpec,
         fields: Vec<FieldSpec>,
         wait_seconds: Option<u64>,
+        idempotency: Idempotency,
     },
     /// The status; with `wait_seconds`, once every log held is settled at
     /// its newest checkpoint (or an error when the time runs out).
@@ -89,15 +116,19 @@ pub(crate) enum AdminRequest {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "response")]
 pub(crate) enum AdminResponse {
+    /// Published (or, `earlier`, found published under the same key: a
+    /// retry, and nothing was published again).
     Published {
         index: u64,
         size: u64,
+        earlier: bool,
     },
     /// Published and stored, but the quorum had not received it when the
     /// wait ran out.
     NotYetReceived {
         index: u64,
         size: u64,
+        earlier: bool,
         waited_seconds: u64,
     },
     Status {
@@ -167,10 +198,14 @@ async fn answer(node: &Node, stream: UnixStream) -> Result<()> {
 
 async fn execute(node: &Node, request: AdminRequest) -> Result<AdminResponse> {
     match request {
-        AdminRequest::Publish { kind, fields, wait_seconds } => {
+        AdminRequest::Publish { kind, fields, wait_seconds, idempotency } => {
+            let window = idempotency.derived.then_some(DERIVED_KEY_WINDOW);
+            let key = cbm_net::IdempotencyKey::new(idempotency.key, window).map_err(|e| anyhow!(e))?;
             let draft = draft(node, kind, fields).await?;
-            let checkpoint = node.publish(vec![draft]).await?;
-            let size = checkpoint.body.size;
+            let (index, size, earlier) = match node.publish_once(key, vec![draft]).await? {
+                cbm_net::Published::New(checkpoint) => (checkpoint.body.size - 1, checkpoint.body.size, false),
+                cbm_net::Published::Earlier(publication) => (publication.index, publication.size, true),
+            };
             if let Some(seconds) = wait_seconds {
                 let me = node.signatory().clone();
                 let timeout = std::time::Duration::from_secs(seconds);
@@ -179,10 +214,10 @@ async fn execute(node: &Node, request: AdminRequest) -> Result<AdminResponse> {
                     if !matches!(e, cbm_net::NodeError::Timeout(_)) {
                         return Err(e.into());
                     }
-                    return Ok(AdminResponse::NotYetReceived { index: size - 1, size, waited_seconds: seconds });
+                    return Ok(AdminResponse::NotYetReceived { index, size, earlier, waited_seconds: seconds });
                 }
             }
-            Ok(AdminResponse::Published { index: size - 1, size })
+            Ok(AdminResponse::Published { index, size, earlier })
         }
         AdminRequest::Status { wait_seconds: None } => {
             Ok(AdminResponse::Status { status: node.status().await?, obligations: node.obligations().await? })
@@ -313,12 +348,27 @@ pub(crate) async fn call(data_dir: &Path, request: &AdminRequest) -> Result<Admi
     let (read, mut write) = stream.into_split();
     let mut line = serde_json::to_vec(request)?;
     line.push(b'\n');
-    write.write_all(&line).await?;
-    write.shutdown().await?;
-    let mut answer = String::new();
-    BufReader::new(read.take(64 << 20)).read_line(&mut answer).await?;
+    write.write_all(&line).await.context("sending the request to the node")?;
+    // From here on the node may have acted on the request.
+    let answered = async {
+        write.shutdown().await?;
+        let mut answer = String::new();
+        BufReader::new(read.take(64 << 20)).read_line(&mut answer).await?;
+        Ok::<_, std::io::Error>(answer)
+    };
+    let answer = match answered.await {
+        Ok(answer) if !answer.is_empty() => answer,
+        Ok(_) => return Err(OutcomeUnknown("it closed the connection".into()).into()),
+        Err(e) => return Err(OutcomeUnknown(e.to_string()).into()),
+    };
     match serde_json::from_str(&answer).context("the node's answer is not valid")? {
         AdminResponse::Error { message } => bail!("the node refused: {message}"),
         response => Ok(response),
     }
 }
+
+/// The node took a request but went away before it answered: whether it
+/// acted on it is unknown.
+#[derive(Debug, thiserror::Error)]
+#[error("the node went away before it answered ({0}): whether it acted on the request is unknown")]
+pub(crate) struct OutcomeUnknown(String);

@@ -2,7 +2,8 @@
 //! confidence-building measures between states.
 //!
 //! Exit codes: 0 success (an audit with verdict ok), 1 findings (an audit
-//! or fsck that found something), 2 invalid input or any error.
+//! or fsck that found something), 2 invalid input or any error; `declare`
+//! adds 3 (stored, not yet received by the quorum) and 4 (outcome unknown).
 #![forbid(unsafe_code)]
 
 mod admin;
@@ -111,9 +112,16 @@ enum Command {
                             cbm declare --data-dir ar --kind amend --amends 0 --reason \"new address\" --field contact=x@ar.example\n  \
                             cbm declare --data-dir bo --kind object --cites AR:0 --reason \"cannot confirm\"\n  \
                             cbm declare --data-dir ar --kind status --topic points-of-contact --change suspend\n\n\
-                            Exit codes:\n  0  published (with --wait: and received by the quorum)\n  \
+                            A declare is safe to retry: run the same command again, and if the node had \
+                            published it, you get that entry back instead of a second one (an identical \
+                            draft is taken as a retry for 24 hours; --idempotency-key KEY makes it so \
+                            for good, and lets you publish an identical draft again under a new key).\n\n\
+                            Exit codes:\n  0  published, or found published by an earlier try (with --wait: and \
+                            received by the quorum)\n  \
                             2  refused or not sent: nothing was stored\n  \
-                            3  published and stored, but --wait ran out before the quorum received it"
+                            3  published and stored, but --wait ran out before the quorum received it\n  \
+                            4  outcome unknown: the node went away before it answered; run the same \
+                            command again"
     )]
     Declare(Box<DeclareArgs>),
     /// Shows a running node's logs, settlement, cosigners and evidence.
@@ -295,6 +303,11 @@ struct DeclareArgs {
     /// stored and is delivered when the peers are reachable).
     #[arg(long, value_name = "SECONDS")]
     wait: Option<u64>,
+    /// Publish under this key: a declare under a key already used returns
+    /// the entry published then instead of publishing again. Without it,
+    /// the key is derived from the draft and holds for 24 hours.
+    #[arg(long, value_name = "KEY")]
+    idempotency_key: Option<String>,
 }
 
 /// Entry kinds, as `cbm declare --kind` names them.
@@ -313,6 +326,9 @@ enum Kind {
 /// `declare`'s exit code for an entry stored but not received by the
 /// quorum when `--wait` ran out.
 const EXIT_NOT_YET_RECEIVED: u8 = 3;
+
+/// `declare`'s exit code when the node went away before it answered.
+const EXIT_OUTCOME_UNKNOWN: u8 = 4;
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -508,16 +524,33 @@ async fn declare(args: DeclareArgs) -> Result<ExitCode> {
     if let Some(path) = &args.fields_file {
         fields.extend(read_fields_file(path)?);
     }
-    let request = admin::AdminRequest::Publish { kind, fields, wait_seconds: args.wait };
-    match admin::call(&args.data_dir, &request).await? {
-        admin::AdminResponse::Published { index, size } if args.wait.is_some() => {
-            println!("published entry {index}; the log now holds {size}; received by the quorum");
+    let idempotency = admin::Idempotency::of(args.idempotency_key.clone(), &kind, &fields)?;
+    let request = admin::AdminRequest::Publish { kind, fields, wait_seconds: args.wait, idempotency };
+    let answer = match admin::call(&args.data_dir, &request).await {
+        Ok(answer) => answer,
+        Err(e) if e.is::<admin::OutcomeUnknown>() => {
+            eprintln!("error: {e:#}");
+            eprintln!("run the same command again: if the entry was published, it is returned, not published twice");
+            return Ok(ExitCode::from(EXIT_OUTCOME_UNKNOWN));
         }
-        admin::AdminResponse::Published { index, size } => {
+        Err(e) => return Err(e),
+    };
+    let published = |index: u64, size: u64, earlier: bool| {
+        if earlier {
+            println!("entry {index} was already published (the log then held {size}); not published again");
+        } else {
             println!("published entry {index}; the log now holds {size}");
         }
-        admin::AdminResponse::NotYetReceived { index, size, waited_seconds } => {
-            println!("published entry {index}; the log now holds {size}");
+    };
+    match answer {
+        admin::AdminResponse::Published { index, size, earlier } => {
+            published(index, size, earlier);
+            if args.wait.is_some() {
+                println!("received by the quorum");
+            }
+        }
+        admin::AdminResponse::NotYetReceived { index, size, earlier, waited_seconds } => {
+            published(index, size, earlier);
             eprintln!(
                 "entry {index} is published and stored, but the quorum has not received it within {waited_seconds} s \
                  (are the peers reachable? it is delivered when they are)"

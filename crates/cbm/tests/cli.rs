@@ -286,11 +286,13 @@ fn every_kind_of_entry_can_be_declared_from_flags_or_files() {
     )
     .expect("write");
     declare("ar", &["--kind", "notification", "--topic", "incident", "--fields-file", "fields.toml"]);
-    // A second suspension of a suspended obligation breaks the status rules.
-    let again = common::cbm(
-        &["declare", "--data-dir", "ar", "--kind", "status", "--topic", "points-of-contact", "--change", "suspend"],
-        d,
-    );
+    // The same suspension again is taken as a retry of the first; a second
+    // suspension (under a key of its own) of a suspended obligation breaks
+    // the status rules.
+    let suspend =
+        ["declare", "--data-dir", "ar", "--kind", "status", "--topic", "points-of-contact", "--change", "suspend"];
+    assert!(common::ok(&suspend, d).contains("entry 2 was already published"));
+    let again = common::cbm(&[&suspend[..], &["--idempotency-key", "second"]].concat(), d);
     assert_eq!(code(&again), 2, "{}", common::said(&again));
     let status = common::ok(&["status", "--data-dir", "bo", "--json", "--wait", "30"], d);
     let status: serde_json::Value = serde_json::from_str(&status).expect("JSON");
@@ -307,4 +309,56 @@ fn every_kind_of_entry_can_be_declared_from_flags_or_files() {
         d,
     );
     drop(nodes);
+}
+
+#[test]
+fn a_declare_retried_returns_the_entry_already_published_instead_of_a_duplicate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    common::agreement(d, &["AR", "BO"], 1, 2);
+    let _node = common::Nodes(vec![common::start_node(d, "ar")]);
+    common::ok(&["status", "--data-dir", "ar", "--wait", "30"], d);
+    let declare = |field: &str, key: Option<&str>| {
+        let mut args = vec!["declare", "--data-dir", "ar", "--kind", "notification", "--topic", "incident"];
+        args.extend(["--field", field]);
+        args.extend(key.iter().flat_map(|k| ["--idempotency-key", *k]));
+        common::ok(&args, d)
+    };
+    assert!(declare("what=outage", None).contains("published entry 0"));
+    // The same draft again, as after a declare whose outcome was unknown.
+    let retry = declare("what=outage", None);
+    assert!(retry.contains("entry 0 was already published") && retry.contains("not published again"), "{retry}");
+    // Under a key, the key decides: a new key publishes the same draft
+    // again, and the key used again returns its entry whatever the draft.
+    assert!(declare("what=outage", Some("second-outage")).contains("published entry 1"));
+    let reused = declare("what=something else", Some("second-outage"));
+    assert!(reused.contains("entry 1 was already published"), "{reused}");
+    let status = common::ok(&["status", "--data-dir", "ar", "--json"], d);
+    let status: serde_json::Value = serde_json::from_str(&status).expect("JSON");
+    assert_eq!(status["status"]["logs"][0]["size"], 2, "{status}");
+}
+
+#[test]
+fn a_declare_whose_node_goes_away_before_it_answers_exits_4_outcome_unknown() {
+    use std::io::BufRead as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    std::fs::create_dir(d.join("ar")).expect("data directory");
+    // A node that takes the request and dies before answering.
+    let listener = std::os::unix::net::UnixListener::bind(d.join("ar/admin.sock")).expect("socket");
+    let node = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().expect("accept");
+        let mut request = String::new();
+        std::io::BufReader::new(&stream).read_line(&mut request).expect("request");
+        request
+    });
+    let declare = common::cbm(&["declare", "--data-dir", "ar", "--topic", "points-of-contact", "--field", "a=1"], d);
+    assert_eq!(code(&declare), 4, "{}", common::said(&declare));
+    let said = common::said(&declare);
+    assert!(said.contains("unknown") && said.contains("run the same command again"), "{said}");
+    assert!(node.join().expect("node").contains("\"idempotency\""), "the request carries its key");
+    // With no node at all, nothing was sent: exit 2.
+    std::fs::remove_file(d.join("ar/admin.sock")).expect("remove socket");
+    let unsent = common::cbm(&["declare", "--data-dir", "ar", "--topic", "points-of-contact", "--field", "a=1"], d);
+    assert_eq!(code(&unsent), 2, "{}", common::said(&unsent));
 }

@@ -13,6 +13,7 @@
 mod cosign;
 mod export;
 mod fsck;
+mod published;
 mod records;
 mod schema;
 
@@ -31,6 +32,7 @@ use crate::merkle::{
 
 pub use export::{ExportError, ExportSummary};
 pub use fsck::{FsckReport, LogReport};
+pub use published::Publication;
 pub use records::{EvidencePage, MAX_EVIDENCE_PER_LOG_AND_KIND, OpeningsPage};
 
 /// Why a store operation failed.
@@ -460,12 +462,15 @@ impl Store {
         entries: &[SignedEntry],
         checkpoint: &SignedCheckpoint,
     ) -> Result<(), StoreError> {
-        self.append_with(log, entries, checkpoint, None, &[])
+        self.append_with(log, entries, checkpoint, Along::default())
     }
 
     /// The owner's append of entries it wrote: as [`Store::append`], with the
     /// openings of their committed fields (per recipient) in the same
-    /// transaction, so no committed entry is ever stored without them.
+    /// transaction, so no committed entry is ever stored without them; and,
+    /// if a `key` is given, the publication recorded under it (see
+    /// [`Store::published_under`]) in that transaction too, so that a retry
+    /// of the same publication finds it whenever the entries are stored.
     ///
     /// # Errors
     /// As [`Store::append`].
@@ -475,8 +480,9 @@ impl Store {
         entries: &[SignedEntry],
         checkpoint: &SignedCheckpoint,
         openings: &[(SignatoryId, Opening)],
+        key: Option<&str>,
     ) -> Result<(), StoreError> {
-        self.append_with(log, entries, checkpoint, None, openings)
+        self.append_with(log, entries, checkpoint, Along { openings, key, ..Along::default() })
     }
 
     /// A witness's append (spec/log.md §3.3): the mirrored entries, the
@@ -500,7 +506,7 @@ impl Store {
         if cosignature.body.checkpoint != checkpoint.body {
             return Err(AppendError::CosignatureOfAnotherCheckpoint.into());
         }
-        self.append_with(log, entries, checkpoint, Some(cosignature), &[])
+        self.append_with(log, entries, checkpoint, Along { cosignature: Some(cosignature), ..Along::default() })
     }
 
     fn append_with(
@@ -508,8 +514,7 @@ impl Store {
         log: &LogId,
         entries: &[SignedEntry],
         checkpoint: &SignedCheckpoint,
-        cosignature: Option<&Cosignature>,
-        openings: &[(SignatoryId, Opening)],
+        along: Along<'_>,
     ) -> Result<(), StoreError> {
         if checkpoint.body.log != *log {
             return Err(AppendError::WrongLog("checkpoint").into());
@@ -542,11 +547,15 @@ impl Store {
                 }
             }
             tx.prepare_cached("DELETE FROM staged WHERE log = ?1")?.execute([id])?;
-            if let Some(cosignature) = cosignature {
+            if let Some(cosignature) = along.cosignature {
                 cosign::insert_cosignature(&tx, id, cosignature)?;
             }
-            for (recipient, opening) in openings {
+            for (recipient, opening) in along.openings {
                 records::insert_opening(&tx, log, recipient, opening)?;
+            }
+            if let Some(key) = along.key {
+                let first = Publication { index: size, size: new_size, at: checkpoint.body.timestamp };
+                published::record(&tx, key, &first)?;
             }
         }
         tx.commit()?;
@@ -875,4 +884,16 @@ impl HashReader for NodeReader<'_> {
             })
             .collect()
     }
+}
+
+/// What an append stores along with the entries and checkpoint, in the same
+/// transaction.
+#[derive(Default)]
+struct Along<'a> {
+    /// The witness's own cosignature of the checkpoint.
+    cosignature: Option<&'a Cosignature>,
+    /// The owner's openings of committed fields, per recipient.
+    openings: &'a [(SignatoryId, Opening)],
+    /// The key the owner published the entries under.
+    key: Option<&'a str>,
 }

@@ -8,7 +8,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// The schema version this build writes.
-pub(crate) const CURRENT_VERSION: u32 = 6;
+pub(crate) const CURRENT_VERSION: u32 = 7;
 
 /// Migration `i` takes a store from version `i` to `i + 1`.
 const MIGRATIONS: [&str; CURRENT_VERSION as usize] = [
@@ -107,6 +107,14 @@ const MIGRATIONS: [&str; CURRENT_VERSION as usize] = [
     "ALTER TABLE evidence ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
     UPDATE evidence SET kind = CASE hex(substr(bytes, 2, 1)) WHEN '01' THEN 1 WHEN '02' THEN 2 ELSE 0 END;
     CREATE INDEX evidence_by_kind ON evidence (log_id, kind);",
+    // Version 7: what the owner published under which key, written in the
+    // append's transaction, so that a retried publication is found.
+    "CREATE TABLE published (
+        key TEXT PRIMARY KEY,
+        idx INTEGER NOT NULL CHECK (idx >= 0),
+        size INTEGER NOT NULL CHECK (size >= 0),
+        at INTEGER NOT NULL CHECK (at >= 0)
+    );",
 ];
 
 /// Fails, changing nothing, if the store was written by a newer cbm.

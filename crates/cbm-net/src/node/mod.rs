@@ -47,6 +47,43 @@ use crate::tls::{ConnectionLimits, TlsError, server_config};
 /// Read-only store connections serving peers' read requests.
 const READERS: usize = 4;
 
+/// The key a publication is made under, so that it is safe to retry (see
+/// [`Node::publish_once`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    /// The key, at most [`IdempotencyKey::MAX_BYTES`].
+    key: String,
+    /// How long after an earlier publication under the key a new one is
+    /// still taken as its retry; forever if absent.
+    reuse_within: Option<cbm_wire::TimeSpan>,
+}
+
+impl IdempotencyKey {
+    /// Most bytes of a key.
+    pub const MAX_BYTES: usize = 256;
+
+    /// A key under which a publication is made once, and retries of it
+    /// within `reuse_within` (forever if absent) find it.
+    ///
+    /// # Errors
+    /// If `key` is empty or longer than [`IdempotencyKey::MAX_BYTES`].
+    pub fn new(key: String, reuse_within: Option<cbm_wire::TimeSpan>) -> Result<Self, String> {
+        if key.is_empty() || key.len() > Self::MAX_BYTES {
+            return Err(format!("an idempotency key has 1 to {} bytes, not {}", Self::MAX_BYTES, key.len()));
+        }
+        Ok(Self { key, reuse_within })
+    }
+}
+
+/// What came of a publication under a key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Published {
+    /// The entries were published with this checkpoint.
+    New(SignedCheckpoint),
+    /// They had been, earlier: nothing was published now.
+    Earlier(cbm_log::store::Publication),
+}
+
 /// Per-peer limits and timeouts (spec/transport.md §4).
 #[derive(Clone, Copy, Debug)]
 pub struct NodeLimits {
@@ -297,14 +334,39 @@ impl Node {
     /// # Errors
     /// [`NodeError::Refused`] or a store failure.
     pub async fn publish(&self, drafts: Vec<Draft>) -> Result<SignedCheckpoint, NodeError> {
+        match self.publish_under(drafts, None).await? {
+            Published::New(checkpoint) => Ok(checkpoint),
+            Published::Earlier(_) => unreachable!("only a publication under a key finds an earlier one"),
+        }
+    }
+
+    /// As [`Node::publish`], safe to retry: if the node already published
+    /// under `key.key` (within `key.reuse_within` of now, if that is set),
+    /// nothing is published and the earlier publication is returned;
+    /// otherwise the entries are published and the key recorded with them,
+    /// in the same store transaction.
+    ///
+    /// # Errors
+    /// As [`Node::publish`].
+    pub async fn publish_once(&self, key: IdempotencyKey, drafts: Vec<Draft>) -> Result<Published, NodeError> {
+        self.publish_under(drafts, Some(key)).await
+    }
+
+    async fn publish_under(&self, drafts: Vec<Draft>, key: Option<IdempotencyKey>) -> Result<Published, NodeError> {
         let shared = Arc::clone(&self.shared);
         let outcome = self
             .shared
             .with_held(move |h| {
                 let s = &shared;
                 let log = s.agreement.log_of(&s.me);
-                let size = h.store.size(&log)?;
                 let now = s.clock.now();
+                if let Some(key) = &key
+                    && let Some(earlier) = h.store.published_under(&key.key)?
+                    && key.reuse_within.is_none_or(|window| now.0 <= earlier.at.0.saturating_add(window.0))
+                {
+                    return Ok(Ok(Published::Earlier(earlier)));
+                }
+                let size = h.store.size(&log)?;
                 let author =
                     Author { agreement: &s.agreement, signatory: &s.me, key_id: s.key_id, key: &s.signing_key };
                 let authored = author.write_all(drafts, size, now, &mut rand_core::OsRng);
@@ -324,17 +386,20 @@ impl Node {
                 let body = Checkpoint { log, size: frontier.size(), root: RootHash(frontier.root().0), timestamp };
                 let checkpoint = SignedCheckpoint::sign(body, s.agreement.hash(), s.key_id, &s.signing_key);
                 let openings: Vec<_> = authored.iter().flat_map(|a| a.openings.iter().cloned()).collect();
-                h.store.append_authored(&log, &entries, &checkpoint, &openings)?;
+                let key = key.as_ref().map(|k| k.key.as_str());
+                h.store.append_authored(&log, &entries, &checkpoint, &openings, key)?;
                 s.note_size(log, checkpoint.body.size);
                 entries.iter().for_each(|e| h.facts.observe(e));
-                Ok(Ok(checkpoint))
+                Ok(Ok(Published::New(checkpoint)))
             })
             .await??;
-        self.shared.changed();
-        for peer in self.shared.partners.clone() {
-            let shared = Arc::clone(&self.shared);
-            let checkpoint = outcome.clone();
-            tokio::spawn(async move { announce(&shared, &peer, checkpoint).await });
+        if let Published::New(checkpoint) = &outcome {
+            self.shared.changed();
+            for peer in self.shared.partners.clone() {
+                let shared = Arc::clone(&self.shared);
+                let checkpoint = checkpoint.clone();
+                tokio::spawn(async move { announce(&shared, &peer, checkpoint).await });
+            }
         }
         Ok(outcome)
     }
