@@ -1,7 +1,8 @@
 //! Durability under `kill -9`: a child process appends in a loop (staging
 //! half of some batches first, spec/log.md §9.3) and is killed with SIGKILL
 //! at random instants. After every kill the store opens, holds every append
-//! and staged segment the child saw return, passes a full `fsck`, and takes
+//! and staged segment the child saw return, passes a full `fsck`, holds the
+//! publication key of its latest checkpoint and none beyond it, and takes
 //! further appends.
 
 use std::io::{BufRead as _, BufReader};
@@ -91,6 +92,15 @@ fn every_acknowledged_append_survives_sigkill() {
                 "round {round}: {size} entries staged between checkpoints {checkpointed} and {}",
                 target.body.size
             ),
+        }
+        // The key is stored with its append, or neither is.
+        if checkpointed > 0 {
+            let publication = store.published_under(&format!("at-{checkpointed}")).expect("read");
+            assert_eq!(publication.map(|p| p.size), Some(checkpointed), "round {round}: the latest append's key");
+        }
+        for beyond in checkpointed + 1..=checkpointed + 37 {
+            let key = format!("at-{beyond}");
+            assert_eq!(store.published_under(&key).expect("read"), None, "round {round}: a key without its append");
         }
         let report = store.fsck(|_| {}).expect("fsck");
         assert!(report.is_ok(), "round {round}: {report:?}");

@@ -2,8 +2,9 @@
 //! forever, printing `durable <size>` after each append returns. Every other
 //! batch of four or more entries is written as a witness far behind writes
 //! it: its first half staged (`staged <size>` once that returns), then the
-//! rest appended with the checkpoint. The test kills it with SIGKILL at
-//! random instants.
+//! rest appended with the checkpoint. Each append records the publication
+//! key `at-<size>` in its transaction, as an owner's does. The test kills
+//! it with SIGKILL at random instants.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -29,7 +30,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             writeln!(stdout, "staged {}", writer.size() - (batch - split as u64))?;
             stdout.flush()?;
         }
-        store.append(&writer.log, &entries[split..], &checkpoint)?;
+        let key = format!("at-{}", checkpoint.body.size);
+        store.append_authored(&writer.log, &entries[split..], &checkpoint, &[], Some(&key))?;
         writeln!(stdout, "durable {}", writer.size())?;
         stdout.flush()?;
         batch = batch % 37 + 1;
