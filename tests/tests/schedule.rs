@@ -171,3 +171,130 @@ proptest! {
         prop_assert_eq!(acks[0].recipients[0].clone(), (id("DE"), expected));
     }
 }
+
+/// The rules of spec/log.md §5.3 read literally, as the reference: every
+/// period looks through every entry. Quadratic, and plainly right.
+fn judge_periods_by_scanning(
+    agreement: &Agreement,
+    owner: &SignatoryId,
+    entries: &[SignedEntry],
+    receipts: &Receipts,
+    now: Timestamp,
+) -> Vec<cbm_log::schedule::PeriodReport> {
+    use cbm_log::calendar::{due_at, period_of, period_start};
+    let mut reports = Vec::new();
+    for schedule in agreement.roster().schedules.iter().filter(|s| s.binds(owner)) {
+        let Some(last) = period_of(schedule, now) else { continue };
+        for period in last.saturating_sub(cbm_log::schedule::MAX_PERIODS - 1)..=last {
+            let Some(due) = due_at(schedule, period) else { break };
+            let declaration = entries.iter().find(|e| {
+                matches!(&e.body.kind, EntryKind::Declaration { topic, period: p } | EntryKind::NoChange { topic, period: p }
+                    if *topic == schedule.topic && *p == period)
+            });
+            let delivered = declaration.and_then(|e| receipts.delivered(agreement, owner, e.body.index));
+            let amendments = declaration.map_or_else(Vec::new, |d| {
+                let amended = |e: &&SignedEntry| matches!(&e.body.kind, EntryKind::Amendment { amends, .. } if amends.hash == d.hash());
+                entries.iter().filter(amended).map(|e| e.body.index).collect()
+            });
+            let mut in_force = None;
+            for entry in entries {
+                if let EntryKind::Status { topic, change, effective_from } = &entry.body.kind {
+                    let by_due = receipts.delivered(agreement, owner, entry.body.index).is_some_and(|d| d <= due);
+                    if *topic == schedule.topic && *effective_from <= due && by_due {
+                        in_force = Some(*change);
+                    }
+                }
+            }
+            let status = match in_force {
+                Some(StatusChange::Withdraw) => PeriodStatus::Withdrawn,
+                Some(StatusChange::Suspend) => PeriodStatus::Suspended,
+                _ => match (declaration, delivered) {
+                    (_, Some(at)) if period_start(schedule, period).is_some_and(|start| at < start) => {
+                        PeriodStatus::Early
+                    }
+                    (_, Some(at)) if at <= due => PeriodStatus::OnTime,
+                    (_, Some(_)) => PeriodStatus::Late,
+                    (_, None) if now <= due => PeriodStatus::Pending,
+                    (Some(_), None) => PeriodStatus::Late,
+                    (None, None) => PeriodStatus::Missing,
+                },
+            };
+            reports.push(cbm_log::schedule::PeriodReport {
+                topic: schedule.topic.clone(),
+                period,
+                due,
+                status,
+                entry: declaration.map(|e| e.body.index),
+                no_change: declaration.is_some_and(|e| matches!(e.body.kind, EntryKind::NoChange { .. })),
+                delivered,
+                amendments,
+            });
+        }
+    }
+    reports
+}
+
+/// One entry of a random log: what it is, by a small number each.
+#[derive(Clone, Debug)]
+enum Drawn {
+    Declaration { period: u64, no_change: bool },
+    Amendment { of: usize },
+    Status { change: u8, effective_day: u64 },
+}
+
+fn drawn() -> impl Strategy<Value = Drawn> {
+    prop_oneof![
+        (0u64..8, any::<bool>()).prop_map(|(period, no_change)| Drawn::Declaration { period, no_change }),
+        (0usize..64).prop_map(|of| Drawn::Amendment { of }),
+        (0u8..3, 0u64..240).prop_map(|(change, effective_day)| Drawn::Status { change, effective_day }),
+    ]
+}
+
+proptest! {
+    /// Judging from the index built once gives what scanning every entry
+    /// for every period gives, for logs that mix declarations (several for
+    /// one period too), amendments and status changes in any order, with
+    /// receipts that come at any time or never.
+    #[test]
+    fn periods_judged_from_the_index_are_those_judged_by_scanning_every_entry(
+        drawn in proptest::collection::vec(drawn(), 0..40),
+        receipt_days in proptest::collection::vec(proptest::option::of((0u64..240, 0u64..240)), 40),
+        now_day in 0u64..260,
+    ) {
+        let mut entries: Vec<SignedEntry> = Vec::new();
+        for (index, d) in (0u64..).zip(&drawn) {
+            let kind = match *d {
+                Drawn::Declaration { period, no_change: false } => EntryKind::Declaration { topic: poc(), period },
+                Drawn::Declaration { period, no_change: true } => EntryKind::NoChange { topic: poc(), period },
+                Drawn::Amendment { of } if !entries.is_empty() => {
+                    let amended = &entries[of % entries.len()];
+                    EntryKind::Amendment {
+                        amends: cbm_wire::EntryRef { signatory: id("AT"), index: amended.body.index, hash: amended.hash() },
+                        reason: cbm_wire::Text::default(),
+                    }
+                }
+                Drawn::Amendment { .. } => EntryKind::Declaration { topic: poc(), period: 0 },
+                Drawn::Status { change, effective_day } => EntryKind::Status {
+                    topic: poc(),
+                    change: [StatusChange::Suspend, StatusChange::Resume, StatusChange::Withdraw][usize::from(change)],
+                    effective_from: Timestamp(EPOCH.0 + effective_day * DAY),
+                },
+            };
+            entries.push(entry(index, kind));
+        }
+        // Each entry gets its own checkpoint, cosigned by DE and FI at the
+        // drawn days (or never).
+        let mut cosignatures = Vec::new();
+        for (size, days) in (1u64..).zip(receipt_days.iter().take(entries.len())) {
+            if let Some((de, fi)) = days {
+                cosignatures.push(cosignature("DE", size, EPOCH.0 + de * DAY));
+                cosignatures.push(cosignature("FI", size, EPOCH.0 + fi * DAY));
+            }
+        }
+        let (agreement, receipts, now) = (agreement(), Receipts::new(&cosignatures), Timestamp(EPOCH.0 + now_day * DAY));
+        prop_assert_eq!(
+            judge_periods(&agreement, &id("AT"), &entries, &receipts, now),
+            judge_periods_by_scanning(&agreement, &id("AT"), &entries, &receipts, now)
+        );
+    }
+}

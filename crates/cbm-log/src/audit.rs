@@ -7,13 +7,13 @@
 //! bytes per entry (the entry hashes citations are checked against): see
 //! spec/log.md §7.4.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 
 use cbm_wire::{
-    BUNDLE_FORMAT_VERSION, BundleEnd, BundleRecord, Cosignature, EntryHash, EntryKind, EntryRef, EquivocationEvidence,
-    Field, LogId, Opening, SignatoryId, SignedCheckpoint, SignedEntry, SigningKeyInfo, StatusChange, Timestamp, Topic,
-    TreeHash,
+    BUNDLE_FORMAT_VERSION, BundleEnd, BundleRecord, Checkpoint, Cosignature, EntryHash, EntryKind, EntryRef,
+    EquivocationEvidence, Field, LogId, Opening, SignatoryId, SignedCheckpoint, SignedEntry, SigningKeyInfo,
+    StatusChange, Timestamp, Topic, TreeHash,
 };
 use rayon::prelude::*;
 use serde::Serialize;
@@ -145,6 +145,8 @@ struct LogState {
     /// The latest status change per scheduled topic, for the status rules.
     status: BTreeMap<Topic, StatusChange>,
     checkpoints: Vec<SignedCheckpoint>,
+    /// The bodies of `checkpoints`, for the cosignatures that follow.
+    checkpoint_bodies: HashSet<Checkpoint>,
     /// The latest time of the accepted checkpoints smaller than the last.
     latest_smaller: Option<Timestamp>,
     cosignatures: Vec<Cosignature>,
@@ -230,21 +232,42 @@ impl Problems {
     }
 }
 
+/// What is checked of a record on every core before the sequential pass.
+enum Prechecked {
+    /// An entry's hash, size and signature.
+    Entry(Precheck),
+    /// Whether a checkpoint's or cosignature's signature verifies.
+    Signature(bool),
+    /// Nothing (other records).
+    Nothing,
+}
+
+impl Prechecked {
+    fn of(agreement: &Agreement, record: &BundleRecord) -> Self {
+        match record {
+            BundleRecord::Entry { entry } => Self::Entry(Precheck::of(agreement, entry)),
+            BundleRecord::Checkpoint { checkpoint } => Self::Signature(agreement.verify_checkpoint(checkpoint).is_ok()),
+            BundleRecord::Cosignature { cosignature } => {
+                Self::Signature(agreement.verify_cosignature(cosignature).is_ok())
+            }
+            _ => Self::Nothing,
+        }
+    }
+}
+
 impl Auditor {
     /// Audits a batch of records, given as their bytes, in order. They are
-    /// decoded, and their entries' hashes and signatures prechecked, on
-    /// every core first (spec/log.md §7.4); the sequential rules follow.
-    /// Returns `false` at a record that does not decode: the audit stops there.
+    /// decoded, their entries' hashes and signatures prechecked, and the
+    /// signatures of checkpoints and cosignatures verified, on every core
+    /// first (spec/log.md §7.4); the sequential rules follow. Returns
+    /// `false` at a record that does not decode: the audit stops there.
     fn batch(&mut self, batch: &[(u64, Vec<u8>)]) -> bool {
         let agreement = self.agreement.as_ref();
         let decoded: Vec<_> = batch
             .par_iter()
             .map(|(offset, bytes)| {
                 let record = decode_record(*offset, bytes)?;
-                let precheck = match (&record, agreement) {
-                    (BundleRecord::Entry { entry }, Some(agreement)) => Some(Precheck::of(agreement, entry)),
-                    _ => None,
-                };
+                let precheck = agreement.map(|agreement| Prechecked::of(agreement, &record));
                 Ok((record, precheck))
             })
             .collect();
@@ -291,6 +314,7 @@ impl Auditor {
                             hashes: Vec::new(),
                             status: BTreeMap::new(),
                             checkpoints: Vec::new(),
+                            checkpoint_bodies: HashSet::new(),
                             latest_smaller: None,
                             cosignatures: Vec::new(),
                             kept: Vec::new(),
@@ -307,7 +331,7 @@ impl Auditor {
         }
     }
 
-    fn record(&mut self, record: BundleRecord, expected_end: Option<BundleEnd>, precheck: Option<Precheck>) {
+    fn record(&mut self, record: BundleRecord, expected_end: Option<BundleEnd>, precheck: Option<Prechecked>) {
         self.records += 1;
         let position = self.records;
         if self.ended {
@@ -339,11 +363,26 @@ impl Auditor {
             }
             (_, None) => self.unchecked += 1,
             (BundleRecord::Entry { entry }, Some(agreement)) => {
-                let precheck = precheck.unwrap_or_else(|| Precheck::of(agreement, &entry));
+                let precheck = match precheck {
+                    Some(Prechecked::Entry(precheck)) => precheck,
+                    _ => Precheck::of(agreement, &entry),
+                };
                 self.entry(position, entry, &precheck);
             }
-            (BundleRecord::Checkpoint { checkpoint }, Some(_)) => self.checkpoint(position, checkpoint),
-            (BundleRecord::Cosignature { cosignature }, Some(_)) => self.cosignature(position, cosignature),
+            (BundleRecord::Checkpoint { checkpoint }, Some(agreement)) => {
+                let verified = match precheck {
+                    Some(Prechecked::Signature(verified)) => verified,
+                    _ => agreement.verify_checkpoint(&checkpoint).is_ok(),
+                };
+                self.checkpoint(position, checkpoint, verified);
+            }
+            (BundleRecord::Cosignature { cosignature }, Some(agreement)) => {
+                let verified = match precheck {
+                    Some(Prechecked::Signature(verified)) => verified,
+                    _ => agreement.verify_cosignature(&cosignature).is_ok(),
+                };
+                self.cosignature(position, cosignature, verified);
+            }
             (BundleRecord::Evidence { evidence }, Some(agreement)) => {
                 match verify_evidence(agreement.roster(), &evidence) {
                     Ok(owner) => {
@@ -434,14 +473,12 @@ impl Auditor {
         }
     }
 
-    fn checkpoint(&mut self, position: u64, checkpoint: SignedCheckpoint) {
-        let Some(agreement) = &self.agreement else { return };
+    fn checkpoint(&mut self, position: u64, checkpoint: SignedCheckpoint, verified: bool) {
         let Some(state) = self.logs.get_mut(&checkpoint.body.log) else {
             self.problems.push(format!("record {position}: checkpoint of an unknown log"));
             return;
         };
         let body = &checkpoint.body;
-        let verified = agreement.verify_checkpoint(&checkpoint).is_ok();
         let previous = state.checkpoints.last().map(|c| (c.body.size, c.body.timestamp));
         if !verified {
             self.problems.push(format!("record {position}: checkpoint of {} does not verify", state.owner));
@@ -472,19 +509,18 @@ impl Auditor {
                 state.report.judged.out_of_time_order = true;
             }
             state.report.checkpoints += 1;
+            state.checkpoint_bodies.insert(checkpoint.body.clone());
             state.checkpoints.push(checkpoint);
         }
     }
 
-    fn cosignature(&mut self, position: u64, cosignature: Cosignature) {
-        let Some(agreement) = &self.agreement else { return };
+    fn cosignature(&mut self, position: u64, cosignature: Cosignature, verified: bool) {
         let body = &cosignature.body;
         let Some(state) = self.logs.get_mut(&body.checkpoint.log) else {
             self.problems.push(format!("record {position}: cosignature of an unknown log"));
             return;
         };
-        let known = state.checkpoints.iter().any(|c| c.body == body.checkpoint);
-        let verified = agreement.verify_cosignature(&cosignature).is_ok();
+        let known = state.checkpoint_bodies.contains(&body.checkpoint);
         if !known || !verified {
             self.problems.push(format!(
                 "record {position}: cosignature by {} of {}'s checkpoint {}",
@@ -537,10 +573,8 @@ impl Auditor {
         for signatory in &agreement.roster().signatories {
             let Some(mut state) = logs.remove(&agreement.log_of(&signatory.id)) else { continue };
             let receipts = Receipts::new(&state.cosignatures);
-            let mut witnesses: std::collections::HashMap<
-                &cbm_wire::Checkpoint,
-                std::collections::BTreeSet<&SignatoryId>,
-            > = std::collections::HashMap::new();
+            let mut witnesses: std::collections::HashMap<&Checkpoint, std::collections::BTreeSet<&SignatoryId>> =
+                std::collections::HashMap::new();
             for cosignature in &state.cosignatures {
                 witnesses.entry(&cosignature.body.checkpoint).or_default().insert(&cosignature.body.witness);
             }

@@ -6,10 +6,11 @@
 //! other signatories has received it: at the quorum-th earliest receipt.
 //! Deadlines are judged on delivery, never on the owner's own `issued_at`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use cbm_wire::{
-    Cosignature, EntryKind, SignatoryId, SignedCheckpoint, SignedEntry, StatusChange, TimeSpan, Timestamp, Topic,
+    Cosignature, EntryHash, EntryKind, SignatoryId, SignedCheckpoint, SignedEntry, StatusChange, TimeSpan, Timestamp,
+    Topic,
 };
 
 use crate::agreement::Agreement;
@@ -206,29 +207,74 @@ pub fn acknowledgements(
         .collect()
 }
 
-/// The status in force for `topic` at `at`: that of the last status entry
-/// (in log order) effective by `at` and delivered by `at`.
-fn status_at(
-    agreement: &Agreement,
-    owner: &SignatoryId,
-    entries: &[SignedEntry],
-    receipts: &Receipts,
-    topic: &Topic,
-    at: Timestamp,
-) -> Option<StatusChange> {
-    let mut current = None;
-    for entry in entries {
-        if let EntryKind::Status { topic: t, change, effective_from } = &entry.body.kind {
-            let delivered = receipts.delivered(agreement, owner, entry.body.index);
-            // A status change counts from its effective time, and only if it
-            // was delivered by then: no retroactive suspensions.
-            let counts = t == topic && *effective_from <= at && delivered.is_some_and(|d| d <= at);
-            if counts {
-                current = Some(*change);
+/// The entries of one log that the schedule rules look up, indexed once:
+/// judging is then linear in periods plus entries, however the entries
+/// are mixed (spec/log.md §5.3).
+struct Index<'a> {
+    /// The first declaration or no-change for each (topic, period), in log order.
+    declarations: HashMap<(&'a Topic, u64), &'a SignedEntry>,
+    /// The amendments of each entry, by its hash, in log order.
+    amendments: HashMap<EntryHash, Vec<u64>>,
+    /// Per topic, its delivered status changes as (the time from which it
+    /// counts, its log index, the change), sorted by that time.
+    statuses: HashMap<&'a Topic, Vec<(Timestamp, u64, StatusChange)>>,
+}
+
+impl<'a> Index<'a> {
+    fn new(agreement: &Agreement, owner: &SignatoryId, entries: &'a [SignedEntry], receipts: &Receipts) -> Self {
+        let mut index = Self { declarations: HashMap::new(), amendments: HashMap::new(), statuses: HashMap::new() };
+        for entry in entries {
+            match &entry.body.kind {
+                EntryKind::Declaration { topic, period } | EntryKind::NoChange { topic, period } => {
+                    index.declarations.entry((topic, *period)).or_insert(entry);
+                }
+                EntryKind::Amendment { amends, .. } => {
+                    index.amendments.entry(amends.hash).or_default().push(entry.body.index);
+                }
+                EntryKind::Status { topic, change, effective_from } => {
+                    // A status change counts from its effective time, and
+                    // only once it was delivered: no retroactive suspensions.
+                    if let Some(delivered) = receipts.delivered(agreement, owner, entry.body.index) {
+                        let from = (*effective_from).max(delivered);
+                        index.statuses.entry(topic).or_default().push((from, entry.body.index, *change));
+                    }
+                }
+                _ => {}
             }
         }
+        index.statuses.values_mut().for_each(|changes| changes.sort_unstable_by_key(|&(from, index, _)| (from, index)));
+        index
     }
-    current
+}
+
+/// The status in force for one topic at times that only move forward: that
+/// of the last status entry (in log order) that counts by then.
+struct StatusSweep<'i> {
+    /// The topic's changes, by the time they count from.
+    changes: &'i [(Timestamp, u64, StatusChange)],
+    /// How many of them count by the last time asked.
+    counted: usize,
+    /// The one of those last in log order.
+    current: Option<(u64, StatusChange)>,
+}
+
+impl<'i> StatusSweep<'i> {
+    fn new(changes: &'i [(Timestamp, u64, StatusChange)]) -> Self {
+        Self { changes, counted: 0, current: None }
+    }
+
+    /// The status in force at `at`, no earlier than the last time asked.
+    fn at(&mut self, at: Timestamp) -> Option<StatusChange> {
+        while let Some(&(from, index, change)) = self.changes.get(self.counted)
+            && from <= at
+        {
+            if self.current.is_none_or(|(latest, _)| index > latest) {
+                self.current = Some((index, change));
+            }
+            self.counted += 1;
+        }
+        self.current.map(|(_, change)| change)
+    }
 }
 
 /// Judges `owner`'s log against every schedule binding it, for every period
@@ -240,33 +286,22 @@ pub fn judge_periods(
     receipts: &Receipts,
     now: Timestamp,
 ) -> Vec<PeriodReport> {
+    let index = Index::new(agreement, owner, entries, receipts);
     let mut reports = Vec::new();
     for schedule in &agreement.roster().schedules {
         if !schedule.binds(owner) {
             continue;
         }
         let Some(last) = period_of(schedule, now) else { continue };
-        // Judge at most the latest MAX_PERIODS periods of a schedule.
+        let mut status = StatusSweep::new(index.statuses.get(&schedule.topic).map_or(&[], Vec::as_slice));
+        // Judge at most the latest MAX_PERIODS periods of a schedule, in
+        // order: due times only move forward.
         for period in last.saturating_sub(MAX_PERIODS - 1)..=last {
             let Some(due) = due_at(schedule, period) else { break };
-            let declaration = entries.iter().find(|e| match &e.body.kind {
-                EntryKind::Declaration { topic, period: p } | EntryKind::NoChange { topic, period: p } => {
-                    *topic == schedule.topic && *p == period
-                }
-                _ => false,
-            });
+            let declaration = index.declarations.get(&(&schedule.topic, period)).copied();
             let delivered = declaration.and_then(|e| receipts.delivered(agreement, owner, e.body.index));
-            let amendments = declaration
-                .map(|d| {
-                    let hash = d.hash();
-                    entries
-                        .iter()
-                        .filter(|e| matches!(&e.body.kind, EntryKind::Amendment { amends, .. } if amends.hash == hash))
-                        .map(|e| e.body.index)
-                        .collect()
-                })
-                .unwrap_or_default();
-            let status = match status_at(agreement, owner, entries, receipts, &schedule.topic, due) {
+            let amendments = declaration.and_then(|d| index.amendments.get(&d.hash())).cloned().unwrap_or_default();
+            let status = match status.at(due) {
                 Some(StatusChange::Withdraw) => PeriodStatus::Withdrawn,
                 Some(StatusChange::Suspend) => PeriodStatus::Suspended,
                 _ => match (declaration, delivered) {
