@@ -256,22 +256,11 @@ impl Prechecked {
 }
 
 impl Auditor {
-    /// Audits a batch of records, given as their bytes, in order. They are
-    /// decoded, their entries' hashes and signatures prechecked, and the
-    /// signatures of checkpoints and cosignatures verified, on every core
-    /// first (spec/log.md §7.4); the sequential rules follow. Returns
-    /// `false` at a record that does not decode: the audit stops there.
-    fn batch(&mut self, batch: &[(u64, Vec<u8>)]) -> bool {
-        let agreement = self.agreement.as_ref();
-        let decoded: Vec<_> = batch
-            .par_iter()
-            .map(|(offset, bytes)| {
-                let record = decode_record(*offset, bytes)?;
-                let precheck = agreement.map(|agreement| Prechecked::of(agreement, &record));
-                Ok((record, precheck))
-            })
-            .collect();
-        for ((_, bytes), decoded) in batch.iter().zip(decoded) {
+    /// Applies the sequential rules to a batch decoded and prechecked by
+    /// [`decode_batch`], in order. Returns `false` at a record that does not
+    /// decode: the audit stops there.
+    fn batch(&mut self, batch: DecodedBatch) -> bool {
+        for (bytes, decoded) in batch {
             let (record, precheck) = match decoded {
                 Ok(decoded) => decoded,
                 Err(e) => {
@@ -282,7 +271,7 @@ impl Auditor {
             let expected_end = match record {
                 BundleRecord::End { .. } => Some(self.digest.end()),
                 _ => {
-                    self.digest.add(bytes);
+                    self.digest.add(&bytes);
                     None
                 }
             };
@@ -635,7 +624,7 @@ impl Auditor {
 ///
 /// A bundle that cannot be read to its end (truncated, or a record that does
 /// not decode) is reported [`Verdict::Invalid`], with the reason.
-pub fn audit<R: Read>(
+pub fn audit<R: Read + Send>(
     input: R,
     expected: Option<&cbm_wire::AgreementHash>,
     now: Timestamp,
@@ -657,20 +646,75 @@ pub fn audit<R: Read>(
     };
     // The header and roster are a batch of their own, so that every later
     // batch is prechecked under the adopted roster.
-    let mut limit = 2;
-    loop {
-        let (batch, failure) = read_batch(&mut reader, limit);
-        limit = BATCH_RECORDS;
-        let decoded = batch.is_empty() || auditor.batch(&batch);
-        progress(reader.offset());
-        if let Some(failure) = &failure {
-            auditor.problems.push(bundle_problem(failure));
-        }
-        if batch.is_empty() || !decoded || failure.is_some() {
-            break;
-        }
+    let (first, failure) = read_batch(&mut reader, 2);
+    let read_on = !first.is_empty() && failure.is_none();
+    let decoded = auditor.batch(decode_batch(None, first));
+    progress(reader.offset());
+    if let Some(failure) = &failure {
+        auditor.problems.push(bundle_problem(failure));
+    }
+    if read_on && decoded {
+        // A pipeline: one thread reads batches, another decodes and
+        // prechecks them on every core, while this one applies the rules
+        // to the batch before: the reading and the sequential work overlap
+        // the signatures. At most one batch waits between two stages,
+        // which bounds memory.
+        let agreement = auditor.agreement.clone();
+        std::thread::scope(|scope| {
+            let (send_read, read) = std::sync::mpsc::sync_channel(1);
+            let (send, batches) = std::sync::mpsc::sync_channel(1);
+            scope.spawn(move || {
+                loop {
+                    let (batch, failure) = read_batch(&mut reader, BATCH_RECORDS);
+                    let last = batch.is_empty() || failure.is_some();
+                    if send_read.send((batch, failure, reader.offset())).is_err() || last {
+                        return;
+                    }
+                }
+            });
+            scope.spawn(move || {
+                for (batch, failure, offset) in read {
+                    let decoded = decode_batch(agreement.as_ref(), batch);
+                    if send.send((decoded, failure, offset)).is_err() {
+                        return;
+                    }
+                }
+            });
+            for (batch, failure, offset) in batches {
+                let ended = batch.is_empty() || failure.is_some();
+                let decoded = auditor.batch(batch);
+                progress(offset);
+                if let Some(failure) = &failure {
+                    auditor.problems.push(bundle_problem(failure));
+                }
+                if ended || !decoded {
+                    // Dropping the receiver stops the reader at its next batch.
+                    break;
+                }
+            }
+        });
     }
     auditor.finish(now)
+}
+
+/// A batch of records, each with its bytes and what decoding and
+/// prechecking it gave.
+type DecodedBatch = Vec<(Vec<u8>, Result<(BundleRecord, Option<Prechecked>), BundleError>)>;
+
+/// Decodes `batch` and prechecks its records under `agreement` (if it is
+/// adopted yet: a batch that holds the roster is checked sequentially), on
+/// every core (spec/log.md §7.4).
+fn decode_batch(agreement: Option<&Agreement>, batch: Vec<(u64, Vec<u8>)>) -> DecodedBatch {
+    batch
+        .into_par_iter()
+        .map(|(offset, bytes)| {
+            let decoded = decode_record(offset, &bytes).map(|record| {
+                let precheck = agreement.map(|agreement| Prechecked::of(agreement, &record));
+                (record, precheck)
+            });
+            (bytes, decoded)
+        })
+        .collect()
 }
 
 /// Up to `limit` records' bytes (fewer once they hold [`BATCH_BYTES`]),
@@ -696,6 +740,6 @@ fn bundle_problem(error: &BundleError) -> String {
 }
 
 /// Records audited together: they are decoded and prechecked in parallel.
-const BATCH_RECORDS: usize = 1024;
+const BATCH_RECORDS: usize = 4096;
 /// A batch is cut earlier once it holds this many bytes, bounding memory.
 const BATCH_BYTES: usize = 8 << 20;
