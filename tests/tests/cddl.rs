@@ -1,7 +1,9 @@
 //! spec/cbm.cddl describes what the code writes: every spec vector and a
 //! property-test sample of every top-level type validate against the rule
 //! for their type (with the `cddl` crate), and schema-breaking invalid
-//! inputs do not.
+//! inputs do not. Every vector also validates with a second CDDL tool,
+//! zcbor (from which C implementers generate decoders), pinned, in a
+//! Python virtual environment the test makes on first use.
 
 use cbm_tests::invalid::table;
 use cbm_tests::with_wire_type;
@@ -34,10 +36,10 @@ fn validate(rule: &str, bytes: &[u8]) -> Result<(), String> {
     cddl::validate_cbor_from_slice(&document, bytes, None).map_err(|e| e.to_string())
 }
 
-#[test]
-fn every_vector_validates_against_its_rule() {
+/// Every valid vector: its file, its type's rule and its bytes.
+fn vectors() -> Vec<(std::path::PathBuf, &'static str, Vec<u8>)> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/vectors/wire");
-    let mut checked = 0;
+    let mut vectors = Vec::new();
     for entry in std::fs::read_dir(dir).expect("vectors") {
         let path = entry.expect("entry").path();
         if path.file_name().is_some_and(|n| n == "invalid.json") {
@@ -46,13 +48,82 @@ fn every_vector_validates_against_its_rule() {
         let vector: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
         let bytes = hex::decode(vector["cbor"].as_str().expect("cbor")).expect("hex");
-        let object = vector["type"].as_str().expect("type");
-        if let Err(e) = validate(rule(object), &bytes) {
+        vectors.push((path, rule(vector["type"].as_str().expect("type")), bytes));
+    }
+    assert!(vectors.len() > 20);
+    vectors
+}
+
+#[test]
+fn every_vector_validates_against_its_rule() {
+    for (path, rule, bytes) in vectors() {
+        if let Err(e) = validate(rule, &bytes) {
             panic!("{}: {e}", path.display());
         }
-        checked += 1;
     }
-    assert!(checked > 20);
+}
+
+/// zcbor and what it needs, each at the version the spec is checked with.
+const ZCBOR: [&str; 4] = ["zcbor==0.9.1", "cbor2==5.6.5", "PyYAML==6.0.2", "regex==2024.11.6"];
+
+/// The zcbor command: `CBM_ZCBOR` if set, otherwise the one in a virtual
+/// environment under the target directory, made on first use. Fails
+/// loudly, saying what is missing, if it cannot be made.
+fn zcbor() -> std::path::PathBuf {
+    if let Some(path) = std::env::var_os("CBM_ZCBOR") {
+        return path.into();
+    }
+    let venv = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("zcbor-0.9.1");
+    let command = venv.join("bin").join("zcbor");
+    if !command.exists() {
+        let made = std::process::Command::new("python3").arg("-m").arg("venv").arg(&venv).status();
+        assert!(
+            made.is_ok_and(|s| s.success()),
+            "the zcbor check needs Python 3 with venv (Debian: apt-get install python3-venv; `bash .ci/run` installs it)"
+        );
+        let pip = venv.join("bin").join("pip");
+        let installed =
+            std::process::Command::new(pip).args(["install", "--quiet", "--no-deps"]).args(ZCBOR).status();
+        assert!(installed.is_ok_and(|s| s.success()), "installing {ZCBOR:?} into {} failed", venv.display());
+    }
+    command
+}
+
+/// Validates `bytes` against `rule` with zcbor.
+fn validate_with_zcbor(zcbor: &std::path::Path, rule: &str, bytes: &[u8]) -> Result<(), String> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("input.cborhex");
+    std::fs::write(&input, hex::encode(bytes)).expect("write");
+    let spec = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/cbm.cddl");
+    let output = std::process::Command::new(zcbor)
+        .arg("validate")
+        .arg("-c")
+        .arg(spec)
+        .arg("-i")
+        .arg(&input)
+        .args(["-t", rule])
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", zcbor.display()));
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or_default().to_string())
+    }
+}
+
+#[test]
+fn every_vector_validates_with_zcbor_and_schema_breaking_inputs_do_not() {
+    let zcbor = zcbor();
+    for (path, rule, bytes) in vectors() {
+        if let Err(e) = validate_with_zcbor(&zcbor, rule, &bytes) {
+            panic!("{} does not validate with zcbor: {e}", path.display());
+        }
+    }
+    for name in ["signature-as-array", "hash-of-wrong-length", "missing-field", "integer-out-of-range"] {
+        let input = table().into_iter().find(|i| i.name == name).expect("row");
+        let validated = validate_with_zcbor(&zcbor, rule(input.object), &input.bytes);
+        assert!(validated.is_err(), "{name} validates with zcbor");
+    }
 }
 
 #[test]
