@@ -381,3 +381,21 @@ fn a_scheduled_entry_received_before_its_period_began_is_a_finding_not_on_time()
     assert_eq!(march_report.status, cbm_log::schedule::PeriodStatus::Early);
     assert_eq!(report.verdict, Verdict::Findings);
 }
+
+#[test]
+fn the_reader_stops_at_its_first_failure_and_reports_that_one_only() {
+    let bytes = bundle(&records());
+    let mut reader = BundleReader::new(&bytes[..]);
+    let offsets: Vec<usize> =
+        std::iter::from_fn(|| reader.next_raw()).map(|raw| raw.expect("record").0 as usize).collect();
+    // A CBOR item that is no bundle record after the roster, and the file
+    // cut inside a record after it: two failures, of which the reader
+    // meets the first only.
+    let mut damaged = bytes[..offsets[2]].to_vec();
+    damaged.push(0x00);
+    damaged.extend_from_slice(&bytes[offsets[2]..offsets[4] - 1]);
+    let report = audit(&damaged[..], None, at(5), |_| {});
+    assert_eq!(report.verdict, Verdict::Invalid);
+    let unreadable: Vec<_> = report.problems.iter().filter(|p| p.contains("unreadable")).collect();
+    assert_eq!(unreadable.len(), 1, "{:?}", report.problems);
+}

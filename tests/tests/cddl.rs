@@ -82,8 +82,7 @@ fn zcbor() -> std::path::PathBuf {
             "the zcbor check needs Python 3 with venv (Debian: apt-get install python3-venv; `bash .ci/run` installs it)"
         );
         let pip = venv.join("bin").join("pip");
-        let installed =
-            std::process::Command::new(pip).args(["install", "--quiet", "--no-deps"]).args(ZCBOR).status();
+        let installed = std::process::Command::new(pip).args(["install", "--quiet", "--no-deps"]).args(ZCBOR).status();
         assert!(installed.is_ok_and(|s| s.success()), "installing {ZCBOR:?} into {} failed", venv.display());
     }
     command

@@ -124,6 +124,8 @@ pub struct AuditReport {
     /// it the report is *unpinned*: it shows only that some roster,
     /// adopted by its own keys, says so.
     pub pinned: bool,
+    /// The instant the obligations were judged as of.
+    pub now: Timestamp,
     /// Records read.
     pub records: u64,
     /// Per signatory, in roster order.
@@ -550,6 +552,7 @@ impl Auditor {
                 agreement: None,
                 agreement_hash: self.roster_hash,
                 pinned: self.expected.is_some(),
+                now,
                 records: self.records,
                 signatories: vec![],
                 problems,
@@ -607,6 +610,7 @@ impl Auditor {
             agreement: Some(agreement.roster().agreement.to_string()),
             agreement_hash: Some(*agreement.hash()),
             pinned: self.expected.is_some(),
+            now,
             records: self.records,
             signatories,
             problems,
@@ -650,7 +654,9 @@ pub fn audit<R: Read + Send>(
     let read_on = !first.is_empty() && failure.is_none();
     let decoded = auditor.batch(decode_batch(None, first));
     progress(reader.offset());
-    if let Some(failure) = &failure {
+    // Reading stops at its first failure: a record that does not decode
+    // comes before a failure of the reader after it.
+    if let Some(failure) = failure.as_ref().filter(|_| decoded) {
         auditor.problems.push(bundle_problem(failure));
     }
     if read_on && decoded {
@@ -684,7 +690,7 @@ pub fn audit<R: Read + Send>(
                 let ended = batch.is_empty() || failure.is_some();
                 let decoded = auditor.batch(batch);
                 progress(offset);
-                if let Some(failure) = &failure {
+                if let Some(failure) = failure.as_ref().filter(|_| decoded) {
                     auditor.problems.push(bundle_problem(failure));
                 }
                 if ended || !decoded {

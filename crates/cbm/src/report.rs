@@ -25,6 +25,7 @@ pub(crate) fn render(report: &AuditReport) -> String {
     if let Some(hash) = &report.agreement_hash {
         let _ = writeln!(out, "{}", crate::pin::agreement_line(hash, report.pinned));
     }
+    let _ = writeln!(out, "judged as of {}", report.now);
     let _ = writeln!(out, "records     {}", report.records);
     let _ = writeln!(out);
     let _ = writeln!(

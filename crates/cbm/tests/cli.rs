@@ -45,6 +45,9 @@ fn the_demo_tells_the_story_and_its_bundle_audits_offline_with_findings() {
     assert_eq!(code(&json), 1);
     let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON report");
     assert_eq!(report["verdict"], "findings");
+    // The audit says as of when it judged: the time given, or now.
+    assert_eq!(report["now"], "2026-04-01T00:00:00.000Z", "{report}");
+    assert!(text(&audit).contains("judged as of 20"), "{}", text(&audit));
     let equivocators: Vec<_> = report["signatories"]
         .as_array()
         .expect("signatories")
