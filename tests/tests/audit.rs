@@ -399,3 +399,59 @@ fn the_reader_stops_at_its_first_failure_and_reports_that_one_only() {
     let unreadable: Vec<_> = report.problems.iter().filter(|p| p.contains("unreadable")).collect();
     assert_eq!(unreadable.len(), 1, "{:?}", report.problems);
 }
+
+/// The normative report vector: a bundle with an equivocation, judged forty
+/// days on (February's declarations missing), and its report.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportVector {
+    name: String,
+    now: Timestamp,
+    bundle: String,
+    report: serde_json::Value,
+}
+
+fn report_vector_path() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/vectors/audit/report-findings.json")
+}
+
+#[test]
+fn the_audit_report_vector_holds_both_ways() {
+    let mut records = records();
+    let mut fork = LogWriter::with_agreement("AT", 1, samples::agreement(), "fork");
+    let (_, other) = fork.batch(2);
+    let (_, checkpoint) = at_log();
+    records.push(BundleRecord::Evidence { evidence: same_size(&checkpoint, &other).expect("conflict") });
+    let bytes = bundle(&records);
+    let report = audit(&bytes[..], None, at(40), |_| {});
+    assert_eq!(report.verdict, Verdict::Findings);
+    let generated = ReportVector {
+        name: "report-findings".into(),
+        now: at(40),
+        bundle: hex::encode(&bytes),
+        report: serde_json::to_value(&report).expect("json"),
+    };
+    let path = report_vector_path();
+    if std::env::var_os("CBM_REGENERATE_VECTORS").is_some() {
+        std::fs::create_dir_all(path.parent().expect("dir")).expect("dir");
+        let text = serde_json::to_string_pretty(&generated).expect("json") + "\n";
+        std::fs::write(&path, text).expect("write");
+    }
+    let stored: ReportVector =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("the report vector")).expect("json");
+    // From the code: the same bundle and report as the file.
+    assert_eq!(generated, stored, "regenerate with CBM_REGENERATE_VECTORS=1");
+    // From the file alone: its report reads as a report and writes back as
+    // itself, and its bundle audits to it.
+    let read: cbm_log::audit::AuditReport = serde_json::from_value(stored.report.clone()).expect("a report");
+    assert_eq!(serde_json::to_value(&read).expect("json"), stored.report);
+    let bundle = hex::decode(&stored.bundle).expect("hex");
+    assert_eq!(audit(&bundle[..], None, stored.now, |_| {}), read);
+    // Every finding names the party at fault; acknowledgement findings the author too.
+    assert!(!read.findings.is_empty());
+    assert!(
+        read.findings
+            .iter()
+            .any(|f| f.kind == cbm_log::findings::FindingKind::Equivocation && f.party.as_str() == "AT")
+    );
+}

@@ -16,17 +16,21 @@ use cbm_wire::{
     StatusChange, Timestamp, Topic, TreeHash,
 };
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::agreement::Agreement;
 use crate::bundle::{BundleError, BundleReader, EndDigest, decode_record};
 use crate::evidence::verify_evidence;
+use crate::findings::{self, Finding};
 use crate::merkle::Frontier;
 use crate::rules::{LogView, Precheck, check_prechecked};
-use crate::schedule::{AckStatus, AckSummary, PeriodReport, Receipts, judge_record, schedule_relevant};
+use crate::schedule::{AckProblem, AckSummary, PeriodReport, Receipts, judge_record, schedule_relevant};
+
+/// The version of the report's JSON form (spec/log.md §7.2).
+pub const REPORT_VERSION: u32 = 1;
 
 /// The overall verdict, and the CLI's exit code for it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Everything verifies and every obligation was met.
@@ -39,7 +43,7 @@ pub enum Verdict {
 }
 
 /// What the audit found about one signatory.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignatoryReport {
     /// The signatory.
     pub signatory: Option<SignatoryId>,
@@ -64,13 +68,12 @@ pub struct SignatoryReport {
 }
 
 /// How one signatory kept its obligations, judged on receipts.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Judgements {
     /// Every scheduled period, judged on receipts.
     pub periods: Vec<PeriodReport>,
-    /// Acknowledgements of its scheduled entries that were late or missing,
-    /// as (entry index, recipient, status).
-    pub ack_problems: Vec<(u64, SignatoryId, AckStatus)>,
+    /// Acknowledgements of its scheduled entries that were late or missing.
+    pub ack_problems: Vec<AckProblem>,
     /// Acknowledgements of its scheduled entries per recipient, with their delays.
     pub acknowledgements: Vec<AckSummary>,
     /// Whether it was caught equivocating.
@@ -85,7 +88,7 @@ pub struct Judgements {
 /// signatory's obligations. Not established: the bundle cannot be trusted
 /// (a truncated bundle lacks the entries that would have met a deadline),
 /// so no one is accused on it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unestablished {
     /// The signatory.
     pub signatory: SignatoryId,
@@ -95,7 +98,8 @@ pub struct Unestablished {
 }
 
 /// One checkpoint of a log and its cosignatures, as the audit accepted them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CheckpointQuorum {
     /// Its size.
     pub size: u64,
@@ -107,9 +111,12 @@ pub struct CheckpointQuorum {
     pub settled: bool,
 }
 
-/// The audit's result.
-#[derive(Clone, Debug, Serialize)]
+/// The audit's result. Its JSON form is normative (spec/log.md §7.2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AuditReport {
+    /// The version of this form: [`REPORT_VERSION`].
+    pub report_version: u32,
     /// The verdict.
     pub verdict: Verdict,
     /// Agreement name, if the roster was read.
@@ -132,6 +139,9 @@ pub struct AuditReport {
     pub signatories: Vec<SignatoryReport>,
     /// Problems that make the bundle invalid.
     pub problems: Vec<String>,
+    /// The findings of the signatory reports, in words and as data; none
+    /// when the verdict is [`Verdict::Invalid`].
+    pub findings: Vec<Finding>,
     /// When the verdict is [`Verdict::Invalid`]: per signatory, the
     /// judgements the records read would give, kept apart from
     /// `signatories` because they are not established. Empty otherwise.
@@ -548,6 +558,7 @@ impl Auditor {
         let Some(agreement) = self.agreement else {
             problems.push("the bundle has no adopted roster".to_owned());
             return AuditReport {
+                report_version: REPORT_VERSION,
                 verdict: Verdict::Invalid,
                 agreement: None,
                 agreement_hash: self.roster_hash,
@@ -556,6 +567,7 @@ impl Auditor {
                 records: self.records,
                 signatories: vec![],
                 problems,
+                findings: vec![],
                 unestablished: vec![],
             };
         };
@@ -606,6 +618,8 @@ impl Auditor {
             Verdict::Ok
         };
         AuditReport {
+            report_version: REPORT_VERSION,
+            findings: findings::findings(&signatories),
             verdict,
             agreement: Some(agreement.roster().agreement.to_string()),
             agreement_hash: Some(*agreement.hash()),

@@ -128,11 +128,13 @@ pub enum AckStatus {
     /// Received within the acknowledgement window (or no window applies).
     InTime {
         /// Delay from publication to receipt.
+        #[serde(with = "crate::span_json")]
         delay: TimeSpan,
     },
     /// Received after the window closed.
     Late {
         /// Delay from publication to receipt.
+        #[serde(with = "crate::span_json")]
         delay: TimeSpan,
     },
     /// Not received, and the window has closed.
@@ -348,11 +350,22 @@ pub fn schedule_relevant(entry: &SignedEntry) -> bool {
 pub struct Record {
     /// Every period of every schedule binding it, judged on receipts.
     pub periods: Vec<PeriodReport>,
-    /// Acknowledgements of its scheduled entries that are late or missing:
-    /// (entry index, recipient, status).
-    pub ack_problems: Vec<(u64, SignatoryId, AckStatus)>,
+    /// Acknowledgements of its scheduled entries that are late or missing.
+    pub ack_problems: Vec<AckProblem>,
     /// Acknowledgements of its scheduled entries, summed per recipient.
     pub acknowledgements: Vec<AckSummary>,
+}
+
+/// An entry one recipient acknowledged late, or not at all.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AckProblem {
+    /// The entry's index in its author's log.
+    pub entry: u64,
+    /// Who was to acknowledge it.
+    pub recipient: SignatoryId,
+    /// How: `Late`, with its delay, or `Missing`.
+    #[serde(flatten)]
+    pub status: AckStatus,
 }
 
 /// How one recipient acknowledged a signatory's scheduled entries.
@@ -369,8 +382,10 @@ pub struct AckSummary {
     /// Entries it has not acknowledged yet, the window still open.
     pub pending: u64,
     /// The mean delay from publication to receipt over the entries it acknowledged.
+    #[serde(with = "crate::span_json::option")]
     pub mean_delay: Option<TimeSpan>,
     /// The longest such delay.
+    #[serde(with = "crate::span_json::option")]
     pub longest_delay: Option<TimeSpan>,
 }
 
@@ -434,7 +449,7 @@ pub fn judge_record(
                 summary.longest_delay = summary.longest_delay.max(Some(delay));
             }
             if matches!(status, AckStatus::Late { .. } | AckStatus::Missing) {
-                ack_problems.push((acks.index, recipient, status));
+                ack_problems.push(AckProblem { entry: acks.index, recipient, status });
             }
         }
     }

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use cbm_log::audit::{AuditReport, SignatoryReport, Verdict};
-use cbm_log::schedule::{AckStatus, PeriodStatus};
+use cbm_log::schedule::PeriodStatus;
 
 /// The verdict as a word.
 pub(crate) fn verdict_word(verdict: Verdict) -> &'static str {
@@ -42,36 +42,12 @@ pub(crate) fn render(report: &AuditReport) -> String {
         "acks short",
         "equivocated"
     );
-    let mut findings = Vec::new();
     let mut acknowledgements = Vec::new();
     let judged = report.verdict != Verdict::Invalid;
     for s in &report.signatories {
         let who = s.signatory.as_ref().map_or_else(|| "?".to_owned(), ToString::to_string);
         let _ = writeln!(out, "{}", table_row(&who, s, judged));
-        let s = &s.judged;
-        for p in &s.periods {
-            match p.status {
-                PeriodStatus::Late => findings.push(format!(
-                    "{who}: {} period {} was late: due {}, {}",
-                    p.topic,
-                    p.period,
-                    p.due,
-                    p.delivered.map_or_else(|| "not delivered yet".to_owned(), |d| format!("delivered {d}"))
-                )),
-                PeriodStatus::Missing => {
-                    findings.push(format!("{who}: {} period {} is missing (due {})", p.topic, p.period, p.due));
-                }
-                PeriodStatus::Early => findings.push(format!(
-                    "{who}: {} period {} was filed before the period began (received by the quorum {}): \
-                     its claimed time is false and it does not count",
-                    p.topic,
-                    p.period,
-                    p.delivered.map_or_else(|| "?".to_owned(), |d| d.to_string())
-                )),
-                _ => {}
-            }
-        }
-        for ack in &s.acknowledgements {
+        for ack in &s.judged.acknowledgements {
             let delays = match (ack.mean_delay, ack.longest_delay) {
                 (Some(mean), Some(longest)) => format!(", mean delay {mean}, longest {longest}"),
                 _ => String::new(),
@@ -81,22 +57,6 @@ pub(crate) fn render(report: &AuditReport) -> String {
                 ack.recipient, ack.in_time, ack.late, ack.missing, ack.pending
             ));
         }
-        for (index, recipient, status) in &s.ack_problems {
-            let what = match status {
-                AckStatus::Late { delay } => format!("acknowledged late, after {delay}"),
-                AckStatus::Missing => "never acknowledged within the window".to_owned(),
-                AckStatus::InTime { .. } | AckStatus::Pending => continue,
-            };
-            findings.push(format!("{who}: entry {index} {what} by {recipient}"));
-        }
-        if s.equivocated {
-            findings.push(format!("{who}: showed different logs to different parties (evidence verifies offline)"));
-        }
-        if s.out_of_time_order {
-            findings.push(format!(
-                "{who}: signed checkpoints whose times run against its log (a later one timed before an earlier one)"
-            ));
-        }
     }
     if !acknowledgements.is_empty() {
         let _ = writeln!(out, "\nacknowledgements of scheduled entries (on receipts):");
@@ -104,10 +64,10 @@ pub(crate) fn render(report: &AuditReport) -> String {
             let _ = writeln!(out, "  {line}");
         }
     }
-    if !findings.is_empty() {
+    if !report.findings.is_empty() {
         let _ = writeln!(out, "\nfindings:");
-        for finding in findings {
-            let _ = writeln!(out, "  - {finding}");
+        for finding in &report.findings {
+            let _ = writeln!(out, "  - {}", finding.text);
         }
     }
     if !report.problems.is_empty() {

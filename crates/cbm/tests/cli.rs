@@ -47,6 +47,16 @@ fn the_demo_tells_the_story_and_its_bundle_audits_offline_with_findings() {
     assert_eq!(report["verdict"], "findings");
     // The audit says as of when it judged: the time given, or now.
     assert_eq!(report["now"], "2026-04-01T00:00:00.000Z", "{report}");
+    // The JSON is the normative report (spec/log.md §7.2): it reads back
+    // as a report and writes as itself, and its findings name who failed.
+    let read: cbm_log::audit::AuditReport = serde_json::from_value(report.clone()).expect("a normative report");
+    assert_eq!(serde_json::to_value(&read).expect("json"), report);
+    assert_eq!(report["report_version"], 1);
+    let findings = report["findings"].as_array().expect("findings");
+    assert!(findings.iter().any(|f| f["kind"] == "equivocation" && f["party"] == "DO"), "{report}");
+    assert!(
+        findings.iter().all(|f| f["text"].as_str().is_some_and(|t| t.contains(f["party"].as_str().unwrap_or("?"))))
+    );
     assert!(text(&audit).contains("judged as of 20"), "{}", text(&audit));
     let equivocators: Vec<_> = report["signatories"]
         .as_array()

@@ -95,7 +95,7 @@ pub(crate) async fn obligations(shared: &Arc<Shared>) -> Result<Obligations, Sto
                     found.acknowledgements = record
                         .ack_problems
                         .into_iter()
-                        .map(|(index, recipient, status)| Unacknowledged { index, recipient, status })
+                        .map(|p| Unacknowledged { index: p.entry, recipient: p.recipient, status: p.status })
                         .collect();
                 }
             }

@@ -1,0 +1,148 @@
+//! An audit's findings, each in words and as data (spec/log.md §7.3): who
+//! is at fault, and the other party where there is one.
+
+use cbm_wire::{SignatoryId, TimeSpan, Timestamp, Topic};
+use serde::{Deserialize, Serialize};
+
+use crate::audit::SignatoryReport;
+use crate::schedule::{AckStatus, PeriodStatus};
+
+/// What kind of fault a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    /// A declaration the quorum received after its due time, or not at all
+    /// though it was made.
+    LateDeclaration,
+    /// No declaration for a period that is due.
+    MissingDeclaration,
+    /// A declaration the quorum held before its period began.
+    EarlyDeclaration,
+    /// An entry a recipient acknowledged after its window closed.
+    LateAcknowledgement,
+    /// An entry a recipient did not acknowledge within its window.
+    MissingAcknowledgement,
+    /// Different views of one log shown to different parties.
+    Equivocation,
+    /// Checkpoints whose times run against their sizes.
+    OutOfTimeOrder,
+}
+
+/// One finding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Finding {
+    /// Its kind.
+    pub kind: FindingKind,
+    /// The party at fault.
+    pub party: SignatoryId,
+    /// The other party: the author of an entry not acknowledged.
+    pub other: Option<SignatoryId>,
+    /// The scheduled topic, for a declaration.
+    pub topic: Option<Topic>,
+    /// The period, for a declaration.
+    pub period: Option<u64>,
+    /// The entry's index in its author's log.
+    pub entry: Option<u64>,
+    /// When the declaration was due.
+    pub due: Option<Timestamp>,
+    /// How late: past the due time, or the acknowledgement's delay.
+    #[serde(with = "crate::span_json::option")]
+    pub delay: Option<TimeSpan>,
+    /// The finding in words.
+    pub text: String,
+}
+
+impl Finding {
+    fn new(kind: FindingKind, party: &SignatoryId, text: String) -> Self {
+        Self {
+            kind,
+            party: party.clone(),
+            other: None,
+            topic: None,
+            period: None,
+            entry: None,
+            due: None,
+            delay: None,
+            text,
+        }
+    }
+}
+
+/// The findings in `signatories`' reports, signatory by signatory in
+/// roster order: its periods, then its entries' acknowledgements, then
+/// equivocation and time order.
+pub fn findings(signatories: &[SignatoryReport]) -> Vec<Finding> {
+    let mut found = Vec::new();
+    for report in signatories {
+        let Some(party) = &report.signatory else { continue };
+        let judged = &report.judged;
+        for period in &judged.periods {
+            let (topic, number, due) = (&period.topic, period.period, period.due);
+            let (kind, text, delay) = match (period.status, period.delivered) {
+                (PeriodStatus::Late, Some(delivered)) => (
+                    FindingKind::LateDeclaration,
+                    format!(
+                        "{party}'s {topic} declaration for period {number} was late: due {due}, received by the quorum {delivered}"
+                    ),
+                    Some(delivered.saturating_since(due)),
+                ),
+                (PeriodStatus::Late, None) => (
+                    FindingKind::LateDeclaration,
+                    format!(
+                        "{party}'s {topic} declaration for period {number} is late: due {due}, not yet received by the quorum"
+                    ),
+                    None,
+                ),
+                (PeriodStatus::Missing, _) => (
+                    FindingKind::MissingDeclaration,
+                    format!("{party} declared nothing for {topic} period {number}, due {due}"),
+                    None,
+                ),
+                (PeriodStatus::Early, delivered) => (
+                    FindingKind::EarlyDeclaration,
+                    format!(
+                        "{party}'s {topic} declaration for period {number} reached the quorum before the period began{}: it does not meet the obligation",
+                        delivered.map(|d| format!(" ({d})")).unwrap_or_default()
+                    ),
+                    None,
+                ),
+                _ => continue,
+            };
+            let mut finding = Finding::new(kind, party, text);
+            (finding.topic, finding.period, finding.entry, finding.due, finding.delay) =
+                (Some(topic.clone()), Some(number), period.entry, Some(due), delay);
+            found.push(finding);
+        }
+        for problem in &judged.ack_problems {
+            let (recipient, entry) = (&problem.recipient, problem.entry);
+            let (kind, text, delay) = match problem.status {
+                AckStatus::Late { delay } => (
+                    FindingKind::LateAcknowledgement,
+                    format!("{recipient} acknowledged {party}'s entry {entry} late, after {delay}"),
+                    Some(delay),
+                ),
+                AckStatus::Missing => (
+                    FindingKind::MissingAcknowledgement,
+                    format!("{recipient} never acknowledged {party}'s entry {entry} within its window"),
+                    None,
+                ),
+                AckStatus::InTime { .. } | AckStatus::Pending => continue,
+            };
+            let mut finding = Finding::new(kind, recipient, text);
+            (finding.other, finding.entry, finding.delay) = (Some(party.clone()), Some(entry), delay);
+            found.push(finding);
+        }
+        if judged.equivocated {
+            let text = format!(
+                "{party} showed different views of its log to different parties (the evidence verifies offline)"
+            );
+            found.push(Finding::new(FindingKind::Equivocation, party, text));
+        }
+        if judged.out_of_time_order {
+            let text = format!("{party} signed checkpoints whose times run against their sizes");
+            found.push(Finding::new(FindingKind::OutOfTimeOrder, party, text));
+        }
+    }
+    found
+}
