@@ -447,6 +447,10 @@ fn the_audit_report_vector_holds_both_ways() {
     assert_eq!(serde_json::to_value(&read).expect("json"), stored.report);
     let bundle = hex::decode(&stored.bundle).expect("hex");
     assert_eq!(audit(&bundle[..], None, stored.now, |_| {}), read);
+    // A report of a version this build does not know is refused.
+    let mut newer = stored.report.clone();
+    newer["report_version"] = 2.into();
+    assert!(serde_json::from_value::<cbm_log::audit::AuditReport>(newer).is_err());
     // Every finding names the party at fault; acknowledgement findings the author too.
     assert!(!read.findings.is_empty());
     assert!(

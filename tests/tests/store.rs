@@ -599,14 +599,15 @@ fn a_publication_key_is_stored_with_its_entries_or_not_at_all() {
     // Refused (the checkpoint does not match): neither entries nor key.
     let mut wrong = checkpoint.clone();
     wrong.body.size = 3;
-    assert!(store.append_authored(&writer.log, &entries, &wrong, &[], Some("draft:1")).is_err());
+    let draft = Digest([9; 32]);
+    assert!(store.append_authored(&writer.log, &entries, &wrong, &[], Some(("draft:1", &draft))).is_err());
     assert_eq!(store.published_under("draft:1").expect("read"), None);
-    store.append_authored(&writer.log, &entries, &checkpoint, &[], Some("draft:1")).expect("append");
+    store.append_authored(&writer.log, &entries, &checkpoint, &[], Some(("draft:1", &draft))).expect("append");
     let (more, later) = writer.batch(1);
-    store.append_authored(&writer.log, &more, &later, &[], Some("key:mine")).expect("append");
+    store.append_authored(&writer.log, &more, &later, &[], Some(("key:mine", &draft))).expect("append");
     drop(store);
     let store = self::store(&dir);
-    let first = cbm_log::store::Publication { index: 0, size: 2, at: checkpoint.body.timestamp };
+    let first = cbm_log::store::Publication { index: 0, size: 2, at: checkpoint.body.timestamp, draft };
     assert_eq!(store.published_under("draft:1").expect("read"), Some(first));
     assert_eq!(store.published_under("key:mine").expect("read").map(|p| (p.index, p.size)), Some((2, 3)));
     assert_eq!(store.published_under("key:other").expect("read"), None);

@@ -29,6 +29,16 @@ use crate::schedule::{AckProblem, AckSummary, PeriodReport, Receipts, judge_reco
 /// The version of the report's JSON form (spec/log.md §7.2).
 pub const REPORT_VERSION: u32 = 1;
 
+/// Reads a report version, refusing one this build does not know.
+fn known_report_version<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    let version = u32::deserialize(deserializer)?;
+    if version == REPORT_VERSION {
+        Ok(version)
+    } else {
+        Err(serde::de::Error::custom(format!("report version {version} (this cbm reads {REPORT_VERSION})")))
+    }
+}
+
 /// The overall verdict, and the CLI's exit code for it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -115,7 +125,9 @@ pub struct CheckpointQuorum {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditReport {
-    /// The version of this form: [`REPORT_VERSION`].
+    /// The version of this form: [`REPORT_VERSION`]; a report of another
+    /// version is refused when read.
+    #[serde(deserialize_with = "known_report_version")]
     pub report_version: u32,
     /// The verdict.
     pub verdict: Verdict,

@@ -59,6 +59,18 @@ fn verify_checkpoint(
     checkpoint.verify(agreement, key).map_err(|source| EvidenceError::BadSignature { which, source })
 }
 
+/// The log an item of evidence is about, and its kind: its wire variant
+/// number (spec/wire.md §4.8) — 0 `SameSize`, 1 `Inconsistent`, 2
+/// `OutOfTimeOrder` — which is also the second byte of its canonical
+/// encoding, a one-member map.
+pub fn log_and_kind(evidence: &EquivocationEvidence) -> (LogId, u8) {
+    match evidence {
+        EquivocationEvidence::SameSize { first, .. } => (first.body.log, 0),
+        EquivocationEvidence::Inconsistent { older, .. } => (older.body.log, 1),
+        EquivocationEvidence::OutOfTimeOrder { smaller, .. } => (smaller.body.log, 2),
+    }
+}
+
 /// Checks `evidence` offline (spec/log.md §4.2): both checkpoints are signed
 /// by the same log's owner, and they cannot both be honest.
 ///

@@ -52,32 +52,6 @@ pub(crate) struct FieldSpec {
     pub(crate) committed_to: Option<Vec<SignatoryId>>,
 }
 
-/// What makes a publication safe to retry: the key it is made under.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub(crate) struct Idempotency {
-    pub(crate) key: String,
-    /// Derived from the draft rather than chosen: an identical draft a day
-    /// later is a new publication, not a retry.
-    pub(crate) derived: bool,
-}
-
-/// How long a key derived from the draft finds an earlier publication.
-const DERIVED_KEY_WINDOW: cbm_wire::TimeSpan = cbm_wire::TimeSpan::from_hours(24);
-
-impl Idempotency {
-    /// The key of a publication of `kind` and `fields`: `chosen` if given,
-    /// or else derived from the draft (BLAKE3 of its JSON form).
-    pub(crate) fn of(chosen: Option<String>, kind: &KindSpec, fields: &[FieldSpec]) -> Result<Self> {
-        Ok(match chosen {
-            Some(key) => Self { key: format!("key:{key}"), derived: false },
-            None => {
-                let draft = serde_json::to_vec(&(kind, fields))?;
-                Self { key: format!("draft:{}", blake3::hash(&draft).to_hex()), derived: true }
-            }
-        })
-    }
-}
-
 /// A request to the node.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "request")]
@@ -88,7 +62,10 @@ pub(crate) enum AdminRequest {
         kind: KindSpec,
         fields: Vec<FieldSpec>,
         wait_seconds: Option<u64>,
-        idempotency: Idempotency,
+        /// The key to publish under; without one, the node derives it from
+        /// the draft (see `cbm_net::IdempotencyKey`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        idempotency_key: Option<String>,
     },
     /// The status; with `wait_seconds`, once every log held is settled at
     /// its newest checkpoint (or an error when the time runs out).
@@ -121,6 +98,7 @@ pub(crate) enum AdminResponse {
     Published {
         index: u64,
         size: u64,
+        #[serde(default)]
         earlier: bool,
     },
     /// Published and stored, but the quorum had not received it when the
@@ -128,6 +106,7 @@ pub(crate) enum AdminResponse {
     NotYetReceived {
         index: u64,
         size: u64,
+        #[serde(default)]
         earlier: bool,
         waited_seconds: u64,
     },
@@ -198,9 +177,15 @@ async fn answer(node: &Node, stream: UnixStream) -> Result<()> {
 
 async fn execute(node: &Node, request: AdminRequest) -> Result<AdminResponse> {
     match request {
-        AdminRequest::Publish { kind, fields, wait_seconds, idempotency } => {
-            let window = idempotency.derived.then_some(DERIVED_KEY_WINDOW);
-            let key = cbm_net::IdempotencyKey::new(idempotency.key, window).map_err(|e| anyhow!(e))?;
+        AdminRequest::Publish { kind, fields, wait_seconds, idempotency_key } => {
+            // The draft as resolved (its period filled in, not its default
+            // times): what a retry repeats.
+            let kind = with_period(node, kind)?;
+            let digest = cbm_wire::Digest(*blake3::hash(&serde_json::to_vec(&(&kind, &fields))?).as_bytes());
+            let key = match idempotency_key {
+                Some(chosen) => cbm_net::IdempotencyKey::chosen(&chosen, digest).map_err(|e| anyhow!(e))?,
+                None => cbm_net::IdempotencyKey::derived(digest),
+            };
             let draft = draft(node, kind, fields).await?;
             let (index, size, earlier) = match node.publish_once(key, vec![draft]).await? {
                 cbm_net::Published::New(checkpoint) => (checkpoint.body.size - 1, checkpoint.body.size, false),
@@ -280,20 +265,36 @@ async fn cite(node: &Node, signatory: SignatoryId, index: u64) -> Result<EntryRe
     Ok(EntryRef { signatory, index, hash: entry.hash() })
 }
 
+/// `kind` with the current period of its schedule filled in, for a
+/// declaration or no-change that names none.
+fn with_period(node: &Node, kind: KindSpec) -> Result<KindSpec> {
+    let current = |topic: &Topic, period: Option<u64>| -> Result<Option<u64>> {
+        if let Some(period) = period {
+            return Ok(Some(period));
+        }
+        let schedule = node.agreement().roster().schedule(topic).ok_or_else(|| anyhow!("{topic} is not scheduled"))?;
+        let period =
+            period_of(schedule, node.now()).ok_or_else(|| anyhow!("the schedule for {topic} has not started"))?;
+        Ok(Some(period))
+    };
+    Ok(match kind {
+        KindSpec::Declaration { period, topic } => KindSpec::Declaration { period: current(&topic, period)?, topic },
+        KindSpec::NoChange { period, topic } => KindSpec::NoChange { period: current(&topic, period)?, topic },
+        other => other,
+    })
+}
+
 /// Turns a request into a draft, resolving citations and default periods.
 async fn draft(node: &Node, kind: KindSpec, fields: Vec<FieldSpec>) -> Result<Draft> {
     let me = node.signatory().clone();
     let now = node.now();
-    let current = |topic: &Topic, period: Option<u64>| -> Result<u64> {
-        if let Some(period) = period {
-            return Ok(period);
+    let kind = match with_period(node, kind)? {
+        KindSpec::Declaration { topic, period } => {
+            EntryKind::Declaration { period: period.context("a declaration's period")?, topic }
         }
-        let schedule = node.agreement().roster().schedule(topic).ok_or_else(|| anyhow!("{topic} is not scheduled"))?;
-        period_of(schedule, now).ok_or_else(|| anyhow!("the schedule for {topic} has not started"))
-    };
-    let kind = match kind {
-        KindSpec::Declaration { topic, period } => EntryKind::Declaration { period: current(&topic, period)?, topic },
-        KindSpec::NoChange { topic, period } => EntryKind::NoChange { period: current(&topic, period)?, topic },
+        KindSpec::NoChange { topic, period } => {
+            EntryKind::NoChange { period: period.context("a no-change entry's period")?, topic }
+        }
         KindSpec::Notification { topic } => EntryKind::Notification { topic },
         KindSpec::Amendment { index, reason } => EntryKind::Amendment { amends: cite(node, me, index).await?, reason },
         KindSpec::Objection { signatory, index, reason } => {

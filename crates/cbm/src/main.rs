@@ -113,9 +113,10 @@ enum Command {
                             cbm declare --data-dir bo --kind object --cites AR:0 --reason \"cannot confirm\"\n  \
                             cbm declare --data-dir ar --kind status --topic points-of-contact --change suspend\n\n\
                             A declare is safe to retry: run the same command again, and if the node had \
-                            published it, you get that entry back instead of a second one (an identical \
-                            draft is taken as a retry for 24 hours; --idempotency-key KEY makes it so \
-                            for good, and lets you publish an identical draft again under a new key).\n\n\
+                            published it, you get that entry back instead of a second one. The same draft \
+                            is taken as a retry if it was the node's last publication, within 24 hours; \
+                            with --idempotency-key KEY, whenever it comes (and KEY used again for another \
+                            draft is refused).\n\n\
                             Exit codes:\n  0  published, or found published by an earlier try (with --wait: and \
                             received by the quorum)\n  \
                             2  refused or not sent: nothing was stored\n  \
@@ -303,9 +304,10 @@ struct DeclareArgs {
     /// stored and is delivered when the peers are reachable).
     #[arg(long, value_name = "SECONDS")]
     wait: Option<u64>,
-    /// Publish under this key: a declare under a key already used returns
-    /// the entry published then instead of publishing again. Without it,
-    /// the key is derived from the draft and holds for 24 hours.
+    /// Publish under this key: a declare of the same draft under a key
+    /// already used returns the entry published then instead of publishing
+    /// again, and one of another draft is refused. Without it, the same
+    /// draft is a retry only of the node's last publication, within 24 h.
     #[arg(long, value_name = "KEY")]
     idempotency_key: Option<String>,
 }
@@ -524,8 +526,8 @@ async fn declare(args: DeclareArgs) -> Result<ExitCode> {
     if let Some(path) = &args.fields_file {
         fields.extend(read_fields_file(path)?);
     }
-    let idempotency = admin::Idempotency::of(args.idempotency_key.clone(), &kind, &fields)?;
-    let request = admin::AdminRequest::Publish { kind, fields, wait_seconds: args.wait, idempotency };
+    let request =
+        admin::AdminRequest::Publish { kind, fields, wait_seconds: args.wait, idempotency_key: args.idempotency_key };
     let answer = match admin::call(&args.data_dir, &request).await {
         Ok(answer) => answer,
         Err(e) if e.is::<admin::OutcomeUnknown>() => {

@@ -31,7 +31,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             stdout.flush()?;
         }
         let key = format!("at-{}", checkpoint.body.size);
-        store.append_authored(&writer.log, &entries[split..], &checkpoint, &[], Some(&key))?;
+        let draft = cbm_wire::Digest([0; 32]);
+        store.append_authored(&writer.log, &entries[split..], &checkpoint, &[], Some((&key, &draft)))?;
         writeln!(stdout, "durable {}", writer.size())?;
         stdout.flush()?;
         batch = batch % 37 + 1;

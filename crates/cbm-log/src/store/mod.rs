@@ -20,8 +20,8 @@ mod schema;
 use std::path::Path;
 
 use cbm_wire::{
-    ConsistencyProof, Cosignature, EntryHash, InclusionProof, LogId, Opening, RootHash, SignatoryId, SignedCheckpoint,
-    SignedEntry, TreeHash, Wire,
+    ConsistencyProof, Cosignature, Digest, EntryHash, InclusionProof, LogId, Opening, RootHash, SignatoryId,
+    SignedCheckpoint, SignedEntry, TreeHash, Wire,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
@@ -468,9 +468,10 @@ impl Store {
     /// The owner's append of entries it wrote: as [`Store::append`], with the
     /// openings of their committed fields (per recipient) in the same
     /// transaction, so no committed entry is ever stored without them; and,
-    /// if a `key` is given, the publication recorded under it (see
-    /// [`Store::published_under`]) in that transaction too, so that a retry
-    /// of the same publication finds it whenever the entries are stored.
+    /// if a `key` is given, the publication recorded under it with the
+    /// digest of its draft (see [`Store::published_under`]) in that
+    /// transaction too, so that a retry of the same publication finds it
+    /// whenever the entries are stored.
     ///
     /// # Errors
     /// As [`Store::append`].
@@ -480,7 +481,7 @@ impl Store {
         entries: &[SignedEntry],
         checkpoint: &SignedCheckpoint,
         openings: &[(SignatoryId, Opening)],
-        key: Option<&str>,
+        key: Option<(&str, &Digest)>,
     ) -> Result<(), StoreError> {
         self.append_with(log, entries, checkpoint, Along { openings, key, ..Along::default() })
     }
@@ -553,8 +554,8 @@ impl Store {
             for (recipient, opening) in along.openings {
                 records::insert_opening(&tx, log, recipient, opening)?;
             }
-            if let Some(key) = along.key {
-                let first = Publication { index: size, size: new_size, at: checkpoint.body.timestamp };
+            if let Some((key, draft)) = along.key {
+                let first = Publication { index: size, size: new_size, at: checkpoint.body.timestamp, draft: *draft };
                 published::record(&tx, key, &first)?;
             }
         }
@@ -894,6 +895,6 @@ struct Along<'a> {
     cosignature: Option<&'a Cosignature>,
     /// The owner's openings of committed fields, per recipient.
     openings: &'a [(SignatoryId, Opening)],
-    /// The key the owner published the entries under.
-    key: Option<&'a str>,
+    /// The key the owner published the entries under, and its draft's digest.
+    key: Option<(&'a str, &'a Digest)>,
 }

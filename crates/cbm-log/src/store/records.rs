@@ -34,18 +34,6 @@ pub(super) fn insert_opening(
 /// this, evidence of a log already proven is not stored (spec/log.md §9).
 pub const MAX_EVIDENCE_PER_LOG_AND_KIND: u64 = 4;
 
-/// The log an item of evidence is about, and its kind: the wire variant
-/// number (spec/wire.md §4.8), which is also the second byte of its
-/// canonical encoding, a one-member map (the schema's migration 6 relies
-/// on that).
-fn evidence_log_and_kind(evidence: &EquivocationEvidence) -> (LogId, u8) {
-    match evidence {
-        EquivocationEvidence::SameSize { first, .. } => (first.body.log, 0),
-        EquivocationEvidence::Inconsistent { older, .. } => (older.body.log, 1),
-        EquivocationEvidence::OutOfTimeOrder { smaller, .. } => (smaller.body.log, 2),
-    }
-}
-
 /// A page of the evidence held (see [`Store::evidence_page`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EvidencePage {
@@ -81,7 +69,7 @@ impl Store {
             return Ok(false);
         }
         let bytes = evidence.encode();
-        let (log, kind) = evidence_log_and_kind(evidence);
+        let (log, kind) = crate::evidence::log_and_kind(evidence);
         let inserted = self
             .conn
             .prepare_cached("INSERT OR IGNORE INTO evidence (digest, log_id, kind, bytes) VALUES (?1, ?2, ?3, ?4)")?
@@ -97,7 +85,7 @@ impl Store {
     /// On a database failure.
     pub fn wants_evidence(&self, evidence: &EquivocationEvidence) -> Result<bool, StoreError> {
         let digest = blake3::hash(&evidence.encode());
-        let (log, kind) = evidence_log_and_kind(evidence);
+        let (log, kind) = crate::evidence::log_and_kind(evidence);
         let (held, of_kind): (bool, i64) = self
             .conn
             .prepare_cached(
@@ -123,24 +111,25 @@ impl Store {
     }
 
     /// The evidence held whose digests (BLAKE3 of the encoding) follow
-    /// `after`, in digest order. Rows are read one at a time and the page
-    /// ends before the row that would take it past `max_bytes` encoded (it
-    /// holds at least one row), so a page never loads a whole table; a row
-    /// that does not decode or match its digest is counted and left out.
+    /// `after`, in digest order: at most `MAX_PAGE_ITEMS` items. Rows are
+    /// read one at a time and the page ends before the row that would take
+    /// it past `max_bytes` encoded (it holds at least one row), so a page
+    /// never loads a whole table; a row that does not decode or match its
+    /// digest is counted and left out.
     ///
     /// # Errors
     /// On a database failure.
     pub fn evidence_page(&self, after: Option<&Digest>, max_bytes: usize) -> Result<EvidencePage, StoreError> {
-        let mut statement = self.conn.prepare_cached(
-            "SELECT digest, bytes FROM evidence WHERE ?1 IS NULL OR digest > ?1 ORDER BY digest LIMIT ?2",
-        )?;
-        let limit = to_i64(cbm_wire::limits::MAX_PAGE_ITEMS as u64)?;
-        let mut rows = statement.query(params![after.map(Digest::as_bytes), limit])?;
+        let mut statement = self
+            .conn
+            .prepare_cached("SELECT digest, bytes FROM evidence WHERE ?1 IS NULL OR digest > ?1 ORDER BY digest")?;
+        let mut rows = statement.query(params![after.map(Digest::as_bytes)])?;
         let mut page = EvidencePage::default();
         let mut bytes_read = 0usize;
         while let Some(row) = rows.next()? {
             let bytes: Vec<u8> = row.get(1)?;
-            if bytes_read > 0 && bytes_read.saturating_add(bytes.len()) > max_bytes {
+            let full = page.evidence.len() >= cbm_wire::limits::MAX_PAGE_ITEMS;
+            if full || (bytes_read > 0 && bytes_read.saturating_add(bytes.len()) > max_bytes) {
                 page.more = true;
                 break;
             }

@@ -102,10 +102,16 @@ const MIGRATIONS: [&str; CURRENT_VERSION as usize] = [
         hash BLOB NOT NULL CHECK (length(hash) = 32)
     );",
     // Version 6: evidence by kind, so that what is kept per log and kind is
-    // capped. The kind is the evidence's wire variant: in its canonical
-    // encoding, a one-member map, the second byte (spec/wire.md §4.8).
+    // capped (at 4, the first by digest kept of what was held beyond). The
+    // kind is the evidence's wire variant: in its canonical encoding, a
+    // one-member map, the second byte (spec/wire.md §4.8).
     "ALTER TABLE evidence ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
     UPDATE evidence SET kind = CASE hex(substr(bytes, 2, 1)) WHEN '01' THEN 1 WHEN '02' THEN 2 ELSE 0 END;
+    DELETE FROM evidence WHERE digest IN (
+        SELECT digest FROM (
+            SELECT digest, row_number() OVER (PARTITION BY log_id, kind ORDER BY digest) AS n FROM evidence
+        ) WHERE n > 4
+    );
     CREATE INDEX evidence_by_kind ON evidence (log_id, kind);",
     // Version 7: what the owner published under which key, written in the
     // append's transaction, so that a retried publication is found.
@@ -113,7 +119,8 @@ const MIGRATIONS: [&str; CURRENT_VERSION as usize] = [
         key TEXT PRIMARY KEY,
         idx INTEGER NOT NULL CHECK (idx >= 0),
         size INTEGER NOT NULL CHECK (size >= 0),
-        at INTEGER NOT NULL CHECK (at >= 0)
+        at INTEGER NOT NULL CHECK (at >= 0),
+        draft BLOB NOT NULL CHECK (length(draft) = 32)
     );",
 ];
 

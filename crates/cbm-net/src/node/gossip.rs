@@ -3,11 +3,12 @@
 //! was shown one tree compares it with what others were shown, so a split
 //! view cannot stay hidden from anyone who gossips.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use cbm_log::evidence::verify_evidence;
-use cbm_log::store::StoreError;
-use cbm_wire::{Cosignature, Digest, EquivocationEvidence, Request, Response, SignedCheckpoint, Wire};
+use cbm_log::evidence::{log_and_kind, verify_evidence};
+use cbm_log::store::{MAX_EVIDENCE_PER_LOG_AND_KIND, StoreError};
+use cbm_wire::{Cosignature, Digest, EquivocationEvidence, LogId, Request, Response, SignedCheckpoint, Wire};
 use tracing::debug;
 
 use super::serve::fit_frame;
@@ -147,12 +148,13 @@ async fn with_peer(
     let (checkpoints, cosignatures) = our_view(shared, depth).await.map_err(|e| e.to_string())?;
     let timeout = shared.limits.request_timeout;
     let request = Request::Gossip { checkpoints, cosignatures };
-    match call(&connection, &request, shared.max_frame(), timeout).await.map_err(|e| e.to_string())? {
-        Response::Gossip { checkpoints, cosignatures } => {
-            take_view(shared, &connection, checkpoints, cosignatures).await;
-        }
-        _ => return Err("unexpected answer to gossip".into()),
-    }
+    let Response::Gossip { checkpoints, cosignatures } =
+        call(&connection, &request, shared.max_frame(), timeout).await.map_err(|e| e.to_string())?
+    else {
+        return Err("unexpected answer to gossip".into());
+    };
+    // The evidence first: taking the view may mirror a log for as long as
+    // the round lasts (a slow source), and must not keep evidence away.
     let request = Request::Evidence { after: evidence_after };
     let Response::Evidence { evidence } =
         call(&connection, &request, shared.max_frame(), timeout).await.map_err(|e| e.to_string())?
@@ -161,22 +163,29 @@ async fn with_peer(
     };
     let next = evidence.last().map(|item| Digest(*blake3::hash(&item.encode()).as_bytes()));
     take_evidence(shared, evidence).await.map_err(|e| e.to_string())?;
+    take_view(shared, &connection, checkpoints, cosignatures).await;
     Ok(next)
 }
 
 /// Stores each item of `evidence` that verifies and that the store wants
 /// (not held, its log and kind below the cap): the others are sorted out
 /// on a reader first, so a round that brings nothing new verifies nothing
-/// and does not take the writer.
-async fn take_evidence(shared: &Arc<Shared>, evidence: Vec<EquivocationEvidence>) -> Result<(), StoreError> {
+/// and does not take the writer. Of one page, at most the cap's worth of
+/// items per log of the roster and kind are verified, and none once one
+/// has failed: a peer's page costs at most a few signatures per signatory.
+async fn take_evidence(shared: &Arc<Shared>, mut evidence: Vec<EquivocationEvidence>) -> Result<(), StoreError> {
+    evidence.retain(|item| shared.agreement.owner_of(&log_and_kind(item).0).is_some());
     if evidence.is_empty() {
         return Ok(());
     }
     let unheld = shared
         .with_reader(move |store| {
             let mut unheld = Vec::new();
+            let mut per_log_and_kind: HashMap<(LogId, u8), u64> = HashMap::new();
             for item in evidence {
-                if store.wants_evidence(&item)? {
+                let taken = per_log_and_kind.entry(log_and_kind(&item)).or_default();
+                if *taken < MAX_EVIDENCE_PER_LOG_AND_KIND && store.wants_evidence(&item)? {
+                    *taken += 1;
                     unheld.push(item);
                 }
             }
@@ -189,7 +198,7 @@ async fn take_evidence(shared: &Arc<Shared>, evidence: Vec<EquivocationEvidence>
     // Signatures are checked on a blocking thread, not on a reader.
     let roster = shared.agreement.roster().clone();
     let verified = tokio::task::spawn_blocking(move || {
-        unheld.into_iter().filter(|item| verify_evidence(&roster, item).is_ok()).collect::<Vec<_>>()
+        unheld.into_iter().map_while(|item| verify_evidence(&roster, &item).is_ok().then_some(item)).collect::<Vec<_>>()
     })
     .await
     .map_err(|e| StoreError::Corrupt(format!("verifying evidence failed: {e}")))?;

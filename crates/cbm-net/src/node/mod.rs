@@ -26,8 +26,8 @@ use cbm_log::author::{Author, Draft, checkpoint_time};
 use cbm_log::rules::{EntryError, Prechecked, check_batch};
 use cbm_log::store::{ExportError, ExportSummary, Store, StoreError, WalCheckpointer};
 use cbm_wire::{
-    Checkpoint, PublicKey, Request, RootHash, SignatoryId, SignedCheckpoint, SignedEntry, SignedRoster, SigningKey,
-    TreeHash,
+    Checkpoint, Digest, PublicKey, Request, RootHash, SignatoryId, SignedCheckpoint, SignedEntry, SignedRoster,
+    SigningKey, TreeHash,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -53,25 +53,40 @@ const READERS: usize = 4;
 pub struct IdempotencyKey {
     /// The key, at most [`IdempotencyKey::MAX_BYTES`].
     key: String,
-    /// How long after an earlier publication under the key a new one is
-    /// still taken as its retry; forever if absent.
-    reuse_within: Option<cbm_wire::TimeSpan>,
+    /// The digest of the draft published under it.
+    draft: Digest,
+    /// Derived from the draft rather than chosen.
+    derived: bool,
 }
 
 impl IdempotencyKey {
-    /// Most bytes of a key.
+    /// Most bytes of a chosen key.
     pub const MAX_BYTES: usize = 256;
 
-    /// A key under which a publication is made once, and retries of it
-    /// within `reuse_within` (forever if absent) find it.
+    /// How long after a publication under a derived key the same draft is
+    /// still taken as its retry.
+    pub const DERIVED_WINDOW: cbm_wire::TimeSpan = cbm_wire::TimeSpan::from_hours(24);
+
+    /// A key the operator chose, for the draft whose digest is `draft`: a
+    /// publication under it is made once, whenever it is retried; the key
+    /// used again for another draft is refused.
     ///
     /// # Errors
     /// If `key` is empty or longer than [`IdempotencyKey::MAX_BYTES`].
-    pub fn new(key: String, reuse_within: Option<cbm_wire::TimeSpan>) -> Result<Self, String> {
+    pub fn chosen(key: &str, draft: Digest) -> Result<Self, String> {
         if key.is_empty() || key.len() > Self::MAX_BYTES {
             return Err(format!("an idempotency key has 1 to {} bytes, not {}", Self::MAX_BYTES, key.len()));
         }
-        Ok(Self { key, reuse_within })
+        Ok(Self { key: format!("key:{key}"), draft, derived: false })
+    }
+
+    /// The key derived from the draft whose digest is `draft`: the same
+    /// draft is taken as a retry of an earlier publication of it only
+    /// within [`IdempotencyKey::DERIVED_WINDOW`] and if nothing was
+    /// published since, so an identical declaration made again later, or
+    /// after another entry (a suspension after a resumption), is published.
+    pub fn derived(draft: Digest) -> Self {
+        Self { key: format!("draft:{draft}"), draft, derived: true }
     }
 }
 
@@ -190,6 +205,15 @@ pub enum NodeError {
     /// A wait for a condition ran out of time.
     #[error("timed out waiting for {0}")]
     Timeout(String),
+    /// A chosen idempotency key was used before for another draft; nothing
+    /// was published.
+    #[error("the idempotency {key} was used for another draft, published as entry {index}; nothing was published")]
+    KeyReused {
+        /// The key.
+        key: String,
+        /// The first entry published under it.
+        index: u64,
+    },
 }
 
 /// A running node. Dropping it does not stop it; call [`Node::shutdown`].
@@ -341,13 +365,14 @@ impl Node {
     }
 
     /// As [`Node::publish`], safe to retry: if the node already published
-    /// under `key.key` (within `key.reuse_within` of now, if that is set),
+    /// under `key` (for a derived key, see [`IdempotencyKey::derived`]),
     /// nothing is published and the earlier publication is returned;
     /// otherwise the entries are published and the key recorded with them,
     /// in the same store transaction.
     ///
     /// # Errors
-    /// As [`Node::publish`].
+    /// As [`Node::publish`]; [`NodeError::KeyReused`] for a chosen key
+    /// already used for another draft.
     pub async fn publish_once(&self, key: IdempotencyKey, drafts: Vec<Draft>) -> Result<Published, NodeError> {
         self.publish_under(drafts, Some(key)).await
     }
@@ -360,13 +385,18 @@ impl Node {
                 let s = &shared;
                 let log = s.agreement.log_of(&s.me);
                 let now = s.clock.now();
+                let size = h.store.size(&log)?;
                 if let Some(key) = &key
                     && let Some(earlier) = h.store.published_under(&key.key)?
-                    && key.reuse_within.is_none_or(|window| now.0 <= earlier.at.0.saturating_add(window.0))
                 {
-                    return Ok(Ok(Published::Earlier(earlier)));
+                    if !key.derived && earlier.draft != key.draft {
+                        return Ok(Err(NodeError::KeyReused { key: key.key.clone(), index: earlier.index }));
+                    }
+                    let window = earlier.at.0.saturating_add(IdempotencyKey::DERIVED_WINDOW.0);
+                    if !key.derived || (earlier.size == size && now.0 <= window) {
+                        return Ok(Ok(Published::Earlier(earlier)));
+                    }
                 }
-                let size = h.store.size(&log)?;
                 let author =
                     Author { agreement: &s.agreement, signatory: &s.me, key_id: s.key_id, key: &s.signing_key };
                 let authored = author.write_all(drafts, size, now, &mut rand_core::OsRng);
@@ -386,7 +416,7 @@ impl Node {
                 let body = Checkpoint { log, size: frontier.size(), root: RootHash(frontier.root().0), timestamp };
                 let checkpoint = SignedCheckpoint::sign(body, s.agreement.hash(), s.key_id, &s.signing_key);
                 let openings: Vec<_> = authored.iter().flat_map(|a| a.openings.iter().cloned()).collect();
-                let key = key.as_ref().map(|k| k.key.as_str());
+                let key = key.as_ref().map(|k| (k.key.as_str(), &k.draft));
                 h.store.append_authored(&log, &entries, &checkpoint, &openings, key)?;
                 s.note_size(log, checkpoint.body.size);
                 entries.iter().for_each(|e| h.facts.observe(e));

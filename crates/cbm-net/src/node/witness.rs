@@ -92,6 +92,15 @@ async fn mirror(
 /// memory stays bounded however far behind the witness is.
 const SEGMENT_BYTES: usize = 32 << 20;
 
+/// A spawned task, aborted when dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// The next piece of the entries toward a checkpoint.
 enum Piece {
     /// A segment to stage: its entries, prechecked (signatures verified) as
@@ -126,8 +135,9 @@ async fn mirror_from(
             Piece::Segment { entries, proof } => (entries, proof),
         };
         let end = entries.entries().last().map_or(0, |e| e.body.index + 1);
-        // Fetch and verify the next piece while this one is checked and staged.
-        let next = tokio::spawn(fetch_piece(Arc::clone(shared), source.clone(), new.clone(), end));
+        // Fetch and verify the next piece while this one is checked and
+        // staged; a mirror that stops (an error, its deadline) stops it too.
+        let mut next = AbortOnDrop(tokio::spawn(fetch_piece(Arc::clone(shared), source.clone(), new.clone(), end)));
         let (s, target) = (Arc::clone(shared), new.clone());
         let staged = shared
             .with_held(move |h| {
@@ -145,12 +155,9 @@ async fn mirror_from(
                 })
             })
             .await;
-        if let Err(e) = staged.map_err(MirrorError::from).and_then(|r| r.map_err(MirrorError::from)) {
-            next.abort();
-            return Err(e);
-        }
+        staged.map_err(MirrorError::from).and_then(|r| r.map_err(MirrorError::from))?;
         debug!(%log, staged = end, toward = new.body.size, "segment staged");
-        piece = next.await.map_err(|e| MirrorError::Other(e.to_string()))??;
+        piece = (&mut next.0).await.map_err(|e| MirrorError::Other(e.to_string()))??;
     }
 }
 
@@ -251,11 +258,16 @@ async fn cosign(
         Reviewed::Cosigned { cosignature, committed } => {
             shared.changed();
             info!(log_owner = %owner, size = new.body.size, "cosigned");
-            deliver_cosignature(shared, source, owner, cosignature).await;
-            // Staged segments may hold committed fields too.
-            if committed || staged_any {
-                fetch_openings(shared, owner, &log, held_size).await;
-            }
+            // What follows the commit runs on its own: the mirror's deadline
+            // does not cut it off, and the log's mirror lock is not held.
+            let (shared, source, owner) = (Arc::clone(shared), source.clone(), owner.clone());
+            tokio::spawn(async move {
+                deliver_cosignature(&shared, &source, &owner, cosignature).await;
+                // Staged segments may hold committed fields too.
+                if committed || staged_any {
+                    fetch_openings(&shared, &owner, &log, held_size).await;
+                }
+            });
         }
         Reviewed::AlreadyCosigned => {}
         Reviewed::Evidence(evidence) => report_evidence(shared, &evidence),
