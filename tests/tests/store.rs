@@ -612,3 +612,24 @@ fn a_publication_key_is_stored_with_its_entries_or_not_at_all() {
     assert_eq!(store.published_under("key:mine").expect("read").map(|p| (p.index, p.size)), Some((2, 3)));
     assert_eq!(store.published_under("key:other").expect("read"), None);
 }
+
+#[test]
+fn a_version_7_store_is_migrated_and_publishes_under_keys_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    drop(store(&dir));
+    tamper(
+        &dir,
+        "DROP TABLE published;
+         CREATE TABLE published (key TEXT PRIMARY KEY, idx INTEGER NOT NULL, size INTEGER NOT NULL, at INTEGER NOT NULL);
+         INSERT INTO published VALUES ('key:old', 0, 1, 5);
+         PRAGMA user_version = 7;",
+    );
+    let mut store = store(&dir);
+    // Version 7 kept no draft digests: what it recorded is dropped.
+    assert_eq!(store.published_under("key:old").expect("read"), None);
+    let mut writer = LogWriter::new("AT", 1);
+    let (entries, checkpoint) = writer.batch(1);
+    let draft = Digest([3; 32]);
+    store.append_authored(&writer.log, &entries, &checkpoint, &[], Some(("key:new", &draft))).expect("append");
+    assert_eq!(store.published_under("key:new").expect("read").map(|p| p.draft), Some(draft));
+}

@@ -178,13 +178,16 @@ async fn answer(node: &Node, stream: UnixStream) -> Result<()> {
 async fn execute(node: &Node, request: AdminRequest) -> Result<AdminResponse> {
     match request {
         AdminRequest::Publish { kind, fields, wait_seconds, idempotency_key } => {
-            // The draft as resolved (its period filled in, not its default
-            // times): what a retry repeats.
-            let kind = with_period(node, kind)?;
-            let digest = cbm_wire::Digest(*blake3::hash(&serde_json::to_vec(&(&kind, &fields))?).as_bytes());
+            // A chosen key is bound to the request as sent, so that a retry
+            // after a period boundary is still its retry; a derived key to
+            // the draft as resolved (its period filled in, not its default
+            // times), so that the same command in a new period is new.
+            let digest = |kind: &KindSpec| -> Result<cbm_wire::Digest> {
+                Ok(cbm_wire::Digest(*blake3::hash(&serde_json::to_vec(&(kind, &fields))?).as_bytes()))
+            };
             let key = match idempotency_key {
-                Some(chosen) => cbm_net::IdempotencyKey::chosen(&chosen, digest).map_err(|e| anyhow!(e))?,
-                None => cbm_net::IdempotencyKey::derived(digest),
+                Some(chosen) => cbm_net::IdempotencyKey::chosen(&chosen, digest(&kind)?).map_err(|e| anyhow!(e))?,
+                None => cbm_net::IdempotencyKey::derived(digest(&with_period(node, kind.clone())?)?),
             };
             let draft = draft(node, kind, fields).await?;
             let (index, size, earlier) = match node.publish_once(key, vec![draft]).await? {

@@ -532,7 +532,11 @@ async fn declare(args: DeclareArgs) -> Result<ExitCode> {
         Ok(answer) => answer,
         Err(e) if e.is::<admin::OutcomeUnknown>() => {
             eprintln!("error: {e:#}");
-            eprintln!("run the same command again: if the entry was published, it is returned, not published twice");
+            eprintln!(
+                "run the same command again: if the entry was published, it is returned, not published twice \
+                 (without --period, a retry after the period ended declares for the new period; \
+                 give --period or --idempotency-key to make it exact)"
+            );
             return Ok(ExitCode::from(EXIT_OUTCOME_UNKNOWN));
         }
         Err(e) => return Err(e),

@@ -8,7 +8,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// The schema version this build writes.
-pub(crate) const CURRENT_VERSION: u32 = 7;
+pub(crate) const CURRENT_VERSION: u32 = 8;
 
 /// Migration `i` takes a store from version `i` to `i + 1`.
 const MIGRATIONS: [&str; CURRENT_VERSION as usize] = [
@@ -116,6 +116,17 @@ const MIGRATIONS: [&str; CURRENT_VERSION as usize] = [
     // Version 7: what the owner published under which key, written in the
     // append's transaction, so that a retried publication is found.
     "CREATE TABLE published (
+        key TEXT PRIMARY KEY,
+        idx INTEGER NOT NULL CHECK (idx >= 0),
+        size INTEGER NOT NULL CHECK (size >= 0),
+        at INTEGER NOT NULL CHECK (at >= 0)
+    );",
+    // Version 8: each publication with the digest of its draft, to tell a
+    // retry from another draft under the same key. Publications recorded
+    // by version 7 have none and are dropped: a retry of one of those is
+    // published again.
+    "DROP TABLE published;
+    CREATE TABLE published (
         key TEXT PRIMARY KEY,
         idx INTEGER NOT NULL CHECK (idx >= 0),
         size INTEGER NOT NULL CHECK (size >= 0),

@@ -122,9 +122,9 @@ pub(crate) async fn with_partner(
     for round in 0u64.. {
         let woken = wake.notified();
         let depth = if round % DEEP_EVERY == 0 { DEEP_CHECKPOINTS } else { 1 };
-        let exchange = with_peer(&shared, &peer, depth, evidence_after);
+        let exchange = with_peer(&shared, &peer, depth, &mut evidence_after);
         match tokio::time::timeout(shared.limits.request_timeout, exchange).await {
-            Ok(Ok(next)) => evidence_after = next,
+            Ok(Ok(())) => {}
             Ok(Err(e)) => debug!(%peer, "gossip failed: {e}"),
             Err(_) => debug!(%peer, "gossip timed out"),
         }
@@ -135,15 +135,17 @@ pub(crate) async fn with_partner(
     }
 }
 
-/// One round with `peer`: views exchanged, then one page of its evidence,
-/// from `evidence_after` on. Returns where the next page starts: after this
-/// page's last item, or from the first once a page comes back empty.
+/// One round with `peer`: views exchanged and one page of its evidence
+/// taken, from `evidence_after` on; then its view. Moves `evidence_after`
+/// to where the next page starts (after this page's last item, or to the
+/// first once a page comes back empty) as soon as the page is stored, so a
+/// round cut off while it takes the view keeps its place.
 async fn with_peer(
     shared: &Arc<Shared>,
     peer: &cbm_wire::SignatoryId,
     depth: usize,
-    evidence_after: Option<Digest>,
-) -> Result<Option<Digest>, String> {
+    evidence_after: &mut Option<Digest>,
+) -> Result<(), String> {
     let connection = shared.peers.connect(peer).await.map_err(|e| e.to_string())?;
     let (checkpoints, cosignatures) = our_view(shared, depth).await.map_err(|e| e.to_string())?;
     let timeout = shared.limits.request_timeout;
@@ -155,7 +157,7 @@ async fn with_peer(
     };
     // The evidence first: taking the view may mirror a log for as long as
     // the round lasts (a slow source), and must not keep evidence away.
-    let request = Request::Evidence { after: evidence_after };
+    let request = Request::Evidence { after: *evidence_after };
     let Response::Evidence { evidence } =
         call(&connection, &request, shared.max_frame(), timeout).await.map_err(|e| e.to_string())?
     else {
@@ -163,8 +165,9 @@ async fn with_peer(
     };
     let next = evidence.last().map(|item| Digest(*blake3::hash(&item.encode()).as_bytes()));
     take_evidence(shared, evidence).await.map_err(|e| e.to_string())?;
+    *evidence_after = next;
     take_view(shared, &connection, checkpoints, cosignatures).await;
-    Ok(next)
+    Ok(())
 }
 
 /// Stores each item of `evidence` that verifies and that the store wants

@@ -258,14 +258,21 @@ async fn cosign(
         Reviewed::Cosigned { cosignature, committed } => {
             shared.changed();
             info!(log_owner = %owner, size = new.body.size, "cosigned");
-            // What follows the commit runs on its own: the mirror's deadline
-            // does not cut it off, and the log's mirror lock is not held.
+            // What follows the commit runs on its own, with a deadline of its
+            // own: the mirror's does not cut it off, and the log's mirror lock
+            // is not held.
             let (shared, source, owner) = (Arc::clone(shared), source.clone(), owner.clone());
             tokio::spawn(async move {
-                deliver_cosignature(&shared, &source, &owner, cosignature).await;
-                // Staged segments may hold committed fields too.
-                if committed || staged_any {
-                    fetch_openings(&shared, &owner, &log, held_size).await;
+                let deadline = shared.limits.mirror_deadline;
+                let follow_up = async {
+                    deliver_cosignature(&shared, &source, &owner, cosignature).await;
+                    // Staged segments may hold committed fields too.
+                    if committed || staged_any {
+                        fetch_openings(&shared, &owner, &log, held_size).await;
+                    }
+                };
+                if tokio::time::timeout(deadline, follow_up).await.is_err() {
+                    debug!(%log, "delivery and openings stopped at their deadline of {deadline:?}");
                 }
             });
         }
@@ -501,7 +508,9 @@ pub(crate) async fn fetch_openings(shared: &Arc<Shared>, owner: &SignatoryId, lo
         if stored.is_ok_and(|kept| kept > 0) {
             shared.changed();
         }
-        if after <= next {
+        // Openings only of entries held: a page that claims others ends it.
+        let held = shared.held_size(&log);
+        if after <= next || after > held {
             return;
         }
         next = after;
