@@ -9,6 +9,7 @@
 mod admin;
 mod demo;
 mod keys;
+mod log_cmd;
 mod node_cmd;
 mod pin;
 mod report;
@@ -77,6 +78,37 @@ enum Command {
         /// Judge deadlines as of this time (RFC 3339) instead of now.
         #[arg(long)]
         at: Option<Timestamp>,
+    },
+    /// Lists what the logs of a bundle, or of a node's data directory, hold:
+    /// each entry's kind, topic, period, claimed time, fields, what it
+    /// cites, and when each other signatory received it.
+    #[command(after_help = "Examples:\n  cbm log record.cbm\n  \
+                            cbm log record.cbm --signatory AR --kind declaration --period 2\n  \
+                            cbm log record.cbm AR:0                 # one entry\n  \
+                            cbm log ar --roster roster.cbm --json  # a node's data directory")]
+    Log {
+        /// A bundle, or a node's data directory (with `--roster`).
+        source: PathBuf,
+        /// Only this entry, `SIGNATORY:INDEX`.
+        entry: Option<String>,
+        /// Only this signatory's log.
+        #[arg(long)]
+        signatory: Option<cbm_wire::SignatoryId>,
+        /// Only entries of this kind.
+        #[arg(long, value_enum)]
+        kind: Option<Kind>,
+        /// Only entries on this topic.
+        #[arg(long)]
+        topic: Option<cbm_wire::Topic>,
+        /// Only entries for this period.
+        #[arg(long)]
+        period: Option<u64>,
+        /// The roster a data directory's node runs under.
+        #[arg(long)]
+        roster: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Recomputes a store from its entries and checks every tree hash and checkpoint.
     ///
@@ -376,6 +408,31 @@ fn run(command: Command) -> Result<ExitCode> {
             } else {
                 audit(&bundle, json, expected, at)
             }
+        }
+        Command::Log { source, entry, signatory, kind, topic, period, roster, json } => {
+            let entry = entry
+                .map(|e| -> Result<_> {
+                    let (who, index) = split_pair(&e, "the entry")?;
+                    Ok((who.parse()?, index.parse().context("the entry's index")?))
+                })
+                .transpose()?;
+            let kind = kind.and_then(|k| clap::ValueEnum::to_possible_value(&k)).map(|v| v.get_name().to_owned());
+            let filter = log_cmd::Filter { signatory, kind, topic, period, entry };
+            let shown = if source.is_dir() {
+                let roster = roster.context("reading a data directory needs its roster: add --roster FILE")?;
+                let bundle = export_data_dir(&source, &roster, false)?;
+                log_cmd::entries(std::io::BufReader::new(bundle.reopen()?), &filter)?
+            } else {
+                let file = std::fs::File::open(&source).with_context(|| format!("opening {}", source.display()))?;
+                log_cmd::entries(std::io::BufReader::new(file), &filter)?
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&shown)?);
+            } else {
+                print!("{}", log_cmd::render(&shown));
+                eprintln!("(the entries as the record holds them: `cbm audit` checks every signature and deadline)");
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Fsck { store, json } => fsck(&store, json),
         Command::Keygen { id, dir, json } => keygen(&id, &dir, json),
@@ -875,6 +932,13 @@ fn audit_data_dir(
     expected: Option<AgreementHash>,
     at: Option<Timestamp>,
 ) -> Result<ExitCode> {
+    let bundle = export_data_dir(dir, roster, true)?;
+    audit(bundle.path(), json, expected, at)
+}
+
+/// Exports the store of the node data directory `dir`, read-only, under the
+/// roster at `roster` into a temporary bundle (private unless `public`).
+fn export_data_dir(dir: &std::path::Path, roster: &std::path::Path, public: bool) -> Result<tempfile::NamedTempFile> {
     let signed = node_cmd::read_roster(roster)?;
     let agreement = cbm_log::agreement::Agreement::adopt(&signed).context("the roster is not adopted")?;
     let path = dir.join("store.db");
@@ -886,8 +950,10 @@ fn audit_data_dir(
     let spinner = ProgressBar::new_spinner();
     let out = std::io::BufWriter::new(bundle.reopen()?);
     store
-        .export(&agreement, signed, out, true, now(), |entries| spinner.set_message(format!("read {entries} entries")))
+        .export(&agreement, signed, out, public, now(), |entries| {
+            spinner.set_message(format!("read {entries} entries"))
+        })
         .with_context(|| format!("reading {}", path.display()))?;
     spinner.finish_and_clear();
-    audit(bundle.path(), json, expected, at)
+    Ok(bundle)
 }

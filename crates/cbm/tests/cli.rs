@@ -67,6 +67,18 @@ fn the_demo_tells_the_story_and_its_bundle_audits_offline_with_findings() {
         .collect();
     assert_eq!(equivocators, ["DO"]);
 
+    // The record, read entry by entry: periods as months, who received what.
+    let log = cbm(&["log", bundle.to_str().expect("utf-8"), "--signatory", "BO", "--kind", "declaration"]);
+    assert_eq!(code(&log), 0, "{}", text(&log));
+    let listed = text(&log);
+    assert!(listed.contains("BO:0  declaration  points-of-contact 2026-01 (period 0)"), "{listed}");
+    assert!(listed.contains("(committed; not opened here)") && listed.contains("CA not yet"), "{listed}");
+    assert!(!listed.contains("respond"), "only declarations: {listed}");
+    let one = cbm(&["log", bundle.to_str().expect("utf-8"), "BO:2", "--json"]);
+    let one: serde_json::Value = serde_json::from_slice(&one.stdout).expect("JSON");
+    assert_eq!((one[0]["kind"].as_str(), one[0]["cites"].as_str()), (Some("respond"), Some("CA:2")), "{one}");
+    assert_eq!(one.as_array().map(Vec::len), Some(1));
+
     for store in ["AR.db", "BO.db", "CA.db", "DO.db"] {
         let fsck = cbm(&["fsck", run.join(store).to_str().expect("utf-8")]);
         assert_eq!(code(&fsck), 0, "{}", text(&fsck));
@@ -310,6 +322,14 @@ fn every_kind_of_entry_can_be_declared_from_flags_or_files() {
     let status: serde_json::Value = serde_json::from_str(&status).expect("JSON");
     assert_eq!(status["status"]["logs"][0]["size"], 5, "{status}");
     assert_eq!(status["status"]["logs"][1]["size"], 1, "{status}");
+    // A node's own record, read from its data directory: its request, and
+    // its committed field with the value it holds the opening of.
+    let log = common::ok(&["log", "ar", "--roster", "roster.cbm", "--signatory", "AR", "--json"], d);
+    let log: serde_json::Value = serde_json::from_str(&log).expect("JSON");
+    let request = log.as_array().and_then(|l| l.iter().find(|e| e["kind"] == "request")).expect("the request");
+    assert!(request["detail"].as_str().is_some_and(|d| d.starts_with("asks BO, reply by 2030-01-01")), "{request}");
+    let committed = log.as_array().into_iter().flatten().flat_map(|e| e["fields"].as_array().into_iter().flatten());
+    assert!(committed.clone().any(|f| f["committed"] == true && f["value"] == "toml"), "{log}");
     // An export to a place that cannot be written is refused clearly, and leaves nothing.
     let unwritable = common::cbm(&["export", "--data-dir", "bo", "--out", "missing-dir/record.cbm"], d);
     assert_eq!(code(&unwritable), 2);

@@ -1,0 +1,289 @@
+//! `cbm log`: what the logs of a bundle hold, entry by entry — kind, topic,
+//! period as the calendar names it, claimed time, fields, what an entry
+//! amends or cites, and when each other signatory received it — so that an
+//! operator or a verifier reads the record without opening a store.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use anyhow::{Context, Result, bail};
+use cbm_log::agreement::Agreement;
+use cbm_log::bundle::BundleReader;
+use cbm_log::calendar::period_start;
+use cbm_log::schedule::Receipts;
+use cbm_wire::{
+    BundleRecord, Cadence, Cosignature, EntryKind, Field, Opening, Schedule, SignatoryId, SignedEntry, StatusChange,
+    Timestamp, Topic,
+};
+use serde::Serialize;
+
+/// Which entries to show.
+#[derive(Debug, Default)]
+pub(crate) struct Filter {
+    /// Only this signatory's log.
+    pub(crate) signatory: Option<SignatoryId>,
+    /// Only entries of this kind (as `cbm declare --kind` names them).
+    pub(crate) kind: Option<String>,
+    /// Only entries on this topic.
+    pub(crate) topic: Option<Topic>,
+    /// Only entries for this period.
+    pub(crate) period: Option<u64>,
+    /// Only this one entry.
+    pub(crate) entry: Option<(SignatoryId, u64)>,
+}
+
+/// One entry as shown.
+#[derive(Debug, Serialize)]
+pub(crate) struct Shown {
+    signatory: SignatoryId,
+    index: u64,
+    kind: &'static str,
+    topic: Option<Topic>,
+    period: Option<u64>,
+    /// The period as its schedule's calendar names it: `2026-03`.
+    period_label: Option<String>,
+    issued_at: Timestamp,
+    /// What it amends, objects to or responds to: `SIGNATORY:INDEX`.
+    cites: Option<String>,
+    /// Why (amendments, objections), the change (status entries), or whom
+    /// a request asks and by when.
+    detail: Option<String>,
+    fields: Vec<ShownField>,
+    /// When each other signatory first received it (its first cosignature
+    /// covering the entry); `null` if it has not.
+    receipts: Vec<ShownReceipt>,
+}
+
+/// One field as shown: a plain value, or a committed one with its value
+/// when the bundle holds the opening.
+#[derive(Debug, Serialize)]
+struct ShownField {
+    label: String,
+    media_type: String,
+    committed: bool,
+    /// The value (as text, lossily); for a committed field, only if opened here.
+    value: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct ShownReceipt {
+    recipient: SignatoryId,
+    at: Option<Timestamp>,
+}
+
+/// What a bundle holds, gathered to show it.
+struct Read {
+    agreement: Agreement,
+    entries: Vec<SignedEntry>,
+    cosignatures: BTreeMap<SignatoryId, Vec<Cosignature>>,
+    openings: BTreeMap<(SignatoryId, u64, u32), Opening>,
+}
+
+/// Reads the bundle in `input` and the entries `filter` selects, in bundle
+/// order (each log in index order).
+///
+/// # Errors
+/// If the bundle cannot be read or carries no adoptable roster.
+pub(crate) fn entries(input: impl std::io::Read, filter: &Filter) -> Result<Vec<Shown>> {
+    let read = read(input)?;
+    let roster = read.agreement.roster();
+    let receipts: BTreeMap<&SignatoryId, Receipts> =
+        read.cosignatures.iter().map(|(owner, cosignatures)| (owner, Receipts::new(cosignatures))).collect();
+    let mut shown = Vec::new();
+    for entry in &read.entries {
+        let body = &entry.body;
+        let (kind, topic, period) = kind_topic_period(&body.kind);
+        let wanted = filter.signatory.as_ref().is_none_or(|s| *s == body.signatory)
+            && filter.kind.as_deref().is_none_or(|k| k == kind)
+            && filter.topic.as_ref().is_none_or(|t| Some(t) == topic)
+            && filter.period.is_none_or(|p| Some(p) == period)
+            && filter.entry.as_ref().is_none_or(|(s, i)| *s == body.signatory && *i == body.index);
+        if !wanted {
+            continue;
+        }
+        let schedule = topic.and_then(|t| roster.schedule(t));
+        let fields = (0u32..)
+            .zip(&body.fields)
+            .map(|(number, field)| match field {
+                Field::Plain { label, media_type, value } => ShownField {
+                    label: label.to_string(),
+                    media_type: media_type.to_string(),
+                    committed: false,
+                    value: Some(String::from_utf8_lossy(&value.0).into_owned()),
+                },
+                Field::Committed { label, media_type, .. } => ShownField {
+                    label: label.to_string(),
+                    media_type: media_type.to_string(),
+                    committed: true,
+                    value: read
+                        .openings
+                        .get(&(body.signatory.clone(), body.index, number))
+                        .map(|o| String::from_utf8_lossy(&o.value.0).into_owned()),
+                },
+            })
+            .collect();
+        let log_receipts = receipts.get(&body.signatory);
+        shown.push(Shown {
+            signatory: body.signatory.clone(),
+            index: body.index,
+            kind,
+            topic: topic.cloned(),
+            period,
+            period_label: schedule.zip(period).and_then(|(s, p)| period_label(s, p)),
+            issued_at: body.issued_at,
+            cites: cited(&body.kind),
+            detail: detail(&body.kind),
+            fields,
+            receipts: roster
+                .signatories
+                .iter()
+                .filter(|s| s.id != body.signatory)
+                .map(|s| ShownReceipt {
+                    recipient: s.id.clone(),
+                    at: log_receipts.and_then(|r| r.receipt(&s.id, body.index)),
+                })
+                .collect(),
+        });
+    }
+    Ok(shown)
+}
+
+fn read(input: impl std::io::Read) -> Result<Read> {
+    let mut agreement = None;
+    let (mut entries, mut cosignatures, mut openings) = (Vec::new(), BTreeMap::new(), BTreeMap::new());
+    for record in BundleReader::new(input) {
+        match record.context("reading the bundle")? {
+            BundleRecord::Roster { roster } => {
+                agreement = Some(Agreement::adopt(&roster).context("the bundle's roster is not adopted")?);
+            }
+            BundleRecord::Entry { entry } => entries.push(entry),
+            BundleRecord::Cosignature { cosignature } => {
+                let Some(agreement) = &agreement else { continue };
+                if let Some(owner) = agreement.owner_of(&cosignature.body.checkpoint.log) {
+                    cosignatures.entry(owner.id.clone()).or_insert_with(Vec::new).push(cosignature);
+                }
+            }
+            BundleRecord::Opening { opening } => {
+                let key = (opening.entry.signatory.clone(), opening.entry.index, opening.field);
+                openings.insert(key, opening);
+            }
+            _ => {}
+        }
+    }
+    let Some(agreement) = agreement else { bail!("the bundle carries no roster") };
+    Ok(Read { agreement, entries, cosignatures, openings })
+}
+
+/// The kind's name (as `cbm declare --kind` has it), topic and period.
+fn kind_topic_period(kind: &EntryKind) -> (&'static str, Option<&Topic>, Option<u64>) {
+    match kind {
+        EntryKind::Declaration { topic, period } => ("declaration", Some(topic), Some(*period)),
+        EntryKind::NoChange { topic, period } => ("no-change", Some(topic), Some(*period)),
+        EntryKind::Notification { topic } => ("notification", Some(topic), None),
+        EntryKind::Amendment { .. } => ("amend", None, None),
+        EntryKind::Objection { .. } => ("object", None, None),
+        EntryKind::Response { .. } => ("respond", None, None),
+        EntryKind::Request { .. } => ("request", None, None),
+        EntryKind::Status { topic, .. } => ("status", Some(topic), None),
+        EntryKind::KeyRotation { .. } => ("key-rotation", None, None),
+    }
+}
+
+fn cited(kind: &EntryKind) -> Option<String> {
+    match kind {
+        EntryKind::Amendment { amends: cited, .. }
+        | EntryKind::Objection { cites: cited, .. }
+        | EntryKind::Response { cites: cited } => Some(format!("{}:{}", cited.signatory, cited.index)),
+        _ => None,
+    }
+}
+
+fn detail(kind: &EntryKind) -> Option<String> {
+    match kind {
+        EntryKind::Amendment { reason, .. } | EntryKind::Objection { reason, .. } => Some(reason.to_string()),
+        EntryKind::Request { to, reply_by } => {
+            let asked = if to.is_empty() {
+                "all".to_owned()
+            } else {
+                to.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            };
+            Some(format!("asks {asked}, reply by {reply_by}"))
+        }
+        EntryKind::Status { change, effective_from, .. } => {
+            let change = match change {
+                StatusChange::Suspend => "suspend",
+                StatusChange::Resume => "resume",
+                StatusChange::Withdraw => "withdraw",
+            };
+            Some(format!("{change} from {effective_from}"))
+        }
+        EntryKind::KeyRotation { new_key, .. } => Some(format!("new key {} from {}", new_key.id.0, new_key.valid_from)),
+        _ => None,
+    }
+}
+
+/// Period `period` of `schedule` as its calendar names it: a month
+/// `2026-03`, a quarter `2026-Q1`, a year `2026`, a day `2026-03-09`;
+/// otherwise the date and time it starts.
+fn period_label(schedule: &Schedule, period: u64) -> Option<String> {
+    let start = period_start(schedule, period)?.to_string();
+    let (year, month) = (start.get(..4)?, start.get(5..7)?.parse::<u32>().ok()?);
+    Some(match schedule.cadence {
+        Cadence::Months { months: 1 } => start.get(..7)?.to_owned(),
+        Cadence::Months { months: 3 } => format!("{year}-Q{}", (month - 1) / 3 + 1),
+        Cadence::Months { months: 12 } => year.to_owned(),
+        Cadence::Every { span } if span.0 == 86_400_000 => start.get(..10)?.to_owned(),
+        _ => format!("from {start}"),
+    })
+}
+
+/// `shown` as text: one block per entry.
+pub(crate) fn render(shown: &[Shown]) -> String {
+    let mut out = String::new();
+    if shown.is_empty() {
+        out.push_str("no entries match\n");
+    }
+    for entry in shown {
+        let mut head = format!("{}:{}  {}", entry.signatory, entry.index, entry.kind);
+        if let Some(topic) = &entry.topic {
+            let _ = write!(head, "  {topic}");
+        }
+        match (&entry.period_label, entry.period) {
+            (Some(label), Some(period)) => {
+                let _ = write!(head, " {label} (period {period})");
+            }
+            (None, Some(period)) => {
+                let _ = write!(head, " period {period}");
+            }
+            _ => {}
+        }
+        let _ = writeln!(out, "{head}");
+        let _ = writeln!(out, "    issued      {}", entry.issued_at);
+        if let Some(cites) = &entry.cites {
+            let _ = writeln!(out, "    cites       {cites}");
+        }
+        if let Some(detail) = &entry.detail {
+            let _ = writeln!(out, "    detail      {detail}");
+        }
+        for field in &entry.fields {
+            let value = match (&field.value, field.committed) {
+                (Some(value), false) => value.clone(),
+                (Some(value), true) => format!("{value}  (committed; opened here)"),
+                (None, _) => "(committed; not opened here)".to_owned(),
+            };
+            let _ = writeln!(out, "    field       {} = {value}", field.label);
+        }
+        let received: Vec<String> = entry
+            .receipts
+            .iter()
+            .map(|r| match r.at {
+                Some(at) => format!("{} {at}", r.recipient),
+                None => format!("{} not yet", r.recipient),
+            })
+            .collect();
+        if !received.is_empty() {
+            let _ = writeln!(out, "    received    {}", received.join("; "));
+        }
+    }
+    out
+}
