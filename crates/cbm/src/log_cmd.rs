@@ -12,8 +12,8 @@ use cbm_log::bundle::BundleReader;
 use cbm_log::calendar::period_start;
 use cbm_log::schedule::Receipts;
 use cbm_wire::{
-    BundleRecord, Cadence, Cosignature, EntryKind, Field, Opening, Schedule, SignatoryId, SignedEntry, StatusChange,
-    Timestamp, Topic,
+    BundleRecord, Cadence, Cosignature, EntryKind, Field, Opening, Roster, Schedule, SignatoryId, SignedEntry,
+    StatusChange, Timestamp, Topic,
 };
 use serde::Serialize;
 
@@ -101,51 +101,58 @@ pub(crate) fn entries(input: impl std::io::Read, filter: &Filter) -> Result<Vec<
         if !wanted {
             continue;
         }
-        let schedule = topic.and_then(|t| roster.schedule(t));
-        let fields = (0u32..)
-            .zip(&body.fields)
-            .map(|(number, field)| match field {
-                Field::Plain { label, media_type, value } => ShownField {
-                    label: label.to_string(),
-                    media_type: media_type.to_string(),
-                    committed: false,
-                    value: Some(String::from_utf8_lossy(&value.0).into_owned()),
-                },
-                Field::Committed { label, media_type, .. } => ShownField {
-                    label: label.to_string(),
-                    media_type: media_type.to_string(),
-                    committed: true,
-                    value: read
-                        .openings
-                        .get(&(body.signatory.clone(), body.index, number))
-                        .map(|o| String::from_utf8_lossy(&o.value.0).into_owned()),
-                },
-            })
-            .collect();
-        let log_receipts = receipts.get(&body.signatory);
-        shown.push(Shown {
-            signatory: body.signatory.clone(),
-            index: body.index,
-            kind,
-            topic: topic.cloned(),
-            period,
-            period_label: schedule.zip(period).and_then(|(s, p)| period_label(s, p)),
-            issued_at: body.issued_at,
-            cites: cited(&body.kind),
-            detail: detail(&body.kind),
-            fields,
-            receipts: roster
-                .signatories
-                .iter()
-                .filter(|s| s.id != body.signatory)
-                .map(|s| ShownReceipt {
-                    recipient: s.id.clone(),
-                    at: log_receipts.and_then(|r| r.receipt(&s.id, body.index)),
-                })
-                .collect(),
-        });
+        let opened = |number: u32| read.openings.get(&(body.signatory.clone(), body.index, number));
+        shown.push(statement(roster, entry, receipts.get(&body.signatory), opened));
     }
     Ok(shown)
+}
+
+/// `entry` as shown: under `roster`, with the receipts of its log, and the
+/// opening of each committed field that `opened` finds.
+pub(crate) fn statement<'a>(
+    roster: &Roster,
+    entry: &SignedEntry,
+    receipts: Option<&Receipts>,
+    opened: impl Fn(u32) -> Option<&'a Opening>,
+) -> Shown {
+    let body = &entry.body;
+    let (kind, topic, period) = kind_topic_period(&body.kind);
+    let schedule = topic.and_then(|t| roster.schedule(t));
+    let fields = (0u32..)
+        .zip(&body.fields)
+        .map(|(number, field)| match field {
+            Field::Plain { label, media_type, value } => ShownField {
+                label: label.to_string(),
+                media_type: media_type.to_string(),
+                committed: false,
+                value: Some(String::from_utf8_lossy(&value.0).into_owned()),
+            },
+            Field::Committed { label, media_type, .. } => ShownField {
+                label: label.to_string(),
+                media_type: media_type.to_string(),
+                committed: true,
+                value: opened(number).map(|o| String::from_utf8_lossy(&o.value.0).into_owned()),
+            },
+        })
+        .collect();
+    Shown {
+        signatory: body.signatory.clone(),
+        index: body.index,
+        kind,
+        topic: topic.cloned(),
+        period,
+        period_label: schedule.zip(period).and_then(|(s, p)| period_label(s, p)),
+        issued_at: body.issued_at,
+        cites: cited(&body.kind),
+        detail: detail(&body.kind),
+        fields,
+        receipts: roster
+            .signatories
+            .iter()
+            .filter(|s| s.id != body.signatory)
+            .map(|s| ShownReceipt { recipient: s.id.clone(), at: receipts.and_then(|r| r.receipt(&s.id, body.index)) })
+            .collect(),
+    }
 }
 
 fn read(input: impl std::io::Read) -> Result<Read> {

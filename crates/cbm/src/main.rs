@@ -699,6 +699,9 @@ fn check_proof(proof: &cbm_wire::EntryProof, json: bool, expected: Option<Agreem
     match verify_entry_proof(proof, expected.as_ref()) {
         Ok(proven) => {
             let witnesses: Vec<String> = proven.witnesses.iter().map(ToString::to_string).collect();
+            // What the entry says, with the receipts its proof carries.
+            let receipts = cbm_log::schedule::Receipts::new(&proof.cosignatures);
+            let statement = log_cmd::statement(&proof.roster.roster, &proof.entry, Some(&receipts), |_| None);
             if json {
                 println!(
                     "{}",
@@ -713,6 +716,7 @@ fn check_proof(proof: &cbm_wire::EntryProof, json: bool, expected: Option<Agreem
                         "issued_at": proven.issued_at.to_string(),
                         "delivered": proven.delivered.to_string(),
                         "witnesses": witnesses,
+                        "statement": statement,
                     })
                 );
             } else {
@@ -726,6 +730,7 @@ fn check_proof(proof: &cbm_wire::EntryProof, json: bool, expected: Option<Agreem
                     witnesses.join(", ")
                 );
                 println!("{}", pin::agreement_line(&hash, pinned));
+                print!("\nthe entry proven:\n{}", log_cmd::render(std::slice::from_ref(&statement)));
             }
             Ok(ExitCode::SUCCESS)
         }

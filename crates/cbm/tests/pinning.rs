@@ -79,4 +79,12 @@ fn a_proof_opening_and_bundle_under_a_forged_roster_are_refused_when_pinned_and_
         assert_ne!(code(&own), 2, "{check:?}:\n{}", said(&own));
         assert!(String::from_utf8_lossy(&own.stdout).contains("(pinned"), "{}", said(&own));
     }
+    // A proof shows the statement it proves: what the entry says.
+    let shown = cbm(&["verify-proof", "ar-0.proof", "--agreement-hash", &forged_hash], d);
+    let stdout = String::from_utf8_lossy(&shown.stdout);
+    assert!(stdout.contains("AR:0  declaration  points-of-contact 2026-"), "{stdout}");
+    assert!(stdout.contains("field       contact = 1") && stdout.contains("(committed; not opened here)"), "{stdout}");
+    let report = json(&cbm(&["verify-proof", "ar-0.proof", "--json"], d));
+    assert_eq!(report["statement"]["kind"], "declaration", "{report}");
+    assert_eq!(report["statement"]["fields"][0]["value"], "1", "{report}");
 }
