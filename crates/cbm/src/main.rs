@@ -79,6 +79,9 @@ enum Command {
         #[arg(long)]
         at: Option<Timestamp>,
     },
+    /// Works with key files.
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// Lists what the logs of a bundle, or of a node's data directory, hold:
     /// each entry's kind, topic, period, claimed time, fields, what it
     /// cites, and when each other signatory received it.
@@ -266,6 +269,18 @@ enum Command {
     },
 }
 
+/// What `cbm key` does.
+#[derive(Debug, clap::Subcommand)]
+enum KeyCommand {
+    /// Prints the public key of a secret key file, as the one line of a
+    /// public key file (when the file is named as `cbm keygen` names it).
+    #[command(after_help = "Example:\n  cbm key public keys/AR.signing.key > AR.signing.pub")]
+    Public {
+        /// The secret key file.
+        file: PathBuf,
+    },
+}
+
 /// An entry held by a running node.
 #[derive(Debug, clap::Args)]
 struct EntryAt {
@@ -436,6 +451,11 @@ fn run(command: Command) -> Result<ExitCode> {
         }
         Command::Fsck { store, json } => fsck(&store, json),
         Command::Keygen { id, dir, json } => keygen(&id, &dir, json),
+        Command::Key(KeyCommand::Public { file }) => {
+            let public = PublicKey::of(&keys::read_key(&file)?);
+            println!("{}", keys::named_public_line(&file, &public));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Roster(command) => roster_cmd::run(command),
         Command::Node { config } => {
             runtime()?.block_on(node_cmd::run(&config))?;
@@ -834,10 +854,15 @@ fn fsck(path: &std::path::Path, json: bool) -> Result<ExitCode> {
 }
 
 fn keygen(id: &cbm_wire::SignatoryId, dir: &std::path::Path, json: bool) -> Result<ExitCode> {
+    use keys::KeyRole;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let signing_path = dir.join(format!("{id}.signing.key"));
-    let transport_path = dir.join(format!("{id}.transport.key"));
-    for path in [&signing_path, &transport_path] {
+    let paths = |role: KeyRole| {
+        let (secret, public) = role.file_names(id);
+        (dir.join(secret), dir.join(public))
+    };
+    let (signing_path, signing_pub) = paths(KeyRole::Signing);
+    let (transport_path, transport_pub) = paths(KeyRole::Transport);
+    for path in [&signing_path, &transport_path, &signing_pub, &transport_pub] {
         if path.exists() {
             anyhow::bail!("{} already exists; refusing to overwrite a key", path.display());
         }
@@ -847,6 +872,8 @@ fn keygen(id: &cbm_wire::SignatoryId, dir: &std::path::Path, json: bool) -> Resu
     keys::write_key(&signing_path, &signing)?;
     keys::write_key(&transport_path, &transport)?;
     let (signing_public, transport_public) = (PublicKey::of(&signing), PublicKey::of(&transport));
+    keys::write_public(&signing_pub, KeyRole::Signing, id, &signing_public)?;
+    keys::write_public(&transport_pub, KeyRole::Transport, id, &transport_public)?;
     if json {
         println!(
             "{}",
@@ -855,11 +882,17 @@ fn keygen(id: &cbm_wire::SignatoryId, dir: &std::path::Path, json: bool) -> Resu
                 "signing_key": signing_public.to_string(),
                 "transport_key": transport_public.to_string(),
                 "files": [signing_path, transport_path],
+                "public_files": [signing_pub, transport_pub],
             })
         );
     } else {
-        println!("signing key    {signing_public}  ({})", signing_path.display());
-        println!("transport key  {transport_public}  ({})", transport_path.display());
+        println!("signing key    {signing_public}  ({}; public: {})", signing_path.display(), signing_pub.display());
+        println!(
+            "transport key  {transport_public}  ({}; public: {})",
+            transport_path.display(),
+            transport_pub.display()
+        );
+        println!("hand the other states the .pub files; keep the .key files to yourself");
     }
     Ok(ExitCode::SUCCESS)
 }

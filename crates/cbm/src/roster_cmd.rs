@@ -13,7 +13,7 @@ use cbm_wire::{
 use clap::Subcommand;
 
 use crate::admin::replace_file;
-use crate::keys::read_key;
+use crate::keys::{KeyRole, read_key, read_public};
 use crate::node_cmd::read_roster;
 
 /// `cbm roster` subcommands.
@@ -50,7 +50,9 @@ pub(crate) enum RosterCommand {
     },
     /// Adds a signatory (and drops any signatures: the roster changed).
     #[command(
-        after_help = "Example:\n  cbm roster add roster.cbm --id AR --name \"Arcadia\" --keys keys/ --address 127.0.0.1:7401"
+        after_help = "Examples:\n  cbm roster add roster.cbm --id AR --name \"Arcadia\" --keys keys/ --address 127.0.0.1:7401\n  \
+                      cbm roster add roster.cbm --id BO --name \"Borduria\" --signing-key BO.signing.pub \\\n    \
+                      --transport-key BO.transport.pub --address 127.0.0.1:7402"
     )]
     Add {
         /// The roster file.
@@ -64,15 +66,16 @@ pub(crate) enum RosterCommand {
         /// Where the node listens (host:port); repeat for several.
         #[arg(long = "address", required = true)]
         addresses: Vec<Address>,
-        /// Directory with `<ID>.signing.key` and `<ID>.transport.key` (from `cbm keygen`).
+        /// Directory with `<ID>.signing.pub` and `<ID>.transport.pub` (from
+        /// `cbm keygen`, handed over by the state).
         #[arg(long, conflicts_with_all = ["signing_key", "transport_key"])]
         keys: Option<PathBuf>,
-        /// The public signing key (hex), if not read from `--keys`.
+        /// The public signing key: a `.pub` file or 64 hex digits.
         #[arg(long, requires = "transport_key")]
-        signing_key: Option<PublicKey>,
-        /// The public transport key (hex), if not read from `--keys`.
+        signing_key: Option<String>,
+        /// The public transport key: a `.pub` file or 64 hex digits.
         #[arg(long, requires = "signing_key")]
-        transport_key: Option<PublicKey>,
+        transport_key: Option<String>,
     },
     /// Adds a signatory's adoption signature.
     #[command(after_help = "Example:\n  cbm roster sign roster.cbm --id AR --key keys/AR.signing.key")]
@@ -156,11 +159,16 @@ pub(crate) fn run(command: RosterCommand) -> Result<std::process::ExitCode> {
                 bail!("{id} is already a signatory");
             }
             let (signing, transport) = match (keys, signing_key, transport_key) {
-                (Some(dir), _, _) => (
-                    PublicKey::of(&read_key(&dir.join(format!("{id}.signing.key")))?),
-                    PublicKey::of(&read_key(&dir.join(format!("{id}.transport.key")))?),
-                ),
-                (None, Some(s), Some(t)) => (s, t),
+                (Some(dir), _, _) => {
+                    let public = |role: KeyRole| {
+                        let path = dir.join(role.file_names(&id).1);
+                        read_public(&path.to_string_lossy(), role, &id)
+                    };
+                    (public(KeyRole::Signing)?, public(KeyRole::Transport)?)
+                }
+                (None, Some(s), Some(t)) => {
+                    (read_public(&s, KeyRole::Signing, &id)?, read_public(&t, KeyRole::Transport, &id)?)
+                }
                 _ => bail!("give --keys DIR, or both --signing-key and --transport-key"),
             };
             let valid_from = signed.roster.schedules.iter().map(|s| s.start).min().unwrap_or(Timestamp(0));
@@ -260,6 +268,19 @@ fn show(signed: &SignedRoster, json: bool) -> Result<()> {
             if signed_by { "yes" } else { "no" },
             s.transport_key
         );
+    }
+    println!("\n{:<10} {:<4} {:<66} valid", "signatory", "key", "signing key");
+    for s in &roster.signatories {
+        for key in &s.signing_keys {
+            let until = key.valid_until.map_or_else(|| "on".to_owned(), |t| format!("until {t}"));
+            println!(
+                "{:<10} {:<4} {:<66} from {} {until}",
+                s.id.to_string(),
+                key.id.0,
+                key.key.to_string(),
+                key.valid_from
+            );
+        }
     }
     println!("\n{:<24} {:<16} {:<10} {:<10} start", "schedule", "cadence", "due", "ack");
     for c in &roster.schedules {

@@ -129,6 +129,83 @@ fn keygen_writes_private_keys_once_and_never_overwrites() {
 }
 
 #[test]
+fn states_exchange_public_key_files_only_and_a_roster_is_built_from_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    for id in ["AR", "BO"] {
+        common::ok(&["keygen", "--id", id, "--dir", "keys"], d);
+    }
+    // The public files say whose key and which, and anyone may read them.
+    let line = std::fs::read_to_string(d.join("keys/BO.signing.pub")).expect("public file");
+    let printed = common::ok(&["key", "public", "keys/BO.signing.key"], d);
+    assert!(line.starts_with("cbm/1 signing-key BO ") && printed.trim() == line.trim(), "{line} / {printed}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(d.join("keys/BO.signing.pub")).expect("public file").permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
+    }
+    // Only the public files are handed over; the roster is built from them.
+    std::fs::create_dir(d.join("public")).expect("dir");
+    for file in ["AR.signing.pub", "AR.transport.pub", "BO.signing.pub", "BO.transport.pub"] {
+        std::fs::copy(d.join("keys").join(file), d.join("public").join(file)).expect("copy");
+    }
+    let new = ["roster", "new", "roster.cbm", "--agreement", "test", "--title", "Test", "--quorum", "1"];
+    common::ok(&[&new[..], &["--start", "2026-01-01T00:00:00Z", "--schedule", "poc:monthly:7d:48h"]].concat(), d);
+    let add = |args: &[&str]| common::cbm(&[&["roster", "add", "roster.cbm"][..], args].concat(), d);
+    let ar = add(&["--id", "AR", "--name", "Arcadia", "--keys", "public", "--address", "127.0.0.1:7401"]);
+    assert_eq!(code(&ar), 0, "{}", common::said(&ar));
+    // A file of another state's key, or of the other role, is refused, naming what it holds.
+    let swapped = add(&[
+        "--id",
+        "BO",
+        "--name",
+        "Borduria",
+        "--signing-key",
+        "public/AR.signing.pub",
+        "--transport-key",
+        "public/BO.transport.pub",
+        "--address",
+        "127.0.0.1:7402",
+    ]);
+    assert_eq!(code(&swapped), 2);
+    assert!(common::said(&swapped).contains("it holds AR's key, not BO's"), "{}", common::said(&swapped));
+    let roles = add(&[
+        "--id",
+        "BO",
+        "--name",
+        "Borduria",
+        "--signing-key",
+        "public/BO.transport.pub",
+        "--transport-key",
+        "public/BO.transport.pub",
+        "--address",
+        "127.0.0.1:7402",
+    ]);
+    assert!(common::said(&roles).contains("it holds a transport-key, not a signing-key"), "{}", common::said(&roles));
+    let bo = add(&[
+        "--id",
+        "BO",
+        "--name",
+        "Borduria",
+        "--signing-key",
+        "public/BO.signing.pub",
+        "--transport-key",
+        "public/BO.transport.pub",
+        "--address",
+        "127.0.0.1:7402",
+    ]);
+    assert_eq!(code(&bo), 0, "{}", common::said(&bo));
+    for id in ["AR", "BO"] {
+        common::ok(&["roster", "sign", "roster.cbm", "--id", id, "--key", &format!("keys/{id}.signing.key")], d);
+    }
+    // `roster show` lists each signing key with its window.
+    let shown = common::ok(&["roster", "show", "roster.cbm"], d);
+    let bo_key = line.split_whitespace().last().expect("key");
+    assert!(shown.contains(bo_key) && shown.contains("from 2026-01-01T00:00:00.000Z on"), "{shown}");
+}
+
+#[test]
 fn every_command_has_help_with_examples() {
     let commands: [&[&str]; 17] = [
         &["demo"],
