@@ -26,10 +26,14 @@ use cbm_wire::{AgreementHash, PublicKey, SigningKey, Timestamp};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
+/// What `--version` prints: the release, the protocol version (also the
+/// ALPN and every signing context) and the bundle format version.
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (protocol cbm/1, bundle format 1)");
+
 /// Verifiable transparency declarations between states: signed, logged,
 /// mirrored, cosigned, and auditable offline.
 #[derive(Debug, Parser)]
-#[command(name = "cbm", version, propagate_version = true)]
+#[command(name = "cbm", version = VERSION, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -79,6 +83,16 @@ enum Command {
         #[arg(long)]
         at: Option<Timestamp>,
     },
+    /// Prints a shell completion script.
+    #[command(after_help = "Examples:\n  cbm completions bash > ~/.local/share/bash-completion/completions/cbm\n  \
+                            cbm completions zsh > ~/.zfunc/_cbm")]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Prints the manual page (roff), generated from these definitions.
+    #[command(after_help = "Example:\n  cbm man > cbm.1 && man ./cbm.1")]
+    Man,
     /// Works with key files.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -387,6 +401,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli.command) {
         Ok(code) => code,
+        // A reader that stopped reading (`cbm man | head`) is no error.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
@@ -451,6 +473,19 @@ fn run(command: Command) -> Result<ExitCode> {
         }
         Command::Fsck { store, json } => fsck(&store, json),
         Command::Keygen { id, dir, json } => keygen(&id, &dir, json),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "cbm",
+                &mut std::io::stdout(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut std::io::stdout())?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Key(KeyCommand::Public { file }) => {
             let public = PublicKey::of(&keys::read_key(&file)?);
             println!("{}", keys::named_public_line(&file, &public));
@@ -994,4 +1029,14 @@ fn export_data_dir(dir: &std::path::Path, roster: &std::path::Path, public: bool
         .with_context(|| format!("reading {}", path.display()))?;
     spinner.finish_and_clear();
     Ok(bundle)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_version_names_the_protocol_and_bundle_format_this_build_speaks() {
+        let alpn = std::str::from_utf8(cbm_net::tls::ALPN).expect("ALPN");
+        let expected = format!("(protocol {alpn}, bundle format {})", cbm_wire::BUNDLE_FORMAT_VERSION);
+        assert!(super::VERSION.ends_with(&expected), "{}", super::VERSION);
+    }
 }

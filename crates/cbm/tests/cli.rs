@@ -206,6 +206,20 @@ fn states_exchange_public_key_files_only_and_a_roster_is_built_from_them() {
 }
 
 #[test]
+fn version_completions_and_the_manual_come_from_the_command_definitions() {
+    let version = cbm(&["--version"]);
+    assert!(text(&version).contains("(protocol cbm/1, bundle format 1)"), "{}", text(&version));
+    for shell in ["bash", "zsh", "fish"] {
+        let script = cbm(&["completions", shell]);
+        assert_eq!(code(&script), 0, "{}", text(&script));
+        assert!(text(&script).contains("verify-proof"), "{shell} completes the commands");
+    }
+    let manual = cbm(&["man"]);
+    assert_eq!(code(&manual), 0);
+    assert!(text(&manual).contains(".TH cbm 1") && text(&manual).contains("verify\\-proof"), "{}", text(&manual));
+}
+
+#[test]
 fn every_command_has_help_with_examples() {
     let commands: [&[&str]; 17] = [
         &["demo"],
