@@ -394,11 +394,16 @@ const EXIT_NOT_YET_RECEIVED: u8 = 3;
 const EXIT_OUTCOME_UNKNOWN: u8 = 4;
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "error".into()))
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    // A node tells its operator what it does; other commands speak for
+    // themselves and log errors only. `RUST_LOG` overrides either.
+    let level = if matches!(cli.command, Command::Node { .. }) { "info" } else { "error" };
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()))
+        .with_writer(std::io::stderr)
+        .with_ansi(colour)
+        .init();
     match run(cli.command) {
         Ok(code) => code,
         // A reader that stopped reading (`cbm man | head`) is no error.

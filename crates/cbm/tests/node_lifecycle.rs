@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use cbm_net::client::call;
 use cbm_net::tls::{ConnectionLimits, client_config};
 use cbm_wire::{PublicKey, Request, SigningKey};
-use common::{Nodes, agreement, ok, start_node};
+use common::{Nodes, agreement, ok, start_node, start_node_logging};
 
 /// The key in `keys/ID.KIND.key` under `dir`.
 fn key(dir: &Path, id: &str, kind: &str) -> SigningKey {
@@ -125,4 +125,33 @@ fn a_node_killed_and_restarted_many_times_is_cosigned_by_every_live_peer_within_
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+}
+
+#[test]
+fn a_node_tells_its_operator_what_it_does_in_plain_lines_and_names_a_peer_that_goes_away() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    agreement(d, &["AR", "BO"], 1, 2);
+    let log = d.join("ar.log");
+    let mut nodes = Nodes(vec![start_node_logging(d, "ar", &log), start_node(d, "bo")]);
+    ok(&["status", "--data-dir", "ar", "--wait", "30"], d);
+    ok(&["status", "--data-dir", "bo", "--wait", "30"], d);
+    let published = notify(d, "ar", 1, Some("30"));
+    assert!(published.status.success(), "{}", common::said(&published));
+    // BO goes away; AR says so, naming it.
+    nodes.0[1].kill().expect("SIGKILL");
+    nodes.0[1].wait().expect("reaped");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let text = loop {
+        let text = std::fs::read_to_string(&log).expect("log");
+        if text.lines().any(|l| l.contains("peer unreachable") && l.contains("BO")) {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "AR never said BO is unreachable:\n{text}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    for said in ["listening on", "peer reached", "published", "INFO", "WARN"] {
+        assert!(text.contains(said), "the log should say {said:?}:\n{text}");
+    }
+    assert!(!text.contains('\u{1b}'), "no terminal colour codes in a file:\n{text}");
 }

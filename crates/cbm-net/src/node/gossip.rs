@@ -9,7 +9,7 @@ use std::sync::Arc;
 use cbm_log::evidence::{log_and_kind, verify_evidence};
 use cbm_log::store::{MAX_EVIDENCE_PER_LOG_AND_KIND, StoreError};
 use cbm_wire::{Cosignature, Digest, EquivocationEvidence, LogId, Request, Response, SignedCheckpoint, Wire};
-use tracing::debug;
+use tracing::{debug, info, warn};
 
 use super::serve::fit_frame;
 use super::shared::Shared;
@@ -119,15 +119,27 @@ pub(crate) async fn with_partner(
 ) {
     // Where the next page of the partner's evidence starts.
     let mut evidence_after = None;
+    // Whether the last round reached the partner: the operator hears of
+    // each change, not of every round.
+    let mut reachable = None;
     for round in 0u64.. {
         let woken = wake.notified();
         let depth = if round % DEEP_EVERY == 0 { DEEP_CHECKPOINTS } else { 1 };
         let exchange = with_peer(&shared, &peer, depth, &mut evidence_after);
-        match tokio::time::timeout(shared.limits.request_timeout, exchange).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => debug!(%peer, "gossip failed: {e}"),
-            Err(_) => debug!(%peer, "gossip timed out"),
+        let failure = match tokio::time::timeout(shared.limits.request_timeout, exchange).await {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e),
+            Err(_) => Some(format!("no answer within {:?}", shared.limits.request_timeout)),
+        };
+        let answered = failure.is_none();
+        match (failure, reachable) {
+            (None, Some(true)) => {}
+            (None, Some(false)) => info!(%peer, "peer back: gossip answered again"),
+            (None, None) => info!(%peer, "peer reached"),
+            (Some(e), Some(false)) => debug!(%peer, "gossip failed: {e}"),
+            (Some(e), _) => warn!(%peer, "peer unreachable: {e}"),
         }
+        reachable = Some(answered);
         tokio::select! {
             () = tokio::time::sleep(interval) => {}
             () = woken => {}

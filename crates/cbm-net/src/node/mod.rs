@@ -31,7 +31,7 @@ use cbm_wire::{
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 pub use obligations::{Obligations, Overdue, Unacknowledged};
 pub use status::{LogStatus, NodeStatus};
@@ -424,6 +424,7 @@ impl Node {
             })
             .await??;
         if let Published::New(checkpoint) = &outcome {
+            info!(size = checkpoint.body.size, "published");
             self.shared.changed();
             for peer in self.shared.partners.clone() {
                 let shared = Arc::clone(&self.shared);

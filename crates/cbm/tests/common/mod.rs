@@ -41,14 +41,24 @@ impl Drop for Nodes {
 
 /// Starts `cbm node --config <name>.toml` in `dir`.
 pub fn start_node(dir: &Path, name: &str) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_cbm"))
+    node_command(dir, name).stderr(Stdio::null()).spawn().expect("node starts")
+}
+
+/// Starts `cbm node --config <name>.toml` in `dir`, its log (stderr) going
+/// to the file `log`, with the default log level.
+pub fn start_node_logging(dir: &Path, name: &str, log: &Path) -> Child {
+    let file = std::fs::File::create(log).expect("log file");
+    node_command(dir, name).env_remove("RUST_LOG").stderr(file).spawn().expect("node starts")
+}
+
+fn node_command(dir: &Path, name: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cbm"));
+    command
         .args(["node", "--config", &format!("{name}.toml")])
         .current_dir(dir)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("node starts")
+        .stdout(Stdio::null());
+    command
 }
 
 /// Keys, a roster with one monthly schedule starting 2026-01-01, and a node
