@@ -710,6 +710,18 @@ fn status(data_dir: &std::path::Path, json: bool, wait: Option<u64>) -> Result<E
             cosigners.join(", ")
         );
     }
+    if !status.peers.is_empty() {
+        println!("\n{:<10} {:<12} last answered", "peer", "gossip");
+        for peer in &status.peers {
+            let state = match peer.reachable {
+                Some(true) => "answering",
+                Some(false) => "UNREACHABLE",
+                None => "not yet",
+            };
+            let last = peer.last_contact.map_or_else(|| "never".to_owned(), |t| t.to_string());
+            println!("{:<10} {state:<12} {last}", peer.peer.to_string());
+        }
+    }
     if obligations.overdue.is_empty() {
         println!("\nno declaration overdue");
     } else {

@@ -154,4 +154,11 @@ fn a_node_tells_its_operator_what_it_does_in_plain_lines_and_names_a_peer_that_g
         assert!(text.contains(said), "the log should say {said:?}:\n{text}");
     }
     assert!(!text.contains('\u{1b}'), "no terminal colour codes in a file:\n{text}");
+    // Status says the same: BO unreachable, and when it last answered.
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(&["status", "--data-dir", "ar", "--json"], d)).expect("JSON");
+    let bo = &status["status"]["peers"][0];
+    assert_eq!((bo["peer"].as_str(), bo["reachable"].as_bool()), (Some("BO"), Some(false)), "{status}");
+    assert!(bo["last_contact"].is_string(), "{status}");
+    assert!(ok(&["status", "--data-dir", "ar"], d).contains("UNREACHABLE"));
 }

@@ -132,6 +132,7 @@ pub(crate) async fn with_partner(
             Err(_) => Some(format!("no answer within {:?}", shared.limits.request_timeout)),
         };
         let answered = failure.is_none();
+        shared.note_contact(&peer, answered);
         match (failure, reachable) {
             (None, Some(true)) => {}
             (None, Some(false)) => info!(%peer, "peer back: gossip answered again"),

@@ -34,7 +34,7 @@ use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
 pub use obligations::{Obligations, Overdue, Unacknowledged};
-pub use status::{LogStatus, NodeStatus};
+pub use status::{LogStatus, NodeStatus, PeerStatus};
 
 use self::peers::Peers;
 use self::receipts::Receipts;

@@ -72,6 +72,8 @@ pub(crate) struct Shared {
     /// so that a pushed checkpoint is sorted without a store read. Never
     /// ahead of the store: it is noted after each write commits.
     held_sizes: Mutex<HashMap<LogId, u64>>,
+    /// How each gossip partner answered the last round, and when it last did.
+    contacts: Mutex<HashMap<SignatoryId, Contact>>,
     /// Bumped on every change of the store; status waiters watch it.
     changes: watch::Sender<u64>,
 }
@@ -112,8 +114,25 @@ impl Shared {
             readers,
             log_locks: Mutex::new(HashMap::new()),
             held_sizes: Mutex::new(held_sizes),
+            contacts: Mutex::new(HashMap::new()),
             changes: watch::Sender::new(0),
         }
+    }
+
+    /// Notes how `peer` answered a gossip round just now.
+    pub(crate) fn note_contact(&self, peer: &SignatoryId, answered: bool) {
+        let now = self.clock.now();
+        let mut contacts = self.contacts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let contact = contacts.entry(peer.clone()).or_default();
+        contact.reachable = answered;
+        if answered {
+            contact.last_answer = Some(now);
+        }
+    }
+
+    /// How `peer` answered the last gossip round, if there was one.
+    pub(crate) fn contact(&self, peer: &SignatoryId) -> Option<Contact> {
+        self.contacts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(peer).copied()
     }
 
     /// Entries of `log` held, as last noted (see [`Shared::note_size`]).
@@ -268,4 +287,13 @@ mod tests {
         assert!(!held.is_poisoned(), "the lock was recovered");
         Ok(())
     }
+}
+
+/// How a gossip partner answered.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Contact {
+    /// Whether it answered the last round.
+    pub(crate) reachable: bool,
+    /// When it last answered one.
+    pub(crate) last_answer: Option<cbm_wire::Timestamp>,
 }

@@ -29,6 +29,21 @@ pub struct NodeStatus {
     /// Openings of committed fields held (sent, for the node's own log;
     /// received, for the others).
     pub openings: u64,
+    /// Each gossip partner, in roster order: whether it answered the last
+    /// round, and when it last answered one.
+    #[serde(default)]
+    pub peers: Vec<PeerStatus>,
+}
+
+/// How a gossip partner answers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerStatus {
+    /// The partner.
+    pub peer: SignatoryId,
+    /// Whether it answered the last gossip round; `None` before the first.
+    pub reachable: Option<bool>,
+    /// When it last answered one (the node's clock).
+    pub last_contact: Option<Timestamp>,
 }
 
 /// One log as a node holds it.
@@ -59,6 +74,20 @@ impl NodeStatus {
 pub(crate) async fn status(shared: &std::sync::Arc<Shared>) -> Result<NodeStatus, StoreError> {
     let agreement = shared.agreement.clone();
     let me = shared.me.clone();
+    let peers: Vec<PeerStatus> = agreement
+        .roster()
+        .signatories
+        .iter()
+        .filter(|s| shared.partners.contains(&s.id))
+        .map(|s| {
+            let contact = shared.contact(&s.id);
+            PeerStatus {
+                peer: s.id.clone(),
+                reachable: contact.map(|c| c.reachable),
+                last_contact: contact.and_then(|c| c.last_answer),
+            }
+        })
+        .collect();
     shared
         .with_reader(move |store| {
             let threshold = agreement.roster().quorum.threshold;
@@ -101,6 +130,7 @@ pub(crate) async fn status(shared: &std::sync::Arc<Shared>) -> Result<NodeStatus
                 out_of_time_order: out_of_time_order.into_iter().collect(),
                 evidence: evidence.len() as u64,
                 openings,
+                peers,
             })
         })
         .await
