@@ -135,6 +135,22 @@ mod tests {
     }
 
     proptest! {
+        /// A period's calendar label names that period, however the
+        /// schedule's start falls within its unit.
+        #[test]
+        fn a_periods_label_names_it(unit in 0usize..4, offset in 0u64..86_400_000 * 27, period in 0u64..400) {
+            let cadence = [
+                Cadence::Months { months: 1 },
+                Cadence::Months { months: 3 },
+                Cadence::Months { months: 12 },
+                Cadence::Every { span: TimeSpan::from_days(1) },
+            ][unit];
+            let start = Timestamp(date("2026-01-01T00:00:00Z").0 + offset);
+            let schedule = schedule(cadence, start);
+            let label = period_label(&schedule, period).expect("a label");
+            prop_assert_eq!(period_of_label(&schedule, &label), Some(period), "{}", label);
+        }
+
         #[test]
         fn every_instant_lies_in_its_period(
             months in 1u32..=24,
@@ -152,4 +168,39 @@ mod tests {
             prop_assert!(begins <= at && at < next, "{at:?} not in [{begins:?}, {next:?})");
         }
     }
+}
+
+/// Period `period` of `schedule` as its calendar names it: a month
+/// `2026-03`, a quarter `2026-Q1`, a year `2026`, a day `2026-03-09`;
+/// otherwise `from` and the instant it starts.
+pub fn period_label(schedule: &Schedule, period: u64) -> Option<String> {
+    let start = period_start(schedule, period)?.to_string();
+    let (year, month) = (start.get(..4)?, start.get(5..7)?.parse::<u32>().ok()?);
+    Some(match schedule.cadence {
+        Cadence::Months { months: 1 } => start.get(..7)?.to_owned(),
+        Cadence::Months { months: 3 } => format!("{year}-Q{}", (month - 1) / 3 + 1),
+        Cadence::Months { months: 12 } => year.to_owned(),
+        Cadence::Every { span } if span.0 == 86_400_000 => start.get(..10)?.to_owned(),
+        _ => format!("from {start}"),
+    })
+}
+
+/// The period of `schedule` that [`period_label`] names `label`, if any.
+pub fn period_of_label(schedule: &Schedule, label: &str) -> Option<u64> {
+    let day = |date: String| format!("{date}T00:00:00Z").parse::<Timestamp>().ok();
+    let at = match label.len() {
+        4 => day(format!("{label}-01-01")),
+        7 if label.as_bytes()[5] == b'Q' => {
+            let quarter: u32 = label.get(6..)?.parse().ok().filter(|q| (1..=4).contains(q))?;
+            day(format!("{}-{:02}-01", label.get(..4)?, (quarter - 1) * 3 + 1))
+        }
+        7 => day(format!("{label}-01")),
+        10 => day(label.to_owned()),
+        _ => None,
+    }?;
+    // The label is the day, month, quarter or year its period starts in:
+    // the period under the label's first instant, or the one after it (a
+    // schedule that starts mid-month begins each period within the month).
+    let under = period_of(schedule, at).unwrap_or(0);
+    [under, under + 1].into_iter().find(|p| period_label(schedule, *p).as_deref() == Some(label))
 }

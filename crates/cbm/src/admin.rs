@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt as _, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
+use crate::period::PeriodArg;
+
 /// The socket's file name in the data directory.
 pub(crate) const SOCKET: &str = "admin.sock";
 
@@ -23,8 +25,8 @@ pub(crate) const SOCKET: &str = "admin.sock";
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub(crate) enum KindSpec {
-    Declaration { topic: Topic, period: Option<u64> },
-    NoChange { topic: Topic, period: Option<u64> },
+    Declaration { topic: Topic, period: Option<PeriodArg> },
+    NoChange { topic: Topic, period: Option<PeriodArg> },
     Notification { topic: Topic },
     Amendment { index: u64, reason: Text },
     Objection { signatory: SignatoryId, index: u64, reason: Text },
@@ -268,21 +270,22 @@ async fn cite(node: &Node, signatory: SignatoryId, index: u64) -> Result<EntryRe
     Ok(EntryRef { signatory, index, hash: entry.hash() })
 }
 
-/// `kind` with the current period of its schedule filled in, for a
-/// declaration or no-change that names none.
+/// `kind` with its period as a number: the one its label names, or the
+/// current period of its schedule if it names none.
 fn with_period(node: &Node, kind: KindSpec) -> Result<KindSpec> {
-    let current = |topic: &Topic, period: Option<u64>| -> Result<Option<u64>> {
-        if let Some(period) = period {
-            return Ok(Some(period));
-        }
+    let number = |topic: &Topic, period: Option<PeriodArg>| -> Result<Option<PeriodArg>> {
         let schedule = node.agreement().roster().schedule(topic).ok_or_else(|| anyhow!("{topic} is not scheduled"))?;
-        let period =
-            period_of(schedule, node.now()).ok_or_else(|| anyhow!("the schedule for {topic} has not started"))?;
-        Ok(Some(period))
+        let period = match period {
+            Some(given) => given.number(schedule)?,
+            None => {
+                period_of(schedule, node.now()).ok_or_else(|| anyhow!("the schedule for {topic} has not started"))?
+            }
+        };
+        Ok(Some(PeriodArg::Number(period)))
     };
     Ok(match kind {
-        KindSpec::Declaration { period, topic } => KindSpec::Declaration { period: current(&topic, period)?, topic },
-        KindSpec::NoChange { period, topic } => KindSpec::NoChange { period: current(&topic, period)?, topic },
+        KindSpec::Declaration { period, topic } => KindSpec::Declaration { period: number(&topic, period)?, topic },
+        KindSpec::NoChange { period, topic } => KindSpec::NoChange { period: number(&topic, period)?, topic },
         other => other,
     })
 }
@@ -291,13 +294,13 @@ fn with_period(node: &Node, kind: KindSpec) -> Result<KindSpec> {
 async fn draft(node: &Node, kind: KindSpec, fields: Vec<FieldSpec>) -> Result<Draft> {
     let me = node.signatory().clone();
     let now = node.now();
+    let resolved = |topic: &Topic, period: Option<PeriodArg>| -> Result<u64> {
+        let schedule = node.agreement().roster().schedule(topic).ok_or_else(|| anyhow!("{topic} is not scheduled"))?;
+        period.context("the period")?.number(schedule)
+    };
     let kind = match with_period(node, kind)? {
-        KindSpec::Declaration { topic, period } => {
-            EntryKind::Declaration { period: period.context("a declaration's period")?, topic }
-        }
-        KindSpec::NoChange { topic, period } => {
-            EntryKind::NoChange { period: period.context("a no-change entry's period")?, topic }
-        }
+        KindSpec::Declaration { topic, period } => EntryKind::Declaration { period: resolved(&topic, period)?, topic },
+        KindSpec::NoChange { topic, period } => EntryKind::NoChange { period: resolved(&topic, period)?, topic },
         KindSpec::Notification { topic } => EntryKind::Notification { topic },
         KindSpec::Amendment { index, reason } => EntryKind::Amendment { amends: cite(node, me, index).await?, reason },
         KindSpec::Objection { signatory, index, reason } => {

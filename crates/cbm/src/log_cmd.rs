@@ -9,11 +9,11 @@ use std::fmt::Write as _;
 use anyhow::{Context, Result, bail};
 use cbm_log::agreement::Agreement;
 use cbm_log::bundle::BundleReader;
-use cbm_log::calendar::period_start;
+use cbm_log::calendar::period_label;
 use cbm_log::schedule::Receipts;
 use cbm_wire::{
-    BundleRecord, Cadence, Cosignature, EntryKind, Field, Opening, Roster, Schedule, SignatoryId, SignedEntry,
-    StatusChange, Timestamp, Topic,
+    BundleRecord, Cosignature, EntryKind, Field, Opening, Roster, SignatoryId, SignedEntry, StatusChange, Timestamp,
+    Topic,
 };
 use serde::Serialize;
 
@@ -26,8 +26,8 @@ pub(crate) struct Filter {
     pub(crate) kind: Option<String>,
     /// Only entries on this topic.
     pub(crate) topic: Option<Topic>,
-    /// Only entries for this period.
-    pub(crate) period: Option<u64>,
+    /// Only entries for this period: its number or its calendar label.
+    pub(crate) period: Option<crate::period::PeriodArg>,
     /// Only this one entry.
     pub(crate) entry: Option<(SignatoryId, u64)>,
 }
@@ -96,7 +96,10 @@ pub(crate) fn entries(input: impl std::io::Read, filter: &Filter) -> Result<Vec<
         let wanted = filter.signatory.as_ref().is_none_or(|s| *s == body.signatory)
             && filter.kind.as_deref().is_none_or(|k| k == kind)
             && filter.topic.as_ref().is_none_or(|t| Some(t) == topic)
-            && filter.period.is_none_or(|p| Some(p) == period)
+            && filter.period.as_ref().is_none_or(|wanted| {
+                let schedule = topic.and_then(|t| roster.schedule(t));
+                period.is_some_and(|p| wanted.names(schedule, p))
+            })
             && filter.entry.as_ref().is_none_or(|(s, i)| *s == body.signatory && *i == body.index);
         if !wanted {
             continue;
@@ -227,21 +230,6 @@ fn detail(kind: &EntryKind) -> Option<String> {
         EntryKind::KeyRotation { new_key, .. } => Some(format!("new key {} from {}", new_key.id.0, new_key.valid_from)),
         _ => None,
     }
-}
-
-/// Period `period` of `schedule` as its calendar names it: a month
-/// `2026-03`, a quarter `2026-Q1`, a year `2026`, a day `2026-03-09`;
-/// otherwise the date and time it starts.
-fn period_label(schedule: &Schedule, period: u64) -> Option<String> {
-    let start = period_start(schedule, period)?.to_string();
-    let (year, month) = (start.get(..4)?, start.get(5..7)?.parse::<u32>().ok()?);
-    Some(match schedule.cadence {
-        Cadence::Months { months: 1 } => start.get(..7)?.to_owned(),
-        Cadence::Months { months: 3 } => format!("{year}-Q{}", (month - 1) / 3 + 1),
-        Cadence::Months { months: 12 } => year.to_owned(),
-        Cadence::Every { span } if span.0 == 86_400_000 => start.get(..10)?.to_owned(),
-        _ => format!("from {start}"),
-    })
 }
 
 /// `shown` as text: one block per entry.

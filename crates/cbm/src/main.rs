@@ -11,6 +11,7 @@ mod demo;
 mod keys;
 mod log_cmd;
 mod node_cmd;
+mod period;
 mod pin;
 mod report;
 mod roster_cmd;
@@ -117,9 +118,9 @@ enum Command {
         /// Only entries on this topic.
         #[arg(long)]
         topic: Option<cbm_wire::Topic>,
-        /// Only entries for this period.
+        /// Only entries for this period: its number or its calendar label (`2026-03`).
         #[arg(long)]
-        period: Option<u64>,
+        period: Option<period::PeriodArg>,
         /// The roster a data directory's node runs under.
         #[arg(long)]
         roster: Option<PathBuf>,
@@ -321,9 +322,10 @@ struct DeclareArgs {
     /// Topic (declaration, no-change, notification, status).
     #[arg(long)]
     topic: Option<cbm_wire::Topic>,
-    /// Period (declaration, no-change); the current one if absent.
+    /// Period (declaration, no-change): its number or its calendar label
+    /// (`2026-03`, `2026-Q1`); the current one if absent.
     #[arg(long)]
-    period: Option<u64>,
+    period: Option<period::PeriodArg>,
     /// A plain field, `LABEL=VALUE`; repeat for several.
     #[arg(long = "field")]
     fields: Vec<String>,

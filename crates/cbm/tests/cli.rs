@@ -74,6 +74,10 @@ fn the_demo_tells_the_story_and_its_bundle_audits_offline_with_findings() {
     assert!(listed.contains("BO:0  declaration  points-of-contact 2026-01 (period 0)"), "{listed}");
     assert!(listed.contains("(committed; not opened here)") && listed.contains("CA not yet"), "{listed}");
     assert!(!listed.contains("respond"), "only declarations: {listed}");
+    let march = cbm(&["log", bundle.to_str().expect("utf-8"), "--kind", "declaration", "--period", "2026-03"]);
+    let march = text(&march);
+    assert!(march.contains("AR:3  declaration  points-of-contact 2026-03 (period 2)"), "{march}");
+    assert!(!march.contains("2026-02 (period 1)"), "only March: {march}");
     let one = cbm(&["log", bundle.to_str().expect("utf-8"), "BO:2", "--json"]);
     let one: serde_json::Value = serde_json::from_slice(&one.stdout).expect("JSON");
     assert_eq!((one[0]["kind"].as_str(), one[0]["cites"].as_str()), (Some("respond"), Some("CA:2")), "{one}");
@@ -335,6 +339,16 @@ fn node_commands_refuse_bad_input_clearly() {
     assert!(common::said(&future).contains("refused"), "{}", common::said(&future));
     let unscheduled = common::cbm(&["declare", "--data-dir", "ar", "--topic", "weather", "--period", "0"], d);
     assert_eq!(code(&unscheduled), 2);
+    // A period by its calendar label: one the schedule does not have is
+    // refused, naming how its periods are named.
+    let label = common::cbm(&["declare", "--data-dir", "ar", "--topic", "points-of-contact", "--period", "2026-13"], d);
+    assert_eq!(code(&label), 2);
+    assert!(
+        common::said(&label)
+            .contains("2026-13 names no period of the points-of-contact schedule (its periods are named like 2026-01)"),
+        "{}",
+        common::said(&label)
+    );
     let status = common::ok(&["status", "--data-dir", "ar", "--json"], d);
     let status: serde_json::Value = serde_json::from_str(&status).expect("JSON");
     assert_eq!(status["status"]["logs"][0]["size"], 0, "nothing was stored: {status}");
