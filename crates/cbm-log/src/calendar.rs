@@ -91,6 +91,41 @@ pub fn due_at(schedule: &Schedule, period: u64) -> Option<Timestamp> {
     period_start(schedule, period).map(|start| start.saturating_add(schedule.due_offset))
 }
 
+/// Period `period` of `schedule` as its calendar names it: a month
+/// `2026-03`, a quarter `2026-Q1`, a year `2026`, a day `2026-03-09`;
+/// otherwise `from` and the instant it starts.
+pub fn period_label(schedule: &Schedule, period: u64) -> Option<String> {
+    let start = period_start(schedule, period)?.to_string();
+    let (year, month) = (start.get(..4)?, start.get(5..7)?.parse::<u32>().ok()?);
+    Some(match schedule.cadence {
+        Cadence::Months { months: 1 } => start.get(..7)?.to_owned(),
+        Cadence::Months { months: 3 } => format!("{year}-Q{}", (month - 1) / 3 + 1),
+        Cadence::Months { months: 12 } => year.to_owned(),
+        Cadence::Every { span } if span.0 == 86_400_000 => start.get(..10)?.to_owned(),
+        _ => format!("from {start}"),
+    })
+}
+
+/// The period of `schedule` that [`period_label`] names `label`, if any.
+pub fn period_of_label(schedule: &Schedule, label: &str) -> Option<u64> {
+    let day = |date: String| format!("{date}T00:00:00Z").parse::<Timestamp>().ok();
+    let at = match label.len() {
+        4 => day(format!("{label}-01-01")),
+        7 if label.as_bytes()[5] == b'Q' => {
+            let quarter: u32 = label.get(6..)?.parse().ok().filter(|q| (1..=4).contains(q))?;
+            day(format!("{}-{:02}-01", label.get(..4)?, (quarter - 1) * 3 + 1))
+        }
+        7 => day(format!("{label}-01")),
+        10 => day(label.to_owned()),
+        _ => None,
+    }?;
+    // The label is the day, month, quarter or year its period starts in:
+    // the period under the label's first instant, or the one after it (a
+    // schedule that starts mid-month begins each period within the month).
+    let under = period_of(schedule, at).unwrap_or(0);
+    [under, under + 1].into_iter().find(|p| period_label(schedule, *p).as_deref() == Some(label))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,39 +203,4 @@ mod tests {
             prop_assert!(begins <= at && at < next, "{at:?} not in [{begins:?}, {next:?})");
         }
     }
-}
-
-/// Period `period` of `schedule` as its calendar names it: a month
-/// `2026-03`, a quarter `2026-Q1`, a year `2026`, a day `2026-03-09`;
-/// otherwise `from` and the instant it starts.
-pub fn period_label(schedule: &Schedule, period: u64) -> Option<String> {
-    let start = period_start(schedule, period)?.to_string();
-    let (year, month) = (start.get(..4)?, start.get(5..7)?.parse::<u32>().ok()?);
-    Some(match schedule.cadence {
-        Cadence::Months { months: 1 } => start.get(..7)?.to_owned(),
-        Cadence::Months { months: 3 } => format!("{year}-Q{}", (month - 1) / 3 + 1),
-        Cadence::Months { months: 12 } => year.to_owned(),
-        Cadence::Every { span } if span.0 == 86_400_000 => start.get(..10)?.to_owned(),
-        _ => format!("from {start}"),
-    })
-}
-
-/// The period of `schedule` that [`period_label`] names `label`, if any.
-pub fn period_of_label(schedule: &Schedule, label: &str) -> Option<u64> {
-    let day = |date: String| format!("{date}T00:00:00Z").parse::<Timestamp>().ok();
-    let at = match label.len() {
-        4 => day(format!("{label}-01-01")),
-        7 if label.as_bytes()[5] == b'Q' => {
-            let quarter: u32 = label.get(6..)?.parse().ok().filter(|q| (1..=4).contains(q))?;
-            day(format!("{}-{:02}-01", label.get(..4)?, (quarter - 1) * 3 + 1))
-        }
-        7 => day(format!("{label}-01")),
-        10 => day(label.to_owned()),
-        _ => None,
-    }?;
-    // The label is the day, month, quarter or year its period starts in:
-    // the period under the label's first instant, or the one after it (a
-    // schedule that starts mid-month begins each period within the month).
-    let under = period_of(schedule, at).unwrap_or(0);
-    [under, under + 1].into_iter().find(|p| period_label(schedule, *p).as_deref() == Some(label))
 }
