@@ -187,11 +187,13 @@ async fn execute(node: &Node, request: AdminRequest) -> Result<AdminResponse> {
             let digest = |kind: &KindSpec| -> Result<cbm_wire::Digest> {
                 Ok(cbm_wire::Digest(*blake3::hash(&serde_json::to_vec(&(kind, &fields))?).as_bytes()))
             };
+            // Resolved once: the draft is the one the key's digest names.
+            let resolved = with_period(node, kind.clone())?;
             let key = match idempotency_key {
                 Some(chosen) => cbm_net::IdempotencyKey::chosen(&chosen, digest(&kind)?).map_err(|e| anyhow!(e))?,
-                None => cbm_net::IdempotencyKey::derived(digest(&with_period(node, kind.clone())?)?),
+                None => cbm_net::IdempotencyKey::derived(digest(&resolved)?),
             };
-            let draft = draft(node, kind, fields).await?;
+            let draft = draft(node, resolved, fields).await?;
             let (index, size, earlier) = match node.publish_once(key, vec![draft]).await? {
                 cbm_net::Published::New(checkpoint) => (checkpoint.body.size - 1, checkpoint.body.size, false),
                 cbm_net::Published::Earlier(publication) => (publication.index, publication.size, true),
@@ -270,18 +272,20 @@ async fn cite(node: &Node, signatory: SignatoryId, index: u64) -> Result<EntryRe
     Ok(EntryRef { signatory, index, hash: entry.hash() })
 }
 
-/// `kind` with its period as a number: the one its label names, or the
-/// current period of its schedule if it names none.
+/// The number of the period `period` names on `topic`'s schedule, or the
+/// current period if it names none.
+fn period_number(node: &Node, topic: &Topic, period: Option<&PeriodArg>) -> Result<u64> {
+    let schedule = node.agreement().roster().schedule(topic).ok_or_else(|| anyhow!("{topic} is not scheduled"))?;
+    match period {
+        Some(given) => given.number(schedule),
+        None => period_of(schedule, node.now()).ok_or_else(|| anyhow!("the schedule for {topic} has not started")),
+    }
+}
+
+/// `kind` with its period as a number (see [`period_number`]).
 fn with_period(node: &Node, kind: KindSpec) -> Result<KindSpec> {
     let number = |topic: &Topic, period: Option<PeriodArg>| -> Result<Option<PeriodArg>> {
-        let schedule = node.agreement().roster().schedule(topic).ok_or_else(|| anyhow!("{topic} is not scheduled"))?;
-        let period = match period {
-            Some(given) => given.number(schedule)?,
-            None => {
-                period_of(schedule, node.now()).ok_or_else(|| anyhow!("the schedule for {topic} has not started"))?
-            }
-        };
-        Ok(Some(PeriodArg::Number(period)))
+        Ok(Some(PeriodArg::Number(period_number(node, topic, period.as_ref())?)))
     };
     Ok(match kind {
         KindSpec::Declaration { period, topic } => KindSpec::Declaration { period: number(&topic, period)?, topic },
@@ -294,13 +298,13 @@ fn with_period(node: &Node, kind: KindSpec) -> Result<KindSpec> {
 async fn draft(node: &Node, kind: KindSpec, fields: Vec<FieldSpec>) -> Result<Draft> {
     let me = node.signatory().clone();
     let now = node.now();
-    let resolved = |topic: &Topic, period: Option<PeriodArg>| -> Result<u64> {
-        let schedule = node.agreement().roster().schedule(topic).ok_or_else(|| anyhow!("{topic} is not scheduled"))?;
-        period.context("the period")?.number(schedule)
-    };
-    let kind = match with_period(node, kind)? {
-        KindSpec::Declaration { topic, period } => EntryKind::Declaration { period: resolved(&topic, period)?, topic },
-        KindSpec::NoChange { topic, period } => EntryKind::NoChange { period: resolved(&topic, period)?, topic },
+    let kind = match kind {
+        KindSpec::Declaration { topic, period } => {
+            EntryKind::Declaration { period: period_number(node, &topic, period.as_ref())?, topic }
+        }
+        KindSpec::NoChange { topic, period } => {
+            EntryKind::NoChange { period: period_number(node, &topic, period.as_ref())?, topic }
+        }
         KindSpec::Notification { topic } => EntryKind::Notification { topic },
         KindSpec::Amendment { index, reason } => EntryKind::Amendment { amends: cite(node, me, index).await?, reason },
         KindSpec::Objection { signatory, index, reason } => {

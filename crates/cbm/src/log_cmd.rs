@@ -85,29 +85,36 @@ struct Read {
 /// # Errors
 /// If the bundle cannot be read or carries no adoptable roster.
 pub(crate) fn entries(input: impl std::io::Read, filter: &Filter) -> Result<Vec<Shown>> {
-    let read = read(input)?;
+    let read = read(input, filter)?;
     let roster = read.agreement.roster();
     let receipts: BTreeMap<&SignatoryId, Receipts> =
         read.cosignatures.iter().map(|(owner, cosignatures)| (owner, Receipts::new(cosignatures))).collect();
-    let mut shown = Vec::new();
-    for entry in &read.entries {
+    let shown = read
+        .entries
+        .iter()
+        .map(|entry| {
+            let body = &entry.body;
+            let opened = |number: u32| read.openings.get(&(body.signatory.clone(), body.index, number));
+            statement(roster, entry, receipts.get(&body.signatory), opened)
+        })
+        .collect();
+    Ok(shown)
+}
+
+impl Filter {
+    /// Whether `entry` is one to show, under `roster`.
+    fn wants(&self, roster: &Roster, entry: &SignedEntry) -> bool {
         let body = &entry.body;
         let (kind, topic, period) = kind_topic_period(&body.kind);
-        let wanted = filter.signatory.as_ref().is_none_or(|s| *s == body.signatory)
-            && filter.kind.as_deref().is_none_or(|k| k == kind)
-            && filter.topic.as_ref().is_none_or(|t| Some(t) == topic)
-            && filter.period.as_ref().is_none_or(|wanted| {
+        self.signatory.as_ref().is_none_or(|s| *s == body.signatory)
+            && self.kind.as_deref().is_none_or(|k| k == kind)
+            && self.topic.as_ref().is_none_or(|t| Some(t) == topic)
+            && self.period.as_ref().is_none_or(|wanted| {
                 let schedule = topic.and_then(|t| roster.schedule(t));
                 period.is_some_and(|p| wanted.names(schedule, p))
             })
-            && filter.entry.as_ref().is_none_or(|(s, i)| *s == body.signatory && *i == body.index);
-        if !wanted {
-            continue;
-        }
-        let opened = |number: u32| read.openings.get(&(body.signatory.clone(), body.index, number));
-        shown.push(statement(roster, entry, receipts.get(&body.signatory), opened));
+            && self.entry.as_ref().is_none_or(|(s, i)| *s == body.signatory && *i == body.index)
     }
-    Ok(shown)
 }
 
 /// `entry` as shown: under `roster`, with the receipts of its log, and the
@@ -158,24 +165,38 @@ pub(crate) fn statement<'a>(
     }
 }
 
-fn read(input: impl std::io::Read) -> Result<Read> {
+/// Reads the bundle, keeping only the entries `filter` wants (and the
+/// cosignatures and openings they need), so memory follows what is shown.
+fn read(input: impl std::io::Read, filter: &Filter) -> Result<Read> {
     let mut agreement = None;
     let (mut entries, mut cosignatures, mut openings) = (Vec::new(), BTreeMap::new(), BTreeMap::new());
+    // The (signatory, index) of each entry kept, for its openings.
+    let mut kept = std::collections::HashSet::new();
     for record in BundleReader::new(input) {
         match record.context("reading the bundle")? {
             BundleRecord::Roster { roster } => {
                 agreement = Some(Agreement::adopt(&roster).context("the bundle's roster is not adopted")?);
             }
-            BundleRecord::Entry { entry } => entries.push(entry),
+            BundleRecord::Entry { entry } if agreement.as_ref().is_some_and(|a| filter.wants(a.roster(), &entry)) => {
+                kept.insert((entry.body.signatory.clone(), entry.body.index));
+                entries.push(entry);
+            }
             BundleRecord::Cosignature { cosignature } => {
                 let Some(agreement) = &agreement else { continue };
-                if let Some(owner) = agreement.owner_of(&cosignature.body.checkpoint.log) {
+                if let Some(owner) = agreement.owner_of(&cosignature.body.checkpoint.log)
+                    && filter.signatory.as_ref().is_none_or(|s| *s == owner.id)
+                {
                     cosignatures.entry(owner.id.clone()).or_insert_with(Vec::new).push(cosignature);
                 }
             }
             BundleRecord::Opening { opening } => {
-                let key = (opening.entry.signatory.clone(), opening.entry.index, opening.field);
-                openings.insert(key, opening);
+                let shown = |e: &SignedEntry| {
+                    e.body.signatory == opening.entry.signatory && e.body.index == opening.entry.index
+                };
+                if entries.iter().any(shown) {
+                    let key = (opening.entry.signatory.clone(), opening.entry.index, opening.field);
+                    openings.insert(key, opening);
+                }
             }
             _ => {}
         }
