@@ -33,7 +33,37 @@ pub const TARGETS: &[Target] = &[
     Target { name: "differential", check: differential },
     #[cfg(feature = "audit")]
     Target { name: "audit_bundle", check: audit_bundle },
+    #[cfg(feature = "tls")]
+    Target { name: "tls_certificate", check: tls_certificate },
+    #[cfg(feature = "tls")]
+    Target { name: "tls_hello", check: tls_hello },
 ];
+
+/// Reading any bytes as a peer's certificate (spec/transport.md §2.3.2)
+/// never panics, and a certificate that proves a key proves the same key
+/// every time.
+#[cfg(feature = "tls")]
+pub fn tls_certificate(data: &[u8]) {
+    let agreement = cbm_wire::AgreementHash([0x5a; 32]);
+    let first = cbm_net::tls::bound_key(data, &agreement);
+    assert_eq!(first, cbm_net::tls::bound_key(data, &agreement));
+}
+
+/// Choosing a form from any first bytes of a handshake (spec/transport.md
+/// §2.3.3) never panics, waits only for a hello that can still complete
+/// within its cap, and a choice made stays made as more bytes arrive.
+#[cfg(feature = "tls")]
+pub fn tls_hello(data: &[u8]) {
+    let asked = cbm_net::tls::form_asked(data);
+    if data.len() > 64 << 10 {
+        assert!(asked.is_some(), "a hello over the cap is not waited for");
+    }
+    if let Some(form) = asked {
+        let mut more = data.to_vec();
+        more.extend_from_slice(&[0; 16]);
+        assert_eq!(cbm_net::tls::form_asked(&more), Some(form));
+    }
+}
 
 /// Auditing any bytes as a bundle never panics, and its report is
 /// consistent: `ok` and `findings` only without problems, and a bounded

@@ -12,6 +12,7 @@ pub mod invalid;
 pub mod logs;
 #[cfg(feature = "log")]
 pub mod net;
+pub mod python;
 pub mod samples;
 #[cfg(feature = "log")]
 pub mod view;

@@ -73,19 +73,8 @@ fn zcbor() -> std::path::PathBuf {
     if let Some(path) = std::env::var_os("CBM_ZCBOR") {
         return path.into();
     }
-    let venv = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("zcbor-0.9.1");
-    let command = venv.join("bin").join("zcbor");
-    if !command.exists() {
-        let made = std::process::Command::new("python3").arg("-m").arg("venv").arg(&venv).status();
-        assert!(
-            made.is_ok_and(|s| s.success()),
-            "the zcbor check needs Python 3 with venv (Debian: apt-get install python3-venv; `bash .ci/run` installs it)"
-        );
-        let pip = venv.join("bin").join("pip");
-        let installed = std::process::Command::new(pip).args(["install", "--quiet", "--no-deps"]).args(ZCBOR).status();
-        assert!(installed.is_ok_and(|s| s.success()), "installing {ZCBOR:?} into {} failed", venv.display());
-    }
-    command
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    cbm_tests::python::venv(dir, "zcbor-0.9.1", &ZCBOR).join("bin").join("zcbor")
 }
 
 /// Validates `bytes` against `rule` with zcbor.

@@ -5,9 +5,11 @@
 use std::sync::Arc;
 
 use cbm_net::local::LocalAgreement;
+use cbm_net::tls::{BINDING_URI_PREFIX, Certificate, Form, Identity};
 use cbm_net::{ManualClock, Node};
 use cbm_tests::net::{PATIENCE, START, declaration, start_all, terms};
 use cbm_wire::{SignatoryId, TimeSpan};
+use ed25519_dalek::pkcs8::EncodePublicKey;
 
 const FIVE: [(&str, &str); 5] =
     [("AR", "Arcadia"), ("BO", "Borduria"), ("CA", "Carpathia"), ("DO", "Dorado"), ("EL", "Elbonia")];
@@ -218,16 +220,30 @@ async fn a_relay_that_serves_entries_slowly_does_not_hold_up_mirroring_from_an_h
     shutdown(vec![ar, bo, ca]).await;
 }
 
-/// A QUIC client presenting `key`, pinning the server key `expect`.
+/// A QUIC client presenting `key` as a raw public key, pinning the server
+/// key `expect`.
 async fn raw_connection(
     key: &cbm_wire::SigningKey,
     expect: &cbm_wire::SigningKey,
     to: std::net::SocketAddr,
 ) -> Result<quinn::Connection, String> {
+    // Raw public keys bind no agreement: the identity's does not matter.
+    let identity = Identity::new(key, cbm_wire::AgreementHash([0; 32])).expect("identity");
+    connect_in(&identity, expect, Form::RawPublicKey, to).await
+}
+
+/// A QUIC client presenting `identity` in `form`, pinning the server key
+/// `expect`, whose first request is answered.
+async fn connect_in(
+    identity: &Identity,
+    expect: &cbm_wire::SigningKey,
+    form: Form,
+    to: std::net::SocketAddr,
+) -> Result<quinn::Connection, String> {
     let endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().expect("address")).expect("client endpoint");
+    let limits = cbm_net::tls::ConnectionLimits::default();
     let config =
-        cbm_net::tls::client_config(key, cbm_wire::PublicKey::of(expect), &cbm_net::tls::ConnectionLimits::default())
-            .expect("client config");
+        cbm_net::tls::client_config(identity, cbm_wire::PublicKey::of(expect), form, &limits).expect("client config");
     let connecting = endpoint.connect_with(config, to, "cbm").map_err(|e| e.to_string())?;
     let connection = connecting.await.map_err(|e| e.to_string())?;
     // The server checks the client's key during the handshake; a refused
@@ -242,6 +258,11 @@ async fn raw_connection(
     probe.map(|_| connection).map_err(|e| e.to_string())
 }
 
+/// The TLS identity of `key` in `agreement`, with a fresh certificate.
+fn identity_in(agreement: &LocalAgreement, key: &cbm_wire::SigningKey) -> Identity {
+    Identity::new(key, agreement.roster.roster.agreement_hash()).expect("identity")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_keys_are_refused_in_the_handshake() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -249,58 +270,101 @@ async fn unknown_keys_are_refused_in_the_handshake() {
     let mut agreement = LocalAgreement::new(&FIVE[..2], terms(1)).expect("agreement");
     let nodes = start_all(&mut agreement, dir.path(), &clock).await;
     let (ar, bo) = (&agreement.parties[0], &agreement.parties[1]);
-    // A roster member presenting its own key, pinning the right server key, is served.
-    raw_connection(&bo.transport_key, &ar.transport_key, ar.address).await.expect("a roster key is served");
-    // A key no roster lists is refused by the server.
     let stranger = cbm_wire::SigningKey::from_bytes(&[9; 32]);
-    assert!(raw_connection(&stranger, &ar.transport_key, ar.address).await.is_err());
-    // A server presenting another key than the one pinned is refused by the client.
-    assert!(raw_connection(&ar.transport_key, &bo.transport_key, ar.address).await.is_err());
+    for form in [Form::RawPublicKey, Form::Certificate] {
+        // A roster member presenting its own key, pinning the right server key, is served.
+        connect_in(&identity_in(&agreement, &bo.transport_key), &ar.transport_key, form, ar.address)
+            .await
+            .unwrap_or_else(|e| panic!("a roster key is served in the {form:?} form: {e}"));
+        // A key no roster lists is refused by the server.
+        let refused = connect_in(&identity_in(&agreement, &stranger), &ar.transport_key, form, ar.address).await;
+        assert!(refused.is_err(), "{form:?}");
+        // A server presenting another key than the one pinned is refused by the client.
+        let refused =
+            connect_in(&identity_in(&agreement, &ar.transport_key), &bo.transport_key, form, ar.address).await;
+        assert!(refused.is_err(), "{form:?}");
+    }
     shutdown(nodes).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_peer_flooding_garbage_frames_does_not_stop_service_to_the_others() {
+async fn a_certificate_whose_binding_no_roster_key_made_for_this_agreement_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let clock = Arc::new(ManualClock::new(cbm_wire::Timestamp(START.0 + day().0)));
-    let mut agreement = LocalAgreement::new(&FIVE[..3], terms(2)).expect("agreement");
+    let clock = Arc::new(ManualClock::new(START));
+    let mut agreement = LocalAgreement::new(&FIVE[..2], terms(1)).expect("agreement");
     let nodes = start_all(&mut agreement, dir.path(), &clock).await;
     let (ar, bo) = (&agreement.parties[0], &agreement.parties[1]);
-    // BO's key (stolen, or BO gone rogue) floods AR with garbage.
-    let connection = raw_connection(&bo.transport_key, &ar.transport_key, ar.address).await.expect("connects");
-    let flood = tokio::spawn(async move {
-        let mut refused = 0u32;
-        for round in 0u32..600 {
-            let Ok((mut send, mut recv)) = connection.open_bi().await else { break };
-            let frame: Vec<u8> = match round % 3 {
-                // A length far over the frame cap.
-                0 => u32::MAX.to_be_bytes().to_vec(),
-                // A frame of bytes that are no canonical request.
-                1 => [&8u32.to_be_bytes()[..], &[0xff, 0x00, 0x9f, 0x13, 0x37, 0x42, 0xa1, 0x60]].concat(),
-                // A valid response where a request belongs.
-                _ => [&1u32.to_be_bytes()[..], &[0x04]].concat(),
-            };
-            let _ = send.write_all(&frame).await;
-            let _ = send.finish();
-            if let Ok(cbm_wire::Response::Error { .. }) = cbm_net::frame::read_response(&mut recv, 1 << 20).await {
-                refused += 1;
+    let hash = agreement.roster.roster.agreement_hash();
+    let certificate_key = cbm_wire::SigningKey::from_bytes(&[7; 32]);
+    let stranger = cbm_wire::SigningKey::from_bytes(&[9; 32]);
+    let spki = certificate_key.verifying_key().to_public_key_der().expect("spki").into_vec();
+    // Names BO's transport key, but the stranger signed it.
+    let forged = cbm_wire::sign_message(&stranger, &cbm_wire::certificate_binding_message(&hash, &spki));
+    let uri = format!("{BINDING_URI_PREFIX}{}:{forged}", cbm_wire::PublicKey::of(&bo.transport_key));
+    let named_not_signed = Certificate::with_binding(&certificate_key, &uri).expect("certificate");
+    // BO's own binding, made for another agreement.
+    let elsewhere =
+        Certificate::new(&certificate_key, &bo.transport_key, &cbm_wire::AgreementHash([1; 32])).expect("certificate");
+    for (what, certificate) in
+        [("a binding by a key not in the roster", named_not_signed), ("another agreement's", elsewhere)]
+    {
+        let client = Identity::with_certificate(&bo.transport_key, hash, certificate);
+        let refused = connect_in(&client, &ar.transport_key, Form::Certificate, ar.address).await;
+        assert!(refused.is_err(), "{what} is refused");
+    }
+    // The same key bound by BO under this agreement is served.
+    let bound = Certificate::new(&certificate_key, &bo.transport_key, &hash).expect("certificate");
+    let client = Identity::with_certificate(&bo.transport_key, hash, bound);
+    connect_in(&client, &ar.transport_key, Form::Certificate, ar.address).await.expect("served");
+    shutdown(nodes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_reaches_and_serves_a_peer_that_speaks_only_the_certificate_form() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = Arc::new(ManualClock::new(START));
+    let mut agreement = LocalAgreement::new(&FIVE[..2], terms(1)).expect("agreement");
+    // BO is a node on a TLS stack without raw public keys: its port speaks
+    // only the certificate form.
+    let bo_config =
+        agreement.node_config(1, dir.path().join("BO.db"), Arc::clone(&clock) as _, None).expect("BO's socket");
+    let cbm_net::Listen::Socket(socket) = bo_config.listen else { panic!("a bound socket") };
+    let (ar_key, bo_key) = (agreement.parties[0].transport_key.clone(), agreement.parties[1].transport_key.clone());
+    let server = cbm_net::tls::single_form_server_config(
+        &identity_in(&agreement, &bo_key),
+        vec![cbm_wire::PublicKey::of(&ar_key)],
+        Form::Certificate,
+        &cbm_net::tls::ConnectionLimits::default(),
+    )
+    .expect("server");
+    let runtime = quinn::default_runtime().expect("runtime");
+    let bo = quinn::Endpoint::new(quinn::EndpointConfig::default(), Some(server), socket, runtime).expect("endpoint");
+    let ar_config = agreement.node_config(0, dir.path().join("AR.db"), Arc::clone(&clock) as _, None).expect("config");
+    let ar = Node::start(ar_config).await.expect("AR starts");
+    ar.gossip_now();
+    // AR offers raw public keys first, is refused, and dials again in the
+    // certificate form.
+    let connection = tokio::time::timeout(PATIENCE, async {
+        loop {
+            let incoming = bo.accept().await.expect("the endpoint is open");
+            if let Ok(connection) = incoming.await {
+                break connection;
             }
         }
-        refused
-    });
-    // Meanwhile the others publish, mirror and settle as usual.
-    nodes[2].publish(vec![declaration(0, "business as usual")]).await.expect("publish");
-    nodes[0].publish(vec![declaration(0, "under attack")]).await.expect("publish");
-    for node in &nodes {
-        node.wait_until("settled during the flood", PATIENCE, |s| {
-            [0usize, 2].iter().all(|&i| s.logs[i].size == 1 && s.logs[i].settled_size == 1)
-        })
-        .await
-        .expect("service continues");
-    }
-    let refused = flood.await.expect("flood task");
-    assert!(refused >= 300, "each garbage frame ends its own stream with an error response ({refused} of 600)");
-    shutdown(nodes).await;
+    })
+    .await
+    .expect("AR reaches BO in the certificate form");
+    assert_eq!(cbm_net::tls::peer_key(&connection), Some(cbm_wire::PublicKey::of(&ar_key)));
+    // And AR serves BO's requests on the connection it dialled.
+    let answer = cbm_net::client::call(
+        &connection,
+        &cbm_wire::Request::Evidence { after: None },
+        16 << 20,
+        std::time::Duration::from_secs(5),
+    )
+    .await;
+    assert!(answer.is_ok(), "{answer:?}");
+    ar.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

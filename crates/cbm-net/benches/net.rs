@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cbm_net::local::{LocalAgreement, Terms};
-use cbm_net::tls::{ConnectionLimits, client_config, server_config};
+use cbm_net::tls::{ConnectionLimits, Form, Identity, client_config, server_config};
 use cbm_net::{ManualClock, Node};
 use cbm_wire::{AgreementId, PublicKey, Request, Response, SigningKey, Text, Timestamp};
 use common::{START, note};
@@ -44,9 +44,16 @@ async fn network(quorum: u32) -> (LocalAgreement, Vec<Node>, tempfile::TempDir) 
     (agreement, nodes, dir)
 }
 
+/// The TLS identity of `key`. Raw public keys, the form measured here, bind
+/// no agreement; the certificate's does not matter.
+fn identity(key: &SigningKey) -> Identity {
+    Identity::new(key, cbm_wire::AgreementHash([0; 32])).expect("identity")
+}
+
 /// A raw quinn echo server with the same TLS as the nodes; returns its address.
 fn echo_server(server: &SigningKey, client: &SigningKey) -> std::net::SocketAddr {
-    let config = server_config(server, vec![PublicKey::of(client)], &ConnectionLimits::default()).expect("server");
+    let config =
+        server_config(&identity(server), vec![PublicKey::of(client)], &ConnectionLimits::default()).expect("server");
     let endpoint = quinn::Endpoint::server(config, "127.0.0.1:0".parse().expect("address")).expect("endpoint");
     let address = endpoint.local_addr().expect("address");
     tokio::spawn(async move {
@@ -68,7 +75,8 @@ fn echo_server(server: &SigningKey, client: &SigningKey) -> std::net::SocketAddr
 
 async fn raw_connection(key: &SigningKey, server: &SigningKey, to: std::net::SocketAddr) -> quinn::Connection {
     let endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().expect("address")).expect("endpoint");
-    let config = client_config(key, PublicKey::of(server), &ConnectionLimits::default()).expect("client");
+    let config = client_config(&identity(key), PublicKey::of(server), Form::RawPublicKey, &ConnectionLimits::default())
+        .expect("client");
     endpoint.connect_with(config, to, "cbm").expect("connect").await.expect("handshake")
 }
 

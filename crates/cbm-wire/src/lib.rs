@@ -58,7 +58,9 @@ pub use proof::{ConsistencyProof, EntryProof, InclusionProof};
 pub use roster::{
     Cadence, QuorumPolicy, Roster, RosterLimits, RosterSignature, Schedule, Signatory, SignedRoster, SigningKeyInfo,
 };
-pub use sign::{Signable, Signed, Verifier, context, sign_message, signing_message, verify_message};
+pub use sign::{
+    Signable, Signed, Verifier, certificate_binding_message, context, sign_message, signing_message, verify_message,
+};
 pub use time::{ParseTimeError, TimeSpan, Timestamp};
 
 /// The Ed25519 secret key type used for signing (re-exported from `ed25519-dalek`).

@@ -46,7 +46,8 @@ pub struct Signatory {
     pub name: Text,
     /// Keys that sign entries, checkpoints and cosignatures.
     pub signing_keys: Vec<SigningKeyInfo>,
-    /// Key that authenticates the node's QUIC connections (RFC 7250 raw key).
+    /// Key that authenticates the node's QUIC connections: as an RFC 7250 raw
+    /// public key, or by binding a TLS certificate (spec/transport.md §2.3).
     pub transport_key: PublicKey,
     /// Where the node listens.
     pub addresses: Vec<Address>,

@@ -28,6 +28,9 @@ pub mod context {
     pub const COSIGNATURE: &str = "cbm/1 cosignature";
     /// A new key's proof of possession in a key-rotation entry.
     pub const KEY_POSSESSION: &str = "cbm/1 key possession";
+    /// A transport key's binding of a TLS certificate's key
+    /// (spec/transport.md §2.3.2).
+    pub const TLS_CERTIFICATE: &str = "cbm/1 tls certificate";
 }
 
 /// The signing context of an object type: `"cbm/1 <object>"`.
@@ -70,6 +73,14 @@ pub fn signing_message<T: Serialize + ?Sized>(
     message.extend_from_slice(&key.0.to_be_bytes());
     append_canonical(body, &mut message);
     message
+}
+
+/// The bytes a transport key signs to bind a TLS certificate whose DER
+/// `SubjectPublicKeyInfo` is `spki` (spec/transport.md §2.3.2): the signing
+/// message of context `cbm/1 tls certificate`, key id 0, and the SPKI as a
+/// byte string. A transport key has no key id; 0 is fixed.
+pub fn certificate_binding_message(agreement: &AgreementHash, spki: &[u8]) -> Vec<u8> {
+    signing_message(context::TLS_CERTIFICATE, agreement, KeyId(0), &crate::Bytes::from(spki))
 }
 
 /// Signs `message` with `key`.

@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use cbm_net::client::call;
-use cbm_net::tls::{ConnectionLimits, client_config};
+use cbm_net::tls::{ConnectionLimits, Form, Identity, client_config};
 use cbm_wire::{PublicKey, Request, SigningKey};
 use common::{Nodes, agreement, ok, start_node, start_node_logging};
 
@@ -63,7 +63,9 @@ fn a_node_stopped_with_sigterm_closes_its_connections_at_once() {
     runtime.block_on(async {
         // This test is BO: it dials AR with BO's transport key.
         let limits = ConnectionLimits::default();
-        let config = client_config(&key(d, "BO", "transport"), PublicKey::of(&key(d, "AR", "transport")), &limits)
+        // Raw public keys bind no agreement: the identity's does not matter.
+        let identity = Identity::new(&key(d, "BO", "transport"), cbm_wire::AgreementHash([0; 32])).expect("identity");
+        let config = client_config(&identity, PublicKey::of(&key(d, "AR", "transport")), Form::RawPublicKey, &limits)
             .expect("client config");
         let endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().expect("address")).expect("endpoint");
         let connection =

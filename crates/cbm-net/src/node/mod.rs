@@ -42,7 +42,7 @@ use self::shared::{Held, Shared};
 use crate::client::call;
 use crate::clock::Clock;
 use crate::files::{Readers, write_new};
-use crate::tls::{ConnectionLimits, TlsError, server_config};
+use crate::tls::{ConnectionLimits, Identity, TlsError, server_config};
 
 /// Read-only store connections serving peers' read requests.
 const READERS: usize = 4;
@@ -272,8 +272,8 @@ impl Node {
             .map(|s| (s.id.clone(), (s.transport_key, s.addresses.iter().map(ToString::to_string).collect())))
             .collect();
         let limits = config.limits;
-        let server =
-            server_config(&config.transport_key, directory.values().map(|(k, _)| *k).collect(), &limits.connection)?;
+        let identity = Arc::new(Identity::new(&config.transport_key, *agreement.hash())?);
+        let server = server_config(&identity, directory.values().map(|(k, _)| *k).collect(), &limits.connection)?;
         let socket = match config.listen {
             Listen::Address(address) => std::net::UdpSocket::bind(address)?,
             Listen::Socket(socket) => socket,
@@ -286,7 +286,7 @@ impl Node {
             runtime,
         )?;
         let (dialed, mut dialed_rx) = mpsc::unbounded_channel();
-        let peers = Peers::new(endpoint.clone(), config.transport_key, limits.connection, directory, dialed);
+        let peers = Peers::new(endpoint.clone(), identity, limits.connection, directory, dialed);
         let partners = config
             .partners
             .unwrap_or_else(|| agreement.roster().signatories.iter().map(|s| s.id.clone()).collect())

@@ -3,14 +3,14 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use cbm_wire::{PublicKey, SignatoryId, SigningKey};
+use cbm_wire::{PublicKey, SignatoryId};
 use tokio::sync::mpsc;
 
 use crate::client::CallError;
-use crate::tls::{ConnectionLimits, SERVER_NAME, client_config};
+use crate::tls::{ConnectionLimits, Form, Identity, SERVER_NAME, client_config, refused_in_handshake};
 
 /// QUIC application error code closing a connection that a newer one from
 /// the same peer replaced.
@@ -20,8 +20,11 @@ const SUPERSEDED: u32 = 2;
 #[derive(Debug)]
 pub(crate) struct Peers {
     endpoint: quinn::Endpoint,
-    transport_key: SigningKey,
+    identity: Arc<Identity>,
     limits: ConnectionLimits,
+    /// The form of transport authentication each peer last answered in
+    /// (spec/transport.md §2.3); raw public keys until one does not.
+    forms: Mutex<HashMap<SignatoryId, Form>>,
     /// Transport key and addresses of every other signatory.
     directory: HashMap<SignatoryId, (PublicKey, Vec<String>)>,
     live: Mutex<HashMap<SignatoryId, quinn::Connection>>,
@@ -39,15 +42,16 @@ pub(crate) struct Peers {
 impl Peers {
     pub(crate) fn new(
         endpoint: quinn::Endpoint,
-        transport_key: SigningKey,
+        identity: Arc<Identity>,
         limits: ConnectionLimits,
         directory: HashMap<SignatoryId, (PublicKey, Vec<String>)>,
         dialed: mpsc::UnboundedSender<(SignatoryId, quinn::Connection)>,
     ) -> Self {
         Self {
             endpoint,
-            transport_key,
+            identity,
             limits,
+            forms: Mutex::new(HashMap::new()),
             directory,
             live: Mutex::new(HashMap::new()),
             incoming: PerPeer::default(),
@@ -70,8 +74,6 @@ impl Peers {
         }
         let (key, addresses) =
             self.directory.get(peer).ok_or_else(|| CallError::Connection(format!("{peer} is not a peer")))?;
-        let config =
-            client_config(&self.transport_key, *key, &self.limits).map_err(|e| CallError::Connection(e.to_string()))?;
         let mut last = CallError::Connection(format!("{peer} lists no address"));
         for address in addresses {
             let resolved: Vec<SocketAddr> = match tokio::net::lookup_host(address.as_str()).await {
@@ -82,11 +84,7 @@ impl Peers {
                 }
             };
             for socket in resolved {
-                let attempt = match self.endpoint.connect_with(config.clone(), socket, SERVER_NAME) {
-                    Ok(connecting) => connecting.await.map_err(|e| CallError::Connection(format!("{socket}: {e}"))),
-                    Err(e) => Err(CallError::Connection(format!("{socket}: {e}"))),
-                };
-                match attempt {
+                match self.dial(peer, *key, socket).await {
                     Ok(connection) => {
                         self.remember(peer, &connection);
                         let _ = self.dialed.send((peer.clone(), connection.clone()));
@@ -97,6 +95,37 @@ impl Peers {
             }
         }
         Err(last)
+    }
+
+    /// A connection to `peer`, presenting `key`, at `socket`: in the form
+    /// it last answered in, or else in the other once if the handshake in
+    /// that form was refused (a peer on a TLS stack without raw public keys
+    /// speaks only the certificate form).
+    async fn dial(
+        &self,
+        peer: &SignatoryId,
+        key: PublicKey,
+        socket: SocketAddr,
+    ) -> Result<quinn::Connection, CallError> {
+        let failed = |e: &dyn std::fmt::Display| CallError::Connection(format!("{socket}: {e}"));
+        let first = self.forms.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(peer).copied();
+        let first = first.unwrap_or(Form::RawPublicKey);
+        let mut form = first;
+        loop {
+            let config = client_config(&self.identity, key, form, &self.limits).map_err(|e| failed(&e))?;
+            let connecting = self.endpoint.connect_with(config, socket, SERVER_NAME).map_err(|e| failed(&e))?;
+            match connecting.await {
+                Ok(connection) => {
+                    self.forms.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(peer.clone(), form);
+                    return Ok(connection);
+                }
+                Err(e) if form == first && refused_in_handshake(&e) => {
+                    tracing::debug!(%peer, %socket, "handshake refused in the {form:?} form ({e}); trying the other");
+                    form = form.other();
+                }
+                Err(e) => return Err(failed(&e)),
+            }
+        }
     }
 
     fn cached(&self, peer: &SignatoryId) -> Option<quinn::Connection> {
