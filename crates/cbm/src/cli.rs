@@ -1,0 +1,371 @@
+//! The command line, as arguments: what each command takes, parsed and
+//! checked by clap without touching disk or network. What each command
+//! does lives in its own module; `main` only dispatches.
+
+use std::path::PathBuf;
+
+use cbm_wire::Timestamp;
+use clap::{Parser, Subcommand};
+
+use crate::{admin, period, pin, roster_cmd};
+
+/// What `--version` prints: the release, the protocol version (also the
+/// ALPN and every signing context) and the bundle format version.
+pub(crate) const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (protocol cbm/1, bundle format 1)");
+
+/// Verifiable transparency declarations between states: signed, logged,
+/// mirrored, cosigned, and auditable offline.
+#[derive(Debug, Parser)]
+#[command(name = "cbm", version = VERSION, propagate_version = true)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Runs a whole agreement on this machine and audits it: the place to start.
+    ///
+    /// Four states run real nodes on loopback QUIC, each with its own store,
+    /// through three months of declarations, an amendment, an objection and
+    /// its response, a late declaration, a committed annex, a node that goes
+    /// down and a state that equivocates; the record is then exported and
+    /// audited offline.
+    #[command(after_help = "Examples:\n  cbm demo\n  cbm demo --dir ./demo-run   # keep the stores and the bundle")]
+    Demo {
+        /// Keep the stores and the bundle here instead of a temporary directory.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Audits a bundle offline: every signature, tree, checkpoint and
+    /// cosignature, and every obligation judged on receipts.
+    ///
+    /// Exit code 0 when everything verifies and every obligation was met,
+    /// 1 when everything verifies but there are findings, 2 when the bundle
+    /// is invalid or unreadable.
+    ///
+    /// A bundle carries its own roster: without `--agreement-hash` or a
+    /// trusted `--roster` the result is unpinned, and shows only that some
+    /// roster, adopted by its own keys, says so.
+    #[command(
+        after_help = "Examples:\n  cbm audit bundle.cbor --roster roster.cbm   # pin the agreement you expect\n  \
+                            cbm audit bundle.cbor --json --agreement-hash 3f2a…\n  \
+                            cbm audit ar-0.proof --roster roster.cbm\n  \
+                            cbm audit ar/ --roster roster.cbm   # a node's data directory"
+    )]
+    Audit {
+        /// A bundle, a single-entry proof, or a node's data directory (with
+        /// `--roster`, the roster its node runs under).
+        bundle: PathBuf,
+        #[command(flatten)]
+        pin: pin::PinArgs,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Judge deadlines as of this time (RFC 3339) instead of now.
+        #[arg(long)]
+        at: Option<Timestamp>,
+    },
+    /// Prints a shell completion script.
+    #[command(after_help = "Examples:\n  cbm completions bash > ~/.local/share/bash-completion/completions/cbm\n  \
+                            cbm completions zsh > ~/.zfunc/_cbm")]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Prints the manual page (roff), generated from these definitions.
+    #[command(after_help = "Example:\n  cbm man > cbm.1 && man ./cbm.1")]
+    Man,
+    /// Works with key files.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Lists what the logs of a bundle, or of a node's data directory, hold:
+    /// each entry's kind, topic, period, claimed time, fields, what it
+    /// cites, and when each other signatory received it.
+    #[command(after_help = "Examples:\n  cbm log record.cbm\n  \
+                            cbm log record.cbm --signatory AR --kind declaration --period 2\n  \
+                            cbm log record.cbm AR:0                 # one entry\n  \
+                            cbm log ar --roster roster.cbm --json  # a node's data directory")]
+    Log {
+        /// A bundle, or a node's data directory (with `--roster`).
+        source: PathBuf,
+        /// Only this entry, `SIGNATORY:INDEX`.
+        entry: Option<String>,
+        /// Only this signatory's log.
+        #[arg(long)]
+        signatory: Option<cbm_wire::SignatoryId>,
+        /// Only entries of this kind.
+        #[arg(long, value_enum)]
+        kind: Option<Kind>,
+        /// Only entries on this topic.
+        #[arg(long)]
+        topic: Option<cbm_wire::Topic>,
+        /// Only entries for this period: its number or its calendar label (`2026-03`).
+        #[arg(long)]
+        period: Option<period::PeriodArg>,
+        /// The roster a data directory's node runs under.
+        #[arg(long)]
+        roster: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recomputes a store from its entries and checks every tree hash and checkpoint.
+    ///
+    /// Exit code 0 when the store is sound, 1 when problems were found, 2 on error.
+    #[command(after_help = "Example:\n  cbm fsck data/store.db --json")]
+    Fsck {
+        /// The store file.
+        store: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Builds, signs, checks and shows an agreement's roster.
+    #[command(subcommand)]
+    Roster(roster_cmd::RosterCommand),
+    /// Runs a signatory node from a TOML configuration, until interrupted.
+    ///
+    /// The configuration names the signatory, the roster, the key files, a
+    /// data directory (store and admin socket) and the listen address.
+    #[command(after_help = "Example node.toml:\n  signatory = \"AR\"\n  roster = \"roster.cbm\"\n  \
+                            signing_key = \"keys/AR.signing.key\"\n  transport_key = \"keys/AR.transport.key\"\n  \
+                            data_dir = \"ar\"\n  listen = \"127.0.0.1:7401\"\n  gossip_interval = \"2s\"\n\n\
+                            Example:\n  cbm node --config node.toml")]
+    Node {
+        /// The node's configuration file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Publishes an entry through the running node of a data directory.
+    #[command(
+        after_help = "Examples:\n  cbm declare --data-dir ar --topic points-of-contact --field contact=cert@ar.example\n  \
+                            cbm declare --data-dir ar --topic points-of-contact --commit annex=secret --commit-to BO\n  \
+                            cbm declare --data-dir ar --kind amend --amends 0 --reason \"new address\" --field contact=x@ar.example\n  \
+                            cbm declare --data-dir bo --kind object --cites AR:0 --reason \"cannot confirm\"\n  \
+                            cbm declare --data-dir ar --kind status --topic points-of-contact --change suspend\n\n\
+                            A declare is safe to retry: run the same command again, and if the node had \
+                            published it, you get that entry back instead of a second one. The same draft \
+                            is taken as a retry if it was the node's last publication, within 24 hours; \
+                            with --idempotency-key KEY, whenever it comes (and KEY used again for another \
+                            draft is refused).\n\n\
+                            Exit codes:\n  0  published, or found published by an earlier try (with --wait: and \
+                            received by the quorum)\n  \
+                            2  refused or not sent: nothing was stored\n  \
+                            3  published and stored, but --wait ran out before the quorum received it\n  \
+                            4  outcome unknown: the node went away before it answered; run the same \
+                            command again"
+    )]
+    Declare(Box<DeclareArgs>),
+    /// Shows a running node's logs, settlement, cosigners and evidence.
+    #[command(after_help = "Examples:\n  cbm status --data-dir ar --json\n  \
+                            cbm status --data-dir ar --wait 30   # once every log is settled")]
+    Status {
+        /// The node's data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Wait up to this many seconds until every log the node holds is
+        /// settled at its newest checkpoint; exit 2 if it is not by then.
+        #[arg(long, value_name = "SECONDS")]
+        wait: Option<u64>,
+    },
+    /// Exports a running node's record as a bundle.
+    ///
+    /// The bundle is public by default: committed fields stay commitments
+    /// only. With `--with-openings` it also carries the openings the node
+    /// holds, and is written readable by you only. An existing file is
+    /// never overwritten.
+    #[command(after_help = "Examples:\n  cbm export --data-dir ar --out record.cbm\n  \
+                            cbm export --data-dir ar --out private.cbm --with-openings")]
+    Export {
+        /// The node's data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The bundle to write (a new file).
+        #[arg(long)]
+        out: PathBuf,
+        /// Include the openings of committed fields the node holds.
+        #[arg(long)]
+        with_openings: bool,
+    },
+    /// Writes a single-entry proof: the entry, its inclusion, a quorum-cosigned checkpoint and the roster.
+    #[command(after_help = "Example:\n  cbm prove --data-dir ar --signatory BO --index 0 --out bo-0.proof")]
+    Prove {
+        #[command(flatten)]
+        entry: EntryAt,
+        /// The proof file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Checks a single-entry proof offline. Exit 0 if it verifies, 2 if not.
+    ///
+    /// A proof carries its own roster: without `--agreement-hash` or a
+    /// trusted `--roster` the result is unpinned, and shows only that some
+    /// roster, adopted by its own keys, says so.
+    #[command(after_help = "Examples:\n  cbm verify-proof bo-0.proof --roster roster.cbm\n  \
+                            cbm verify-proof bo-0.proof --json --agreement-hash 3f2a…")]
+    VerifyProof {
+        /// The proof file.
+        proof: PathBuf,
+        #[command(flatten)]
+        pin: pin::PinArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Writes the opening of a committed field the node holds (its own, or
+    /// one addressed to it), to hand to someone who should see the value.
+    #[command(
+        after_help = "Example:\n  cbm reveal --data-dir ar --signatory BO --index 0 --field 1 --out annex.opening"
+    )]
+    Reveal {
+        #[command(flatten)]
+        entry: EntryAt,
+        /// The committed field's position in the entry.
+        #[arg(long)]
+        field: u32,
+        /// The opening file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Checks an opening offline against the entry of a single-entry proof:
+    /// the value is the one the signatory committed to in its log.
+    ///
+    /// Exit 0 if the proof verifies and the opening matches, 2 if not.
+    #[command(after_help = "Example:\n  cbm verify-opening annex.opening --proof bo-0.proof --roster roster.cbm")]
+    VerifyOpening {
+        /// The opening file (from `cbm reveal`).
+        opening: PathBuf,
+        /// A proof of the entry it opens (from `cbm prove`).
+        #[arg(long)]
+        proof: PathBuf,
+        #[command(flatten)]
+        pin: pin::PinArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Creates a signatory's signing and transport keys.
+    ///
+    /// Writes `<ID>.signing.key` and `<ID>.transport.key` in the directory,
+    /// readable by you only, and never overwrites a key.
+    #[command(after_help = "Example:\n  cbm keygen --id AT --dir keys/")]
+    Keygen {
+        /// The signatory id the keys are for.
+        #[arg(long)]
+        id: cbm_wire::SignatoryId,
+        /// Directory to write the keys in.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Print the public keys as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// What `cbm key` does.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum KeyCommand {
+    /// Prints the public key of a secret key file, as the one line of a
+    /// public key file (when the file is named as `cbm keygen` names it).
+    #[command(after_help = "Example:\n  cbm key public keys/AR.signing.key > AR.signing.pub")]
+    Public {
+        /// The secret key file.
+        file: PathBuf,
+    },
+}
+
+/// An entry held by a running node.
+#[derive(Debug, clap::Args)]
+pub(crate) struct EntryAt {
+    /// The node's data directory.
+    #[arg(long)]
+    pub(crate) data_dir: PathBuf,
+    /// Whose log holds the entry.
+    #[arg(long)]
+    pub(crate) signatory: cbm_wire::SignatoryId,
+    /// The entry's index in that log.
+    #[arg(long)]
+    pub(crate) index: u64,
+}
+
+/// What to publish with `cbm declare`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct DeclareArgs {
+    /// The node's data directory.
+    #[arg(long)]
+    pub(crate) data_dir: PathBuf,
+    /// The kind of entry.
+    #[arg(long, value_enum, default_value_t = Kind::Declaration)]
+    pub(crate) kind: Kind,
+    /// Topic (declaration, no-change, notification, status).
+    #[arg(long)]
+    pub(crate) topic: Option<cbm_wire::Topic>,
+    /// Period (declaration, no-change): its number or its calendar label
+    /// (`2026-03`, `2026-Q1`); the current one if absent.
+    #[arg(long)]
+    pub(crate) period: Option<period::PeriodArg>,
+    /// A plain field, `LABEL=VALUE`; repeat for several.
+    #[arg(long = "field")]
+    pub(crate) fields: Vec<String>,
+    /// A committed field, `LABEL=VALUE`: the log holds only its commitment.
+    #[arg(long = "commit")]
+    pub(crate) committed: Vec<String>,
+    /// Who receives the openings of the committed fields.
+    #[arg(long = "commit-to")]
+    pub(crate) commit_to: Vec<cbm_wire::SignatoryId>,
+    /// Fields from a JSON or TOML file: a list of {label, value, media_type?, committed_to?}.
+    #[arg(long)]
+    pub(crate) fields_file: Option<PathBuf>,
+    /// Media type of the fields given by flags.
+    #[arg(long, default_value = "text/plain")]
+    pub(crate) media_type: cbm_wire::MediaType,
+    /// Amendment: index of our own entry it amends.
+    #[arg(long)]
+    pub(crate) amends: Option<u64>,
+    /// Objection or response: the cited entry, `SIGNATORY:INDEX`.
+    #[arg(long)]
+    pub(crate) cites: Option<String>,
+    /// Amendment or objection: why.
+    #[arg(long)]
+    pub(crate) reason: Option<cbm_wire::Text>,
+    /// Request: who is asked (all others if none).
+    #[arg(long = "ask")]
+    pub(crate) ask: Vec<cbm_wire::SignatoryId>,
+    /// Request: the reply is due by (RFC 3339).
+    #[arg(long)]
+    pub(crate) reply_by: Option<Timestamp>,
+    /// Status: the change.
+    #[arg(long, value_enum)]
+    pub(crate) change: Option<admin::ChangeSpec>,
+    /// Status: when it takes effect (now if absent).
+    #[arg(long)]
+    pub(crate) effective_from: Option<Timestamp>,
+    /// Wait up to this many seconds until the roster's quorum has cosigned
+    /// (received) the entry; exit 3 if it has not by then (the entry is
+    /// stored and is delivered when the peers are reachable).
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) wait: Option<u64>,
+    /// Publish under this key: a declare of the same draft under a key
+    /// already used returns the entry published then instead of publishing
+    /// again, and one of another draft is refused. Without it, the same
+    /// draft is a retry only of the node's last publication, within 24 h.
+    #[arg(long, value_name = "KEY")]
+    pub(crate) idempotency_key: Option<String>,
+}
+
+/// Entry kinds, as `cbm declare --kind` names them.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub(crate) enum Kind {
+    Declaration,
+    NoChange,
+    Notification,
+    Amend,
+    Object,
+    Respond,
+    Request,
+    Status,
+}

@@ -1,0 +1,74 @@
+//! `cbm status`: what a running node holds, whom it reaches, and what is owed.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::{admin, ask_node};
+
+/// Prints the node's status (or `--json`), after waiting up to `wait`
+/// seconds for every log to be mirrored and settled if asked.
+pub(crate) fn status(data_dir: &std::path::Path, json: bool, wait: Option<u64>) -> Result<ExitCode> {
+    let request = admin::AdminRequest::Status { wait_seconds: wait };
+    let what = if wait.is_some() { "waiting for every log to be mirrored and settled" } else { "asking the node" };
+    let admin::AdminResponse::Status { status, obligations } = ask_node(data_dir, &request, what)? else {
+        anyhow::bail!("unexpected answer to a status request");
+    };
+    if json {
+        let both = serde_json::json!({ "status": status, "obligations": obligations });
+        println!("{}", serde_json::to_string_pretty(&both)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("node {}", status.signatory);
+    println!("\n{:<10} {:>8} {:>10} {:>9}  cosigned by", "log", "entries", "checkpoint", "settled");
+    for log in &status.logs {
+        let checkpoint = log.checkpoint.as_ref().map_or_else(|| "-".to_owned(), |(size, _, _)| size.to_string());
+        let cosigners: Vec<String> = log.cosigners.iter().map(ToString::to_string).collect();
+        println!(
+            "{:<10} {:>8} {:>10} {:>9}  {}",
+            log.owner.to_string(),
+            log.size,
+            checkpoint,
+            log.settled_size,
+            cosigners.join(", ")
+        );
+    }
+    if !status.peers.is_empty() {
+        println!("\n{:<10} {:<12} last answered", "peer", "gossip");
+        for peer in &status.peers {
+            let state = match peer.reachable {
+                Some(true) => "answering",
+                Some(false) => "UNREACHABLE",
+                None => "not yet",
+            };
+            let last = peer.last_contact.map_or_else(|| "never".to_owned(), |t| t.to_string());
+            println!("{:<10} {state:<12} {last}", peer.peer.to_string());
+        }
+    }
+    if obligations.overdue.is_empty() {
+        println!("\nno declaration overdue");
+    } else {
+        println!("\noverdue declarations:");
+        for o in &obligations.overdue {
+            let how = o.delivered.map_or_else(|| "not delivered".to_owned(), |d| format!("delivered {d}"));
+            println!("  {} {} period {}: due {}, {how}", o.signatory, o.topic, o.period, o.due);
+        }
+    }
+    if !obligations.acknowledgements.is_empty() {
+        println!("\nacknowledgements of our entries owed or late:");
+        for a in &obligations.acknowledgements {
+            println!("  entry {} by {}: {:?}", a.index, a.recipient, a.status);
+        }
+    }
+    if status.equivocators.is_empty() {
+        println!("\nno equivocation seen");
+    } else {
+        let who: Vec<String> = status.equivocators.iter().map(ToString::to_string).collect();
+        println!("\nEQUIVOCATION: evidence held against {}", who.join(", "));
+    }
+    if !status.out_of_time_order.is_empty() {
+        let who: Vec<String> = status.out_of_time_order.iter().map(ToString::to_string).collect();
+        println!("checkpoints signed out of time order: evidence held against {}", who.join(", "));
+    }
+    Ok(ExitCode::SUCCESS)
+}
