@@ -288,6 +288,50 @@ async fn unknown_keys_are_refused_in_the_handshake() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_flooding_garbage_frames_does_not_stop_service_to_the_others() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = Arc::new(ManualClock::new(cbm_wire::Timestamp(START.0 + day().0)));
+    let mut agreement = LocalAgreement::new(&FIVE[..3], terms(2)).expect("agreement");
+    let nodes = start_all(&mut agreement, dir.path(), &clock).await;
+    let (ar, bo) = (&agreement.parties[0], &agreement.parties[1]);
+    // BO's key (stolen, or BO gone rogue) floods AR with garbage.
+    let connection = raw_connection(&bo.transport_key, &ar.transport_key, ar.address).await.expect("connects");
+    let flood = tokio::spawn(async move {
+        let mut refused = 0u32;
+        for round in 0u32..600 {
+            let Ok((mut send, mut recv)) = connection.open_bi().await else { break };
+            let frame: Vec<u8> = match round % 3 {
+                // A length far over the frame cap.
+                0 => u32::MAX.to_be_bytes().to_vec(),
+                // A frame of bytes that are no canonical request.
+                1 => [&8u32.to_be_bytes()[..], &[0xff, 0x00, 0x9f, 0x13, 0x37, 0x42, 0xa1, 0x60]].concat(),
+                // A valid response where a request belongs.
+                _ => [&1u32.to_be_bytes()[..], &[0x04]].concat(),
+            };
+            let _ = send.write_all(&frame).await;
+            let _ = send.finish();
+            if let Ok(cbm_wire::Response::Error { .. }) = cbm_net::frame::read_response(&mut recv, 1 << 20).await {
+                refused += 1;
+            }
+        }
+        refused
+    });
+    // Meanwhile the others publish, mirror and settle as usual.
+    nodes[2].publish(vec![declaration(0, "business as usual")]).await.expect("publish");
+    nodes[0].publish(vec![declaration(0, "under attack")]).await.expect("publish");
+    for node in &nodes {
+        node.wait_until("settled during the flood", PATIENCE, |s| {
+            [0usize, 2].iter().all(|&i| s.logs[i].size == 1 && s.logs[i].settled_size == 1)
+        })
+        .await
+        .expect("service continues");
+    }
+    let refused = flood.await.expect("flood task");
+    assert!(refused >= 300, "each garbage frame ends its own stream with an error response ({refused} of 600)");
+    shutdown(nodes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_certificate_whose_binding_no_roster_key_made_for_this_agreement_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let clock = Arc::new(ManualClock::new(START));
@@ -722,4 +766,32 @@ async fn a_clock_that_jumps_forward_once_does_not_freeze_the_owners_log() {
         .await
         .expect("BO cosigns both");
     shutdown(nodes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_started_before_its_peer_reaches_it_once_the_peer_is_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = Arc::new(ManualClock::new(START));
+    let mut agreement = LocalAgreement::new(&FIVE[..2], terms(1)).expect("agreement");
+    let bo_config =
+        agreement.node_config(1, dir.path().join("BO.db"), Arc::clone(&clock) as _, None).expect("BO's config");
+    // BO's roster port is closed while AR starts: AR's first handshakes to
+    // it are lost, and AR must not wait on them until its idle timeout.
+    let cbm_net::Listen::Socket(socket) = bo_config.listen else { panic!("a bound socket") };
+    let address = socket.local_addr().expect("address");
+    drop(socket);
+    let ar_config = agreement.node_config(0, dir.path().join("AR.db"), Arc::clone(&clock) as _, None).expect("config");
+    let ar = Node::start(ar_config).await.expect("AR starts");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let socket = std::net::UdpSocket::bind(address).expect("BO's port again");
+    let bo = Node::start(cbm_net::NodeConfig { listen: cbm_net::Listen::Socket(socket), ..bo_config })
+        .await
+        .expect("BO starts");
+    let bo_id = SignatoryId::new("BO").expect("id");
+    ar.wait_until("AR reaches BO", std::time::Duration::from_secs(8), |s| {
+        s.peers.iter().any(|p| p.peer == bo_id && p.reachable == Some(true))
+    })
+    .await
+    .expect("AR reaches BO once BO is up");
+    shutdown(vec![ar, bo]).await;
 }

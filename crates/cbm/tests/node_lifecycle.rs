@@ -140,6 +140,16 @@ fn a_node_tells_its_operator_what_it_does_in_plain_lines_and_names_a_peer_that_g
     ok(&["status", "--data-dir", "bo", "--wait", "30"], d);
     let published = notify(d, "ar", 1, Some("30"));
     assert!(published.status.success(), "{}", common::said(&published));
+    // AR says when its gossip first reaches BO (which may have started after it).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(&log).expect("log").contains("peer reached") {
+        assert!(
+            Instant::now() < deadline,
+            "AR never said it reached BO:\n{}",
+            std::fs::read_to_string(&log).expect("log")
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     // BO goes away; AR says so, naming it.
     nodes.0[1].kill().expect("SIGKILL");
     nodes.0[1].wait().expect("reaped");

@@ -16,6 +16,9 @@ use crate::tls::{ConnectionLimits, Form, Identity, SERVER_NAME, client_config, r
 /// the same peer replaced.
 const SUPERSEDED: u32 = 2;
 
+/// Handshakes dialled to one address before it counts as not answering.
+const HANDSHAKE_ATTEMPTS: u32 = 3;
+
 /// Where and how to reach peers.
 #[derive(Debug)]
 pub(crate) struct Peers {
@@ -100,7 +103,9 @@ impl Peers {
     /// A connection to `peer`, presenting `key`, at `socket`: in the form
     /// it last answered in, or else in the other once if the handshake in
     /// that form was refused (a peer on a TLS stack without raw public keys
-    /// speaks only the certificate form).
+    /// speaks only the certificate form). A handshake that does not finish
+    /// within the handshake timeout is dialled again afresh, until the
+    /// handshake attempts run out ([`HANDSHAKE_ATTEMPTS`]).
     async fn dial(
         &self,
         peer: &SignatoryId,
@@ -111,10 +116,21 @@ impl Peers {
         let first = self.forms.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(peer).copied();
         let first = first.unwrap_or(Form::RawPublicKey);
         let mut form = first;
+        let mut unanswered = 0;
         loop {
             let config = client_config(&self.identity, key, form, &self.limits).map_err(|e| failed(&e))?;
             let connecting = self.endpoint.connect_with(config, socket, SERVER_NAME).map_err(|e| failed(&e))?;
-            match connecting.await {
+            let patience = self.limits.handshake_timeout;
+            let Ok(handshake) = tokio::time::timeout(patience, connecting).await else {
+                // Dropping the attempt abandons it.
+                unanswered += 1;
+                if unanswered == HANDSHAKE_ATTEMPTS {
+                    return Err(failed(&format_args!("no handshake within {patience:?}, {unanswered} times")));
+                }
+                tracing::debug!(%peer, %socket, "no handshake within {patience:?}; dialling afresh");
+                continue;
+            };
+            match handshake {
                 Ok(connection) => {
                     self.forms.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(peer.clone(), form);
                     return Ok(connection);

@@ -123,10 +123,17 @@ impl Shared {
     pub(crate) fn note_contact(&self, peer: &SignatoryId, answered: bool) {
         let now = self.clock.now();
         let mut contacts = self.contacts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let first = !contacts.contains_key(peer);
         let contact = contacts.entry(peer.clone()).or_default();
+        let changed = first || contact.reachable != answered;
         contact.reachable = answered;
         if answered {
             contact.last_answer = Some(now);
+        }
+        drop(contacts);
+        if changed {
+            // Status waiters see a peer reached, lost or back.
+            self.changed();
         }
     }
 

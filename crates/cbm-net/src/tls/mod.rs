@@ -87,11 +87,20 @@ pub struct ConnectionLimits {
     pub idle_timeout: Duration,
     /// Bytes a peer may have in flight on one connection (QUIC flow control).
     pub max_bytes_in_flight: u32,
+    /// A handshake not done in this long is abandoned, and dialled again
+    /// afresh while the request's time lasts: a first flight lost to a peer
+    /// that was not yet listening is not waited on until the idle timeout.
+    pub handshake_timeout: Duration,
 }
 
 impl Default for ConnectionLimits {
     fn default() -> Self {
-        Self { max_concurrent_streams: 64, idle_timeout: Duration::from_secs(30), max_bytes_in_flight: 32 << 20 }
+        Self {
+            max_concurrent_streams: 64,
+            idle_timeout: Duration::from_secs(30),
+            max_bytes_in_flight: 32 << 20,
+            handshake_timeout: Duration::from_secs(3),
+        }
     }
 }
 
