@@ -99,8 +99,15 @@ async def ask(args) -> int:
             request = bytes.fromhex(args.request)
             writer.write(len(request).to_bytes(4, "big") + request)
             writer.write_eof()
-            length = int.from_bytes(await asyncio.wait_for(reader.readexactly(4), 10), "big")
-            response = await asyncio.wait_for(reader.readexactly(length), 10)
+            try:
+                length = int.from_bytes(await asyncio.wait_for(reader.readexactly(4), 10), "big")
+                response = await asyncio.wait_for(reader.readexactly(length), 10)
+            except asyncio.IncompleteReadError:
+                closed = client._quic._close_event
+                if closed is None:
+                    raise
+                print(f"closed by the node: error code {closed.error_code:#x} {closed.reason_phrase}", file=sys.stderr)
+                return 2
             print(response.hex())
             return 0
     except (ConnectionError, asyncio.TimeoutError, asyncio.IncompleteReadError) as e:

@@ -92,8 +92,11 @@ async fn a_python_client_in_the_certificate_form_is_answered_by_a_reference_node
     assert_eq!(served.status, Some(0), "the client was not answered: {}", served.stderr);
     let response = Response::decode(&hex::decode(&served.stdout).expect("hex")).expect("a canonical response");
     assert!(matches!(response, Response::Evidence { .. }), "{response:?}");
+    // Refused in the handshake, with the alerts spec/transport.md §2.3.2 names.
     assert_eq!(stranger.status, Some(2), "a key no roster lists is refused: {}", stranger.stderr);
+    assert!(stranger.stderr.contains("error code 0x130"), "unknown_ca: {}", stranger.stderr);
     assert_eq!(elsewhere.status, Some(2), "a binding for another agreement is refused: {}", elsewhere.stderr);
+    assert!(elsewhere.stderr.contains("error code 0x12a"), "bad_certificate: {}", elsewhere.stderr);
     for node in nodes {
         node.shutdown().await;
     }

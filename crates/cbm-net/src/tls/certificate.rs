@@ -26,6 +26,10 @@ pub const BINDING_URI_PREFIX: &str = "cbm:tls:";
 /// The OID of Ed25519 keys (RFC 8410).
 const ED25519: &str = "1.3.101.112";
 
+/// The DER of an Ed25519 `SubjectPublicKeyInfo` before its 32 key bytes
+/// (RFC 8410): the one encoding accepted, without algorithm parameters.
+const ED25519_SPKI_PREFIX: [u8; 12] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+
 /// Why a presented certificate proves no transport key.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -36,8 +40,9 @@ pub enum CertificateProblem {
     /// The certificate is not version 3.
     #[error("not an X.509 version 3 certificate")]
     NotVersion3,
-    /// The certificate's key is not an Ed25519 key.
-    #[error("the certificate's key is not an Ed25519 key")]
+    /// The certificate's key is not an Ed25519 key in the one encoding of
+    /// RFC 8410 (44 bytes, no algorithm parameters).
+    #[error("the certificate's key is not an Ed25519 key encoded as RFC 8410 says")]
     NotEd25519,
     /// No subject alternative name is a binding URI.
     #[error("no subject alternative name is a `{BINDING_URI_PREFIX}` binding")]
@@ -153,7 +158,8 @@ pub(super) fn binding(der: &[u8]) -> Result<Binding, CertificateProblem> {
         return Err(CertificateProblem::NotVersion3);
     }
     let spki = certificate.public_key();
-    if spki.algorithm.algorithm.to_id_string() != ED25519 || spki.subject_public_key.data.len() != 32 {
+    let exact = spki.raw.len() == ED25519_SPKI_PREFIX.len() + 32 && spki.raw.starts_with(&ED25519_SPKI_PREFIX);
+    if spki.algorithm.algorithm.to_id_string() != ED25519 || !exact {
         return Err(CertificateProblem::NotEd25519);
     }
     let names = certificate
@@ -186,7 +192,12 @@ pub(super) fn binding(der: &[u8]) -> Result<Binding, CertificateProblem> {
 /// # Errors
 /// What is wrong with the certificate.
 pub fn bound_key(der: &[u8], agreement: &AgreementHash) -> Result<PublicKey, CertificateProblem> {
-    let binding = binding(der)?;
+    verify_binding(&binding(der)?, agreement)
+}
+
+/// The transport key `binding` names, if its signature verifies under
+/// `agreement` (spec/transport.md §2.3.2 rule 5).
+pub(super) fn verify_binding(binding: &Binding, agreement: &AgreementHash) -> Result<PublicKey, CertificateProblem> {
     let message = certificate_binding_message(agreement, &binding.spki);
     verify_message("TLS certificate binding", &binding.key, &message, &binding.signature)
         .map_err(|_| CertificateProblem::BadSignature)?;

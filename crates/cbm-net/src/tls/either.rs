@@ -98,16 +98,20 @@ fn offers_raw_public_keys(hello: &[u8]) -> bool {
             if acceptor.read_tls(&mut rest).is_err() {
                 return true;
             }
+            // rustls takes a record at a time into a buffer that grows only
+            // as it joins a message across records: let it, before the next.
+            match acceptor.accept() {
+                Ok(Some(accepted)) => {
+                    let types = accepted.client_hello().server_cert_types().map(<[CertificateType]>::to_vec);
+                    return types.is_some_and(|types| types.contains(&CertificateType::RawPublicKey));
+                }
+                Ok(None) => {}
+                // Not a hello rustls can read: the raw-key session refuses it.
+                Err(_) => return true,
+            }
         }
     }
-    match acceptor.accept() {
-        Ok(Some(accepted)) => accepted
-            .client_hello()
-            .server_cert_types()
-            .is_some_and(|types| types.contains(&CertificateType::RawPublicKey)),
-        // Not a hello rustls can read: the raw-key session refuses it.
-        _ => true,
-    }
+    true
 }
 
 impl Session for Choosing {
@@ -211,6 +215,35 @@ mod tests {
         let mut records = Vec::new();
         client.write_tls(&mut records).expect("hello");
         records[5..].to_vec()
+    }
+
+    /// `hello` with an extension of `padding` bytes added (type 0xfafa, a
+    /// GREASE value every receiver ignores), its lengths fixed up.
+    fn padded(hello: &[u8], padding: usize) -> Vec<u8> {
+        let u16_at = |i: usize| usize::from(u16::from_be_bytes([hello[i], hello[i + 1]]));
+        let mut at = 4 + 2 + 32;
+        at += 1 + usize::from(hello[at]); // session id
+        at += 2 + u16_at(at); // cipher suites
+        at += 1 + usize::from(hello[at]); // compression methods
+        let extensions = u16_at(at) + 4 + padding;
+        let mut out = hello[..at].to_vec();
+        out.extend_from_slice(&u16::try_from(extensions).expect("short").to_be_bytes());
+        out.extend_from_slice(&hello[at + 2..]);
+        out.extend_from_slice(&[0xfa, 0xfa]);
+        out.extend_from_slice(&u16::try_from(padding).expect("short").to_be_bytes());
+        out.resize(out.len() + padding, 0);
+        let body = u32::try_from(out.len() - 4).expect("short").to_be_bytes();
+        out[1..4].copy_from_slice(&body[1..]);
+        out
+    }
+
+    #[test]
+    fn a_hello_longer_than_a_record_is_read_whole() {
+        for form in [Form::RawPublicKey, Form::Certificate] {
+            let hello = padded(&hello_of(form), 40 << 10);
+            assert!(hello.len() > 2 * (16 << 10));
+            assert_eq!(form_asked(&hello), Some(form), "{form:?}");
+        }
     }
 
     #[test]

@@ -9,7 +9,8 @@ use rustls::pki_types::{CertificateDer, ServerName, SubjectPublicKeyInfoDer, Uni
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, SignatureScheme};
 
-use super::{Form, certificate, provider, raw_key};
+use super::certificate::{self, CertificateProblem};
+use super::{Form, provider, raw_key};
 
 /// Accepts exactly the pinned keys, presented in one form.
 #[derive(Debug)]
@@ -25,28 +26,35 @@ impl Pinned {
         Self { allowed, form, agreement, algorithms: provider().signature_verification_algorithms }
     }
 
-    /// Accepts a presented chain only if it proves a pinned key.
+    /// Accepts a presented chain only if it proves a pinned key. In the
+    /// certificate form the key the binding names is looked up before its
+    /// signature is checked (spec/transport.md §2.3.2 rules 4 and 5), so a
+    /// stranger costs no signature verification.
     fn check(
         &self,
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
     ) -> Result<(), rustls::Error> {
-        if !intermediates.is_empty() {
-            return Err(rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer));
-        }
-        let key = match self.form {
-            Form::RawPublicKey => raw_key::presented_key(end_entity.as_ref()),
-            Form::Certificate => {
-                Some(certificate::bound_key(end_entity.as_ref(), &self.agreement).map_err(|problem| {
-                    tracing::debug!("refused a peer's certificate: {problem}");
-                    rustls::Error::InvalidCertificate(CertificateError::BadEncoding)
-                })?)
-            }
+        let unknown = || rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer);
+        let bad = |problem: CertificateProblem| {
+            tracing::debug!("refused a peer's certificate: {problem}");
+            rustls::Error::InvalidCertificate(CertificateError::BadEncoding)
         };
-        if key.is_some_and(|key| self.allowed.contains(&key)) {
-            Ok(())
-        } else {
-            Err(rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer))
+        match self.form {
+            Form::RawPublicKey => match raw_key::presented_key(end_entity.as_ref()) {
+                Some(key) if intermediates.is_empty() && self.allowed.contains(&key) => Ok(()),
+                _ => Err(unknown()),
+            },
+            Form::Certificate => {
+                if !intermediates.is_empty() {
+                    return Err(bad(CertificateProblem::NotACertificate("more than one certificate".into())));
+                }
+                let binding = certificate::binding(end_entity.as_ref()).map_err(bad)?;
+                if !self.allowed.contains(&binding.key) {
+                    return Err(unknown());
+                }
+                certificate::verify_binding(&binding, &self.agreement).map(|_| ()).map_err(bad)
+            }
         }
     }
 
