@@ -66,8 +66,8 @@ pub(crate) struct Shared {
     /// Read-only connections to the same store, for serving reads in
     /// parallel with each other and with appends.
     readers: Readers,
-    /// Serialises the mirroring of each peer log.
-    log_locks: Mutex<HashMap<LogId, Arc<tokio::sync::Mutex<()>>>>,
+    /// Mirrors of each peer log in flight.
+    mirrors: Mutex<HashMap<LogId, usize>>,
     /// Entries held per log (staged ones included), kept beside the store
     /// so that a pushed checkpoint is sorted without a store read. Never
     /// ahead of the store: it is noted after each write commits.
@@ -112,7 +112,7 @@ impl Shared {
             partners,
             held: Arc::new(Mutex::new(held)),
             readers,
-            log_locks: Mutex::new(HashMap::new()),
+            mirrors: Mutex::new(HashMap::new()),
             held_sizes: Mutex::new(held_sizes),
             contacts: Mutex::new(HashMap::new()),
             changes: watch::Sender::new(0),
@@ -169,20 +169,37 @@ impl Shared {
         self.readers.read(work).await
     }
 
-    /// The lock that serialises mirroring of `log`, once it is free, or
-    /// `None` if it is not free within [`super::NodeLimits::request_timeout`].
+    /// Counts a mirror of `log` toward `size` in flight until the guard
+    /// returned drops; first waits, at most
+    /// [`super::NodeLimits::request_timeout`], while another mirror of `log`
+    /// is in flight and the log held is short of `size`.
     ///
-    /// The lock only saves fetching the same entries twice: every store
-    /// step of a mirror checks what it stores against what is stored, under
-    /// the store's writer. So a mirror that waited its time goes on without
-    /// it, and a peer that serves entries slowly to the mirror holding it
-    /// delays the others by at most that wait.
-    pub(crate) async fn serialise_mirror(&self, log: &LogId) -> Option<tokio::sync::OwnedMutexGuard<()>> {
-        let lock = {
-            let mut locks = self.log_locks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            Arc::clone(locks.entry(*log).or_default())
-        };
-        tokio::time::timeout(self.limits.request_timeout, lock.lock_owned()).await.ok()
+    /// The wait only saves fetching the same entries twice. It is a wait on
+    /// what is held, not a lock: nothing is locked across network I/O, and
+    /// every store step of a mirror checks what it stores against what is
+    /// stored, under the store's writer (spec/transport.md §6.2). So a
+    /// mirror that waited its time goes on alongside, and a peer that
+    /// serves entries slowly to another mirror delays this one by at most
+    /// that wait.
+    pub(crate) async fn begin_mirror(self: &Arc<Self>, log: &LogId, size: u64) -> MirrorInFlight {
+        let mut changes = self.subscribe();
+        let deadline = tokio::time::Instant::now() + self.limits.request_timeout;
+        loop {
+            {
+                let mut mirrors = self.mirrors.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let alone = mirrors.get(log).copied().unwrap_or(0) == 0;
+                if alone || self.held_size(log) >= size {
+                    *mirrors.entry(*log).or_default() += 1;
+                    return MirrorInFlight { shared: Arc::clone(self), log: *log };
+                }
+            }
+            // Woken by every store change and by a mirror's end.
+            if !matches!(tokio::time::timeout_at(deadline, changes.changed()).await, Ok(Ok(()))) {
+                let mut mirrors = self.mirrors.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                *mirrors.entry(*log).or_default() += 1;
+                return MirrorInFlight { shared: Arc::clone(self), log: *log };
+            }
+        }
     }
 
     /// Tells status waiters that the store changed.
@@ -303,4 +320,26 @@ pub(crate) struct Contact {
     pub(crate) reachable: bool,
     /// When it last answered one.
     pub(crate) last_answer: Option<cbm_wire::Timestamp>,
+}
+
+/// A mirror counted in flight ([`Shared::begin_mirror`]); uncounted, and
+/// its waiters woken, when dropped.
+pub(crate) struct MirrorInFlight {
+    shared: Arc<Shared>,
+    log: LogId,
+}
+
+impl Drop for MirrorInFlight {
+    fn drop(&mut self) {
+        {
+            let mut mirrors = self.shared.mirrors.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(count) = mirrors.get_mut(&self.log) {
+                *count -= 1;
+                if *count == 0 {
+                    mirrors.remove(&self.log);
+                }
+            }
+        }
+        self.shared.changed();
+    }
 }

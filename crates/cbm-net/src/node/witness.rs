@@ -58,7 +58,7 @@ async fn mirror(
     new: SignedCheckpoint,
 ) -> Result<(), MirrorError> {
     let log = new.body.log;
-    let _serialised = shared.serialise_mirror(&log).await;
+    let _in_flight = shared.begin_mirror(&log, new.body.size).await;
     let (held, staged, start) = shared
         .with_held(move |h| Ok((h.store.latest_checkpoint(&log)?, h.store.staged(&log)?, h.store.size(&log)?)))
         .await?;
@@ -214,7 +214,7 @@ async fn cosign(
     let outcome = shared
         .with_held(move |h| {
             let s = &agreement_shared;
-            // Read again: a mirror alongside (see `serialise_mirror`) may
+            // Read again: a mirror alongside (see `begin_mirror`) may
             // have stored a newer checkpoint since this one began.
             let held = h.store.latest_checkpoint(&log)?;
             let frontier = h.store.frontier(&log)?;
@@ -298,7 +298,6 @@ pub(crate) async fn check_against_held(shared: &Arc<Shared>, new: &SignedCheckpo
     if new.body.size > shared.held_size(&log) {
         return None;
     }
-    let _serialised = shared.serialise_mirror(&log).await;
     let held = shared.with_held(move |h| h.store.latest_checkpoint(&log)).await.ok()??;
     if new.body.size > held.body.size {
         return None;
