@@ -86,30 +86,7 @@ pub(crate) enum Command {
                             cbm log record.cbm --signatory AR --kind declaration --period 2\n  \
                             cbm log record.cbm AR:0                 # one entry\n  \
                             cbm log ar --roster roster.cbm --json  # a node's data directory")]
-    Log {
-        /// A bundle, or a node's data directory (with `--roster`).
-        source: PathBuf,
-        /// Only this entry, `SIGNATORY:INDEX`.
-        entry: Option<String>,
-        /// Only this signatory's log.
-        #[arg(long)]
-        signatory: Option<cbm_wire::SignatoryId>,
-        /// Only entries of this kind.
-        #[arg(long, value_enum)]
-        kind: Option<Kind>,
-        /// Only entries on this topic.
-        #[arg(long)]
-        topic: Option<cbm_wire::Topic>,
-        /// Only entries for this period: its number or its calendar label (`2026-03`).
-        #[arg(long)]
-        period: Option<period::PeriodArg>,
-        /// The roster a data directory's node runs under.
-        #[arg(long)]
-        roster: Option<PathBuf>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Log(LogArgs),
     /// Recomputes a store from its entries and checks every tree hash and checkpoint.
     ///
     /// Exit code 0 when the store is sound, 1 when problems were found, 2 on error.
@@ -368,4 +345,31 @@ pub(crate) enum Kind {
     Respond,
     Request,
     Status,
+}
+
+/// What `cbm log` lists.
+#[derive(Debug, clap::Args)]
+pub(crate) struct LogArgs {
+    /// A bundle, or a node's data directory (with `--roster`).
+    pub(crate) source: PathBuf,
+    /// Only this entry, `SIGNATORY:INDEX`.
+    pub(crate) entry: Option<String>,
+    /// Only this signatory's log.
+    #[arg(long)]
+    pub(crate) signatory: Option<cbm_wire::SignatoryId>,
+    /// Only entries of this kind.
+    #[arg(long, value_enum)]
+    pub(crate) kind: Option<Kind>,
+    /// Only entries on this topic.
+    #[arg(long)]
+    pub(crate) topic: Option<cbm_wire::Topic>,
+    /// Only entries for this period: its number or its calendar label (`2026-03`).
+    #[arg(long)]
+    pub(crate) period: Option<period::PeriodArg>,
+    /// The roster a data directory's node runs under.
+    #[arg(long)]
+    pub(crate) roster: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }

@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use std::process::ExitCode;
+
 use anyhow::{Context, Result, bail};
 use cbm_log::agreement::Agreement;
 use cbm_log::bundle::BundleReader;
@@ -16,6 +18,37 @@ use cbm_wire::{
     Topic,
 };
 use serde::Serialize;
+
+use crate::cli::LogArgs;
+
+/// `cbm log`: lists the entries of the bundle or data directory `args`
+/// names that its filters let through, for a person or as JSON.
+pub(crate) fn run(args: LogArgs) -> Result<ExitCode> {
+    let LogArgs { source, entry, signatory, kind, topic, period, roster, json } = args;
+    let entry = entry
+        .map(|e| -> Result<_> {
+            let (who, index) = crate::declare_cmd::split_pair(&e, "the entry")?;
+            Ok((who.parse()?, index.parse().context("the entry's index")?))
+        })
+        .transpose()?;
+    let kind = kind.and_then(|k| clap::ValueEnum::to_possible_value(&k)).map(|v| v.get_name().to_owned());
+    let filter = Filter { signatory, kind, topic, period, entry };
+    let shown = if source.is_dir() {
+        let roster = roster.context("reading a data directory needs its roster: add --roster FILE")?;
+        let bundle = crate::audit_cmd::export_data_dir(&source, &roster, false)?;
+        entries(std::io::BufReader::new(bundle.reopen()?), &filter)?
+    } else {
+        let file = std::fs::File::open(&source).with_context(|| format!("opening {}", source.display()))?;
+        entries(std::io::BufReader::new(file), &filter)?
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&shown)?);
+    } else {
+        print!("{}", render(&shown));
+        eprintln!("(the entries as the record holds them: `cbm audit` checks every signature and deadline)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
 
 /// Which entries to show.
 #[derive(Debug, Default)]

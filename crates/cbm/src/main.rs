@@ -20,6 +20,7 @@ mod pin;
 mod proof_cmd;
 mod report;
 mod roster_cmd;
+mod share_cmd;
 mod status_cmd;
 
 use std::process::ExitCode;
@@ -81,31 +82,7 @@ fn run(command: Command) -> Result<ExitCode> {
                 audit_cmd::audit(&bundle, json, expected, at)
             }
         }
-        Command::Log { source, entry, signatory, kind, topic, period, roster, json } => {
-            let entry = entry
-                .map(|e| -> Result<_> {
-                    let (who, index) = declare_cmd::split_pair(&e, "the entry")?;
-                    Ok((who.parse()?, index.parse().context("the entry's index")?))
-                })
-                .transpose()?;
-            let kind = kind.and_then(|k| clap::ValueEnum::to_possible_value(&k)).map(|v| v.get_name().to_owned());
-            let filter = log_cmd::Filter { signatory, kind, topic, period, entry };
-            let shown = if source.is_dir() {
-                let roster = roster.context("reading a data directory needs its roster: add --roster FILE")?;
-                let bundle = audit_cmd::export_data_dir(&source, &roster, false)?;
-                log_cmd::entries(std::io::BufReader::new(bundle.reopen()?), &filter)?
-            } else {
-                let file = std::fs::File::open(&source).with_context(|| format!("opening {}", source.display()))?;
-                log_cmd::entries(std::io::BufReader::new(file), &filter)?
-            };
-            if json {
-                println!("{}", serde_json::to_string_pretty(&shown)?);
-            } else {
-                print!("{}", log_cmd::render(&shown));
-                eprintln!("(the entries as the record holds them: `cbm audit` checks every signature and deadline)");
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Log(args) => log_cmd::run(args),
         Command::Fsck { store, json } => audit_cmd::fsck(&store, json),
         Command::Keygen { id, dir, json } => keygen_cmd::keygen(&id, &dir, json),
         Command::Completions { shell } => {
@@ -133,62 +110,13 @@ fn run(command: Command) -> Result<ExitCode> {
         }
         Command::Declare(args) => runtime()?.block_on(declare_cmd::declare(*args)),
         Command::Status { data_dir, json, wait } => status_cmd::status(&data_dir, json, wait),
-        Command::Export { data_dir, out, with_openings } => {
-            let out = std::path::absolute(&out)?;
-            if out.exists() {
-                anyhow::bail!("{} already exists; it was not overwritten", out.display());
-            }
-            let request = admin::AdminRequest::Export { path: out.clone(), public: !with_openings };
-            match ask_node(&data_dir, &request, "exporting")? {
-                admin::AdminResponse::Exported {
-                    entries,
-                    checkpoints,
-                    cosignatures,
-                    evidence,
-                    openings,
-                    unreadable_openings,
-                } => {
-                    let kind = if with_openings { "private bundle, readable by you only" } else { "public bundle" };
-                    println!(
-                        "wrote {} ({kind}): {entries} entries, {checkpoints} checkpoints, {cosignatures} \
-                         cosignatures, {evidence} evidence, {openings} openings",
-                        out.display()
-                    );
-                    if unreadable_openings > 0 {
-                        eprintln!(
-                            "warning: {unreadable_openings} stored openings could not be read and were left out \
-                             (run cbm fsck on the store)"
-                        );
-                    }
-                }
-                other => anyhow::bail!("unexpected answer: {other:?}"),
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Prove { entry, out } => {
-            let path = std::path::absolute(&out)?;
-            let request =
-                admin::AdminRequest::Prove { signatory: entry.signatory, index: entry.index, path: path.clone() };
-            ask_node(&entry.data_dir, &request, "proving")?;
-            println!("wrote {}", path.display());
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Export { data_dir, out, with_openings } => share_cmd::export(&data_dir, &out, with_openings),
+        Command::Prove { entry, out } => share_cmd::prove(entry, &out),
         Command::VerifyProof { proof, pin, json } => {
             let expected = pin.expected()?;
             proof_cmd::check_proof(&read_wire(&proof, "an entry proof")?, json, expected)
         }
-        Command::Reveal { entry, field, out } => {
-            let path = std::path::absolute(&out)?;
-            let request = admin::AdminRequest::Reveal { signatory: entry.signatory, index: entry.index, field, path };
-            match ask_node(&entry.data_dir, &request, "revealing")? {
-                admin::AdminResponse::Revealed { path, label, value } => {
-                    println!("{label} = {value}");
-                    println!("wrote {}", path.display());
-                }
-                other => anyhow::bail!("unexpected answer: {other:?}"),
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Reveal { entry, field, out } => share_cmd::reveal(entry, field, &out),
         Command::VerifyOpening { opening, proof, pin, json } => {
             let expected = pin.expected()?;
             proof_cmd::verify_opening(&opening, &proof, json, expected)
