@@ -269,7 +269,8 @@ pub(crate) struct EntryAt {
     pub(crate) index: u64,
 }
 
-/// What to publish with `cbm declare`.
+/// What to publish with `cbm declare`. The arguments each kind needs are
+/// required by the parser, before anything touches the node.
 #[derive(Debug, clap::Args)]
 pub(crate) struct DeclareArgs {
     /// The node's data directory.
@@ -279,7 +280,11 @@ pub(crate) struct DeclareArgs {
     #[arg(long, value_enum, default_value_t = Kind::Declaration)]
     pub(crate) kind: Kind,
     /// Topic (declaration, no-change, notification, status).
-    #[arg(long)]
+    #[arg(
+        long,
+        required_unless_present = "kind",
+        required_if_eq_any = [("kind", "declaration"), ("kind", "no-change"), ("kind", "notification"), ("kind", "status")]
+    )]
     pub(crate) topic: Option<cbm_wire::Topic>,
     /// Period (declaration, no-change): its number or its calendar label
     /// (`2026-03`, `2026-Q1`); the current one if absent.
@@ -289,7 +294,7 @@ pub(crate) struct DeclareArgs {
     #[arg(long = "field")]
     pub(crate) fields: Vec<String>,
     /// A committed field, `LABEL=VALUE`: the log holds only its commitment.
-    #[arg(long = "commit")]
+    #[arg(long = "commit", requires = "commit_to")]
     pub(crate) committed: Vec<String>,
     /// Who receives the openings of the committed fields.
     #[arg(long = "commit-to")]
@@ -301,22 +306,22 @@ pub(crate) struct DeclareArgs {
     #[arg(long, default_value = "text/plain")]
     pub(crate) media_type: cbm_wire::MediaType,
     /// Amendment: index of our own entry it amends.
-    #[arg(long)]
+    #[arg(long, required_if_eq("kind", "amend"))]
     pub(crate) amends: Option<u64>,
     /// Objection or response: the cited entry, `SIGNATORY:INDEX`.
-    #[arg(long)]
+    #[arg(long, required_if_eq_any = [("kind", "object"), ("kind", "respond")])]
     pub(crate) cites: Option<String>,
     /// Amendment or objection: why.
-    #[arg(long)]
+    #[arg(long, required_if_eq_any = [("kind", "amend"), ("kind", "object")])]
     pub(crate) reason: Option<cbm_wire::Text>,
     /// Request: who is asked (all others if none).
     #[arg(long = "ask")]
     pub(crate) ask: Vec<cbm_wire::SignatoryId>,
     /// Request: the reply is due by (RFC 3339).
-    #[arg(long)]
+    #[arg(long, required_if_eq("kind", "request"))]
     pub(crate) reply_by: Option<Timestamp>,
     /// Status: the change.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, required_if_eq("kind", "status"))]
     pub(crate) change: Option<admin::ChangeSpec>,
     /// Status: when it takes effect (now if absent).
     #[arg(long)]

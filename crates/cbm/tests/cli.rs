@@ -506,3 +506,27 @@ fn a_declare_whose_node_goes_away_before_it_answers_exits_4_outcome_unknown() {
     let unsent = common::cbm(&["declare", "--data-dir", "ar", "--topic", "points-of-contact", "--field", "a=1"], d);
     assert_eq!(code(&unsent), 2, "{}", common::said(&unsent));
 }
+
+#[test]
+fn declare_refuses_a_kind_without_its_arguments_before_it_reaches_the_node() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    // No node runs here: a refusal that names the argument came from the parser.
+    let cases: [(&[&str], &str); 8] = [
+        (&[], "--topic"),
+        (&["--kind", "no-change"], "--topic"),
+        (&["--kind", "amend", "--reason", "typo"], "--amends"),
+        (&["--kind", "amend", "--amends", "0"], "--reason"),
+        (&["--kind", "object", "--reason", "wrong"], "--cites"),
+        (&["--kind", "request"], "--reply-by"),
+        (&["--kind", "status", "--topic", "points-of-contact"], "--change"),
+        (&["--topic", "points-of-contact", "--commit", "annex=x"], "--commit-to"),
+    ];
+    for (args, missing) in cases {
+        let out = common::cbm(&[&["declare", "--data-dir", "nowhere"], args].concat(), d);
+        let said = common::said(&out);
+        assert_eq!(code(&out), 2, "{args:?}: {said}");
+        assert!(said.contains("required arguments were not provided") && said.contains(missing), "{args:?}: {said}");
+        assert!(!said.contains("no node is running"), "{args:?} reached for the node: {said}");
+    }
+}
