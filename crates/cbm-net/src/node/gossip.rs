@@ -68,7 +68,7 @@ pub(crate) async fn take_view(
     cosignatures: Vec<Cosignature>,
 ) {
     // Most of a view is already held: sort that out on a reader, so that
-    // only what is new takes the log locks and the writer.
+    // only what is new is mirrored and takes the writer.
     let Ok((checkpoints, cosignatures)) = shared
         .with_reader(move |store| {
             let mut new_checkpoints = Vec::new();

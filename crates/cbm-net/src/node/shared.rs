@@ -68,6 +68,8 @@ pub(crate) struct Shared {
     readers: Readers,
     /// Mirrors of each peer log in flight.
     mirrors: Mutex<HashMap<LogId, usize>>,
+    /// Bumped whenever a mirror ends; mirrors waiting on one watch it.
+    mirror_ends: watch::Sender<u64>,
     /// Entries held per log (staged ones included), kept beside the store
     /// so that a pushed checkpoint is sorted without a store read. Never
     /// ahead of the store: it is noted after each write commits.
@@ -113,6 +115,7 @@ impl Shared {
             held: Arc::new(Mutex::new(held)),
             readers,
             mirrors: Mutex::new(HashMap::new()),
+            mirror_ends: watch::Sender::new(0),
             held_sizes: Mutex::new(held_sizes),
             contacts: Mutex::new(HashMap::new()),
             changes: watch::Sender::new(0),
@@ -169,32 +172,32 @@ impl Shared {
         self.readers.read(work).await
     }
 
-    /// Counts a mirror of `log` toward `size` in flight until the guard
-    /// returned drops; first waits, at most
-    /// [`super::NodeLimits::request_timeout`], while another mirror of `log`
-    /// is in flight and the log held is short of `size`.
+    /// Counts a mirror of `log` in flight until the guard returned drops;
+    /// first waits, at most [`super::NodeLimits::request_timeout`], while
+    /// another mirror of `log` is in flight. (Not until the entries held
+    /// reach a size: staged entries count there, and a checkpoint within
+    /// them is handled only once the mirror staging them has ended.)
     ///
-    /// The wait only saves fetching the same entries twice. It is a wait on
-    /// what is held, not a lock: nothing is locked across network I/O, and
-    /// every store step of a mirror checks what it stores against what is
-    /// stored, under the store's writer (spec/transport.md §6.2). So a
+    /// The wait only saves fetching the same entries twice. It has a
+    /// deadline and excludes nothing: no mirror holds a lock while it
+    /// fetches, and every store step of a mirror checks what it stores
+    /// against what is stored, under the store's writer, the one exclusion
+    /// (spec/transport.md §6.2). So a
     /// mirror that waited its time goes on alongside, and a peer that
     /// serves entries slowly to another mirror delays this one by at most
     /// that wait.
-    pub(crate) async fn begin_mirror(self: &Arc<Self>, log: &LogId, size: u64) -> MirrorInFlight {
-        let mut changes = self.subscribe();
+    pub(crate) async fn begin_mirror(self: &Arc<Self>, log: &LogId) -> MirrorInFlight {
+        let mut ends = self.mirror_ends.subscribe();
         let deadline = tokio::time::Instant::now() + self.limits.request_timeout;
         loop {
             {
                 let mut mirrors = self.mirrors.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                let alone = mirrors.get(log).copied().unwrap_or(0) == 0;
-                if alone || self.held_size(log) >= size {
+                if mirrors.get(log).copied().unwrap_or(0) == 0 {
                     *mirrors.entry(*log).or_default() += 1;
                     return MirrorInFlight { shared: Arc::clone(self), log: *log };
                 }
             }
-            // Woken by every store change and by a mirror's end.
-            if !matches!(tokio::time::timeout_at(deadline, changes.changed()).await, Ok(Ok(()))) {
+            if !matches!(tokio::time::timeout_at(deadline, ends.changed()).await, Ok(Ok(()))) {
                 let mut mirrors = self.mirrors.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 *mirrors.entry(*log).or_default() += 1;
                 return MirrorInFlight { shared: Arc::clone(self), log: *log };
@@ -323,7 +326,7 @@ pub(crate) struct Contact {
 }
 
 /// A mirror counted in flight ([`Shared::begin_mirror`]); uncounted, and
-/// its waiters woken, when dropped.
+/// the mirrors waiting on it woken, when dropped.
 pub(crate) struct MirrorInFlight {
     shared: Arc<Shared>,
     log: LogId,
@@ -340,6 +343,6 @@ impl Drop for MirrorInFlight {
                 }
             }
         }
-        self.shared.changed();
+        self.shared.mirror_ends.send_modify(|n| *n += 1);
     }
 }

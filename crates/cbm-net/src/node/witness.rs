@@ -58,7 +58,7 @@ async fn mirror(
     new: SignedCheckpoint,
 ) -> Result<(), MirrorError> {
     let log = new.body.log;
-    let _in_flight = shared.begin_mirror(&log, new.body.size).await;
+    let _in_flight = shared.begin_mirror(&log).await;
     let (held, staged, start) = shared
         .with_held(move |h| Ok((h.store.latest_checkpoint(&log)?, h.store.staged(&log)?, h.store.size(&log)?)))
         .await?;
@@ -259,8 +259,8 @@ async fn cosign(
             shared.changed();
             info!(log_owner = %owner, size = new.body.size, "cosigned");
             // What follows the commit runs on its own, with a deadline of its
-            // own: the mirror's does not cut it off, and the log's mirror lock
-            // is not held.
+            // own: the mirror's does not cut it off, and it no longer counts
+            // as this log's mirror in flight.
             let (shared, source, owner) = (Arc::clone(shared), source.clone(), owner.clone());
             tokio::spawn(async move {
                 let deadline = shared.limits.mirror_deadline;
