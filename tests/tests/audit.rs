@@ -241,6 +241,10 @@ fn citations_are_checked_against_the_cited_log_even_when_it_comes_later() {
     let report = audit(&bundle(&with_objection(cited.clone()))[..], None, at(2), |_| {});
     assert_ne!(report.verdict, Verdict::Invalid, "{:?}", report.problems);
     assert_eq!(report.signatories[0].objections, 1);
+    // The objection counts on the entry objected to, naming who objected.
+    let fi_report = report.signatories.iter().find(|s| s.signatory == Some(id("FI"))).expect("FI");
+    assert_eq!(fi_report.objected, vec![cbm_log::audit::Objected { entry: 1, by: id("AT") }]);
+    assert!(report.signatories.iter().filter(|s| s.signatory != Some(id("FI"))).all(|s| s.objected.is_empty()));
 
     let forged = cbm_wire::EntryRef { hash: fi.entry(2).hash(), ..cited };
     let report = audit(&bundle(&with_objection(forged))[..], None, at(2), |_| {});

@@ -52,6 +52,16 @@ pub enum Verdict {
     Invalid,
 }
 
+/// An objection to one of a signatory's entries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Objected {
+    /// The index of the entry objected to.
+    pub entry: u64,
+    /// Who objected.
+    pub by: SignatoryId,
+}
+
 /// What the audit found about one signatory.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignatoryReport {
@@ -67,6 +77,9 @@ pub struct SignatoryReport {
     pub amendments: u64,
     /// Objections it raised.
     pub objections: u64,
+    /// Its entries others objected to, in bundle order: each entry and who
+    /// objected.
+    pub objected: Vec<Objected>,
     /// Status changes (suspend, resume, withdraw) it declared.
     pub status_changes: u64,
     /// Every accepted checkpoint of its log and the cosignatures it gathered.
@@ -435,6 +448,11 @@ impl Auditor {
         if let Some(cited) = cited {
             self.citations.push((position, entry.body.signatory.clone(), cited.clone()));
         }
+        if let EntryKind::Objection { cites, .. } = &entry.body.kind {
+            if let Some(cited) = self.logs.get_mut(&agreement.log_of(&cites.signatory)) {
+                cited.report.objected.push(Objected { entry: cites.index, by: entry.body.signatory.clone() });
+            }
+        }
         let Some(state) = self.logs.get_mut(&log) else { return };
         let hash = precheck.hash;
         let mut created = Vec::new();
@@ -631,7 +649,7 @@ impl Auditor {
         };
         AuditReport {
             report_version: REPORT_VERSION,
-            findings: findings::findings(&signatories),
+            findings: findings::findings(&signatories, &agreement.roster().schedules),
             verdict,
             agreement: Some(agreement.roster().agreement.to_string()),
             agreement_hash: Some(*agreement.hash()),

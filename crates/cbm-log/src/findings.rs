@@ -1,11 +1,13 @@
 //! An audit's findings, each in words and as data (spec/log.md §7.3): who
 //! is at fault, and the other party where there is one.
 
-use cbm_wire::{SignatoryId, TimeSpan, Timestamp, Topic};
+use cbm_wire::{Schedule, SignatoryId, TimeSpan, Timestamp, Topic};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::SignatoryReport;
+use crate::calendar::period_label;
 use crate::schedule::{AckStatus, PeriodStatus};
+use crate::words::{span_words, time_words};
 
 /// What kind of fault a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,41 +71,60 @@ impl Finding {
     }
 }
 
+/// A period as people name it: its calendar label under `topic`'s schedule
+/// in `schedules` (`2026-03`, `2026-Q1`), with its number, or the number
+/// alone where the schedule has no calendar unit.
+fn period_words(schedules: &[Schedule], topic: &Topic, period: u64) -> String {
+    let label = schedules.iter().find(|s| s.topic == *topic).and_then(|s| period_label(s, period));
+    match label {
+        Some(label) if !label.starts_with("from ") => format!("{label} (period {period})"),
+        _ => format!("period {period}"),
+    }
+}
+
 /// The findings in `signatories`' reports, signatory by signatory in
 /// roster order: its periods, then its entries' acknowledgements, then
-/// equivocation and time order.
-pub fn findings(signatories: &[SignatoryReport]) -> Vec<Finding> {
+/// equivocation and time order. Periods are named by the calendar of
+/// their schedule in `schedules`; times and delays in words.
+pub fn findings(signatories: &[SignatoryReport], schedules: &[Schedule]) -> Vec<Finding> {
     let mut found = Vec::new();
     for report in signatories {
         let Some(party) = &report.signatory else { continue };
         let judged = &report.judged;
         for period in &judged.periods {
             let (topic, number, due) = (&period.topic, period.period, period.due);
+            let named = period_words(schedules, topic, number);
+            let due_words = time_words(due);
             let (kind, text, delay) = match (period.status, period.delivered) {
-                (PeriodStatus::Late, Some(delivered)) => (
-                    FindingKind::LateDeclaration,
-                    format!(
-                        "{party}'s {topic} declaration for period {number} was late: due {due}, received by the quorum {delivered}"
-                    ),
-                    Some(delivered.saturating_since(due)),
-                ),
+                (PeriodStatus::Late, Some(delivered)) => {
+                    let delay = delivered.saturating_since(due);
+                    (
+                        FindingKind::LateDeclaration,
+                        format!(
+                            "{party}'s {topic} declaration for {named} was {} late: due {due_words}, received by the quorum {}",
+                            span_words(delay),
+                            time_words(delivered)
+                        ),
+                        Some(delay),
+                    )
+                }
                 (PeriodStatus::Late, None) => (
                     FindingKind::LateDeclaration,
                     format!(
-                        "{party}'s {topic} declaration for period {number} is late: due {due}, not yet received by the quorum"
+                        "{party}'s {topic} declaration for {named} is late: due {due_words}, not yet received by the quorum"
                     ),
                     None,
                 ),
                 (PeriodStatus::Missing, _) => (
                     FindingKind::MissingDeclaration,
-                    format!("{party} declared nothing for {topic} period {number}, due {due}"),
+                    format!("{party} declared nothing on {topic} for {named}, due {due_words}"),
                     None,
                 ),
                 (PeriodStatus::Early, delivered) => (
                     FindingKind::EarlyDeclaration,
                     format!(
-                        "{party}'s {topic} declaration for period {number} reached the quorum before the period began{}: it does not meet the obligation",
-                        delivered.map(|d| format!(" ({d})")).unwrap_or_default()
+                        "{party}'s {topic} declaration for {named} reached the quorum before the period began{}: it does not meet the obligation",
+                        delivered.map(|d| format!(" ({})", time_words(d))).unwrap_or_default()
                     ),
                     None,
                 ),
@@ -119,7 +140,7 @@ pub fn findings(signatories: &[SignatoryReport]) -> Vec<Finding> {
             let (kind, text, delay) = match problem.status {
                 AckStatus::Late { delay } => (
                     FindingKind::LateAcknowledgement,
-                    format!("{recipient} acknowledged {party}'s entry {entry} late, after {delay}"),
+                    format!("{recipient} acknowledged {party}'s entry {entry} late, after {}", span_words(delay)),
                     Some(delay),
                 ),
                 AckStatus::Missing => (

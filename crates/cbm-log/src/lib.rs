@@ -38,3 +38,4 @@ pub mod schedule;
 pub mod span_json;
 pub mod store;
 pub mod witness;
+pub mod words;

@@ -1,6 +1,6 @@
 //! A duration in a report (spec/log.md §7.2): an object holding the exact
 //! value, in integer milliseconds, beside the human text,
-//! `{"ms": 14400000, "text": "4h"}`. For the audit report's JSON; wire
+//! `{"ms": 14400000, "text": "4 h"}`. For the audit report's JSON; wire
 //! objects encode spans as bare integers (spec/wire.md §3.3).
 
 use cbm_wire::TimeSpan;
@@ -18,7 +18,7 @@ struct Shown {
 /// # Errors
 /// As the serializer.
 pub fn serialize<S: Serializer>(span: &TimeSpan, serializer: S) -> Result<S::Ok, S::Error> {
-    Shown { ms: span.0, text: span.to_string() }.serialize(serializer)
+    Shown { ms: span.0, text: crate::words::span_words(*span) }.serialize(serializer)
 }
 
 /// Reads `{"ms", "text"}`: the milliseconds are the value, and the text,

@@ -5,6 +5,13 @@ use std::fmt::Write as _;
 
 use cbm_log::audit::{AuditReport, SignatoryReport, Verdict};
 use cbm_log::schedule::PeriodStatus;
+use cbm_log::words::span_words;
+
+/// What the table's columns mean, printed under it.
+const LEGEND: &str = "\n  entries: in the signatory's log; settled: of them, cosigned by the quorum\n  \
+on time / late / missing: scheduled declarations, judged on the quorum's receipts; pending: not yet due\n  \
+amended: its entries that amend an earlier one; objected: entries others objected to\n  \
+acks short: its entries whose acknowledgement by another signatory came late or not at all; equivocated: it showed two views of its log";
 
 /// The verdict as a word.
 pub(crate) fn verdict_word(verdict: Verdict) -> &'static str {
@@ -30,13 +37,14 @@ pub(crate) fn render(report: &AuditReport) -> String {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "{:<10} {:>7} {:>9} {:>8} {:>5} {:>8} {:>8} {:>9} {:>10} {:>12}",
+        "{:<10} {:>7} {:>9} {:>8} {:>5} {:>8} {:>8} {:>8} {:>9} {:>10} {:>12}",
         "signatory",
         "entries",
         "settled",
         "on time",
         "late",
         "missing",
+        "pending",
         "amended",
         "objected",
         "acks short",
@@ -49,7 +57,9 @@ pub(crate) fn render(report: &AuditReport) -> String {
         let _ = writeln!(out, "{}", table_row(&who, s, judged));
         for ack in &s.judged.acknowledgements {
             let delays = match (ack.mean_delay, ack.longest_delay) {
-                (Some(mean), Some(longest)) => format!(", mean delay {mean}, longest {longest}"),
+                (Some(mean), Some(longest)) => {
+                    format!(", mean delay {}, longest {}", span_words(mean), span_words(longest))
+                }
                 _ => String::new(),
             };
             acknowledgements.push(format!(
@@ -58,9 +68,24 @@ pub(crate) fn render(report: &AuditReport) -> String {
             ));
         }
     }
+    let _ = writeln!(out, "{LEGEND}");
     if !acknowledgements.is_empty() {
         let _ = writeln!(out, "\nacknowledgements of scheduled entries (on receipts):");
         for line in acknowledgements {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    let objections: Vec<String> = report
+        .signatories
+        .iter()
+        .filter_map(|s| s.signatory.as_ref().map(|who| (who, &s.objected)))
+        .flat_map(|(who, objected)| {
+            objected.iter().map(move |o| format!("{} objected to {who}'s entry {}", o.by, o.entry))
+        })
+        .collect();
+    if !objections.is_empty() {
+        let _ = writeln!(out, "\nobjections:");
+        for line in objections {
             let _ = writeln!(out, "  {line}");
         }
     }
@@ -92,15 +117,16 @@ fn table_row(who: &str, s: &SignatoryReport, judged: bool) -> String {
     let count = |status: PeriodStatus| s.judged.periods.iter().filter(|p| p.status == status).count();
     let judgement = |value: String| if judged { value } else { "-".to_owned() };
     format!(
-        "{:<10} {:>7} {:>9} {:>8} {:>5} {:>8} {:>8} {:>9} {:>10} {:>12}",
+        "{:<10} {:>7} {:>9} {:>8} {:>5} {:>8} {:>8} {:>8} {:>9} {:>10} {:>12}",
         who,
         s.entries,
         format!("{}/{}", s.settled_size, s.entries),
         judgement(count(PeriodStatus::OnTime).to_string()),
         judgement(count(PeriodStatus::Late).to_string()),
         judgement(count(PeriodStatus::Missing).to_string()),
+        judgement(count(PeriodStatus::Pending).to_string()),
         s.amendments,
-        s.objections,
+        s.objected.len(),
         judgement(s.judged.ack_problems.len().to_string()),
         judgement(if s.judged.equivocated { "YES" } else { "no" }.to_owned()),
     )

@@ -31,6 +31,15 @@ fn the_demo_tells_the_story_and_its_bundle_audits_offline_with_findings() {
     let audit = cbm(&["audit", bundle.to_str().expect("utf-8")]);
     assert_eq!(code(&audit), 1, "findings exit with 1:\n{}", text(&audit));
     assert!(text(&audit).contains("FINDINGS"));
+    // Periods by their calendar names, times and delays in words, a legend,
+    // and each objection on the entry objected to.
+    for said in [
+        "DO's points-of-contact declaration for 2026-02 (period 1) was 4 days 16 h late: due 2026-02-08 00:00 UTC",
+        "pending: not yet due",
+        "CA objected to BO's entry 1",
+    ] {
+        assert!(text(&audit).contains(said), "the audit should say {said:?}:\n{}", text(&audit));
+    }
     // The roster is kept beside the stores, to pin the audit with.
     let roster = run.join("roster.cbm");
     let pinned = cbm(&["audit", bundle.to_str().expect("utf-8"), "--roster", roster.to_str().expect("utf-8")]);
