@@ -448,10 +448,10 @@ impl Auditor {
         if let Some(cited) = cited {
             self.citations.push((position, entry.body.signatory.clone(), cited.clone()));
         }
-        if let EntryKind::Objection { cites, .. } = &entry.body.kind {
-            if let Some(cited) = self.logs.get_mut(&agreement.log_of(&cites.signatory)) {
-                cited.report.objected.push(Objected { entry: cites.index, by: entry.body.signatory.clone() });
-            }
+        if let EntryKind::Objection { cites, .. } = &entry.body.kind
+            && let Some(cited) = self.logs.get_mut(&agreement.log_of(&cites.signatory))
+        {
+            cited.report.objected.push(Objected { entry: cites.index, by: entry.body.signatory.clone() });
         }
         let Some(state) = self.logs.get_mut(&log) else { return };
         let hash = precheck.hash;
