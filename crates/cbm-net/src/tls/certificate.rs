@@ -213,50 +213,56 @@ mod tests {
     }
 
     #[test]
-    fn a_certificate_proves_the_transport_key_that_bound_it_and_is_the_same_bytes_each_time() {
+    fn a_certificate_proves_the_transport_key_that_bound_it_and_is_the_same_bytes_each_time()
+    -> Result<(), Box<dyn std::error::Error>> {
         let (certificate_key, transport_key, agreement) = keys();
-        let certificate = Certificate::new(&certificate_key, &transport_key, &agreement).expect("certificate");
+        let certificate = Certificate::new(&certificate_key, &transport_key, &agreement)?;
         assert_eq!(bound_key(certificate.der(), &agreement), Ok(PublicKey::of(&transport_key)));
-        let again = Certificate::new(&certificate_key, &transport_key, &agreement).expect("certificate");
+        let again = Certificate::new(&certificate_key, &transport_key, &agreement)?;
         assert_eq!(certificate.der(), again.der());
         // The certificate's own key is what the handshake signature uses.
-        let spki = subject_public_key_info(certificate.der()).expect("an Ed25519 certificate");
-        assert_eq!(spki, raw_key::spki(&certificate_key.verifying_key()).expect("spki"));
+        let spki = subject_public_key_info(certificate.der()).ok_or("not an Ed25519 certificate")?;
+        assert_eq!(spki, raw_key::spki(&certificate_key.verifying_key())?);
+        Ok(())
     }
 
     #[test]
-    fn a_binding_made_for_another_agreement_proves_nothing() {
+    fn a_binding_made_for_another_agreement_proves_nothing() -> Result<(), Box<dyn std::error::Error>> {
         let (certificate_key, transport_key, agreement) = keys();
-        let certificate = Certificate::new(&certificate_key, &transport_key, &agreement).expect("certificate");
+        let certificate = Certificate::new(&certificate_key, &transport_key, &agreement)?;
         assert_eq!(bound_key(certificate.der(), &AgreementHash([4; 32])), Err(CertificateProblem::BadSignature));
+        Ok(())
     }
 
     #[test]
-    fn a_binding_that_names_one_key_but_is_signed_by_another_proves_nothing() {
+    fn a_binding_that_names_one_key_but_is_signed_by_another_proves_nothing() -> Result<(), Box<dyn std::error::Error>>
+    {
         let (certificate_key, transport_key, agreement) = keys();
-        let spki = raw_key::spki(&certificate_key.verifying_key()).expect("spki");
+        let spki = raw_key::spki(&certificate_key.verifying_key())?;
         let forged = sign_message(&SigningKey::from_bytes(&[9; 32]), &certificate_binding_message(&agreement, &spki));
         let uri = binding_uri(&PublicKey::of(&transport_key), &forged);
-        let certificate = Certificate::with_binding(&certificate_key, &uri).expect("certificate");
+        let certificate = Certificate::with_binding(&certificate_key, &uri)?;
         assert_eq!(bound_key(certificate.der(), &agreement), Err(CertificateProblem::BadSignature));
+        Ok(())
     }
 
     #[test]
-    fn a_binding_of_another_certificate_key_proves_nothing() {
+    fn a_binding_of_another_certificate_key_proves_nothing() -> Result<(), Box<dyn std::error::Error>> {
         let (certificate_key, transport_key, agreement) = keys();
         let other = SigningKey::from_bytes(&[5; 32]);
-        let spki = raw_key::spki(&other.verifying_key()).expect("spki");
+        let spki = raw_key::spki(&other.verifying_key())?;
         let signature = sign_message(&transport_key, &certificate_binding_message(&agreement, &spki));
         let uri = binding_uri(&PublicKey::of(&transport_key), &signature);
-        let certificate = Certificate::with_binding(&certificate_key, &uri).expect("certificate");
+        let certificate = Certificate::with_binding(&certificate_key, &uri)?;
         assert_eq!(bound_key(certificate.der(), &agreement), Err(CertificateProblem::BadSignature));
+        Ok(())
     }
 
     #[test]
-    fn a_binding_not_in_its_one_text_form_is_malformed() {
+    fn a_binding_not_in_its_one_text_form_is_malformed() -> Result<(), Box<dyn std::error::Error>> {
         let (certificate_key, transport_key, agreement) = keys();
-        let good = Certificate::new(&certificate_key, &transport_key, &agreement).expect("certificate");
-        let binding = binding(good.der()).expect("binding");
+        let good = Certificate::new(&certificate_key, &transport_key, &agreement)?;
+        let binding = binding(good.der())?;
         let canonical = binding_uri(&binding.key, &binding.signature);
         for uri in [
             canonical.to_uppercase().replace("CBM:TLS:", BINDING_URI_PREFIX),
@@ -264,23 +270,25 @@ mod tests {
             canonical[..canonical.len() - 2].to_owned(),
             canonical.replacen(':', "", 3).replacen("cbmtls", BINDING_URI_PREFIX, 1),
         ] {
-            let certificate = Certificate::with_binding(&certificate_key, &uri).expect("certificate");
+            let certificate = Certificate::with_binding(&certificate_key, &uri)?;
             assert!(
                 matches!(bound_key(certificate.der(), &agreement), Err(CertificateProblem::MalformedBinding(_))),
                 "{uri}"
             );
         }
-        let other = Certificate::with_binding(&certificate_key, "https://example.org/").expect("certificate");
+        let other = Certificate::with_binding(&certificate_key, "https://example.org/")?;
         assert_eq!(bound_key(other.der(), &agreement), Err(CertificateProblem::NoBinding));
+        Ok(())
     }
 
     #[test]
-    fn bytes_that_are_no_certificate_are_refused_by_name() {
+    fn bytes_that_are_no_certificate_are_refused_by_name() -> Result<(), Box<dyn std::error::Error>> {
         let (_, _, agreement) = keys();
         assert!(matches!(bound_key(b"\x30\x03\x02\x01\x01", &agreement), Err(CertificateProblem::NotACertificate(_))));
         let (certificate_key, transport_key, _) = keys();
-        let mut trailing = Certificate::new(&certificate_key, &transport_key, &agreement).expect("cert").der().to_vec();
+        let mut trailing = Certificate::new(&certificate_key, &transport_key, &agreement)?.der().to_vec();
         trailing.push(0);
         assert!(matches!(bound_key(&trailing, &agreement), Err(CertificateProblem::NotACertificate(_))));
+        Ok(())
     }
 }

@@ -185,7 +185,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_hello_is_waited_for_until_it_is_whole_and_no_longer() {
+    fn a_hello_is_waited_for_until_it_is_whole_and_no_longer() -> Result<(), Box<dyn std::error::Error>> {
         assert_eq!(complete_hello(&[]), None);
         assert_eq!(complete_hello(&[1, 0, 0]), None);
         assert_eq!(complete_hello(&[1, 0, 0, 2, 9]), None);
@@ -196,30 +196,32 @@ mod tests {
         let mut long = vec![1, 0xff, 0xff, 0xff];
         long.resize(MAX_HELLO + 1, 0);
         assert_eq!(complete_hello(&long), Some(MAX_HELLO + 1));
+        Ok(())
     }
 
     #[test]
-    fn bytes_that_are_no_hello_go_to_the_raw_key_session() {
+    fn bytes_that_are_no_hello_go_to_the_raw_key_session() -> Result<(), Box<dyn std::error::Error>> {
         assert_eq!(form_asked(&[1, 0, 0, 1, 0]), Some(Form::RawPublicKey));
         assert_eq!(form_asked(&[22, 3, 1]), Some(Form::RawPublicKey));
+        Ok(())
     }
 
     /// The `ClientHello` a client of `form` sends, without its record header.
-    fn hello_of(form: Form) -> Vec<u8> {
+    fn hello_of(form: Form) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
         let transport = ed25519_dalek::SigningKey::from_bytes(&[1; 32]);
-        let identity = super::super::Identity::new(&transport, cbm_wire::AgreementHash([2; 32])).expect("identity");
+        let identity = super::super::Identity::new(&transport, cbm_wire::AgreementHash([2; 32]))?;
         let peer = cbm_wire::PublicKey([3; 32]);
-        let config = Arc::new(super::super::rustls_client(&identity, peer, form).expect("config"));
-        let name = rustls::pki_types::ServerName::try_from(super::super::SERVER_NAME).expect("name");
-        let mut client = rustls::ClientConnection::new(config, name).expect("client");
+        let config = Arc::new(super::super::rustls_client(&identity, peer, form)?);
+        let name = rustls::pki_types::ServerName::try_from(super::super::SERVER_NAME)?;
+        let mut client = rustls::ClientConnection::new(config, name)?;
         let mut records = Vec::new();
-        client.write_tls(&mut records).expect("hello");
-        records[5..].to_vec()
+        client.write_tls(&mut records)?;
+        Ok(records[5..].to_vec())
     }
 
     /// `hello` with an extension of `padding` bytes added (type 0xfafa, a
     /// GREASE value every receiver ignores), its lengths fixed up.
-    fn padded(hello: &[u8], padding: usize) -> Vec<u8> {
+    fn padded(hello: &[u8], padding: usize) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
         let u16_at = |i: usize| usize::from(u16::from_be_bytes([hello[i], hello[i + 1]]));
         let mut at = 4 + 2 + 32;
         at += 1 + usize::from(hello[at]); // session id
@@ -227,34 +229,37 @@ mod tests {
         at += 1 + usize::from(hello[at]); // compression methods
         let extensions = u16_at(at) + 4 + padding;
         let mut out = hello[..at].to_vec();
-        out.extend_from_slice(&u16::try_from(extensions).expect("short").to_be_bytes());
+        out.extend_from_slice(&u16::try_from(extensions)?.to_be_bytes());
         out.extend_from_slice(&hello[at + 2..]);
         out.extend_from_slice(&[0xfa, 0xfa]);
-        out.extend_from_slice(&u16::try_from(padding).expect("short").to_be_bytes());
+        out.extend_from_slice(&u16::try_from(padding)?.to_be_bytes());
         out.resize(out.len() + padding, 0);
-        let body = u32::try_from(out.len() - 4).expect("short").to_be_bytes();
+        let body = u32::try_from(out.len() - 4)?.to_be_bytes();
         out[1..4].copy_from_slice(&body[1..]);
-        out
+        Ok(out)
     }
 
     #[test]
-    fn a_hello_longer_than_a_record_is_read_whole() {
+    fn a_hello_longer_than_a_record_is_read_whole() -> Result<(), Box<dyn std::error::Error>> {
         for form in [Form::RawPublicKey, Form::Certificate] {
-            let hello = padded(&hello_of(form), 40 << 10);
+            let hello = padded(&hello_of(form)?, 40 << 10)?;
             assert!(hello.len() > 2 * (16 << 10));
             assert_eq!(form_asked(&hello), Some(form), "{form:?}");
         }
+        Ok(())
     }
 
     #[test]
-    fn a_hello_offering_raw_keys_is_served_raw_and_any_other_by_certificate() {
+    fn a_hello_offering_raw_keys_is_served_raw_and_any_other_by_certificate() -> Result<(), Box<dyn std::error::Error>>
+    {
         for form in [Form::RawPublicKey, Form::Certificate] {
-            let hello = hello_of(form);
+            let hello = hello_of(form)?;
             assert_eq!(form_asked(&hello), Some(form));
             // Split anywhere, it is waited for until it is whole.
             for cut in [1, 4, hello.len() / 2, hello.len() - 1] {
                 assert_eq!(form_asked(&hello[..cut]), None, "{form:?} cut at {cut}");
             }
         }
+        Ok(())
     }
 }
