@@ -130,11 +130,6 @@ impl Identity {
     pub fn with_certificate(transport_key: &SigningKey, agreement: AgreementHash, certificate: Certificate) -> Self {
         Self { agreement, transport_key: transport_key.clone(), certificate }
     }
-
-    /// The agreement this identity's certificate is bound to.
-    pub fn agreement(&self) -> &AgreementHash {
-        &self.agreement
-    }
 }
 
 /// The one crypto provider compiled in: *ring*.
