@@ -75,11 +75,17 @@ impl Finding {
 /// in `schedules` (`2026-03`, `2026-Q1`), with its number, or the number
 /// alone where the schedule has no calendar unit.
 fn period_words(schedules: &[Schedule], topic: &Topic, period: u64) -> String {
-    let label = schedules.iter().find(|s| s.topic == *topic).and_then(|s| period_label(s, period));
-    match label {
-        Some(label) if !label.starts_with("from ") => format!("{label} (period {period})"),
-        _ => format!("period {period}"),
+    match calendar_name(schedules, topic, period) {
+        Some(label) => format!("{label} (period {period})"),
+        None => format!("period {period}"),
     }
+}
+
+/// The calendar label of `period` under `topic`'s schedule, if its unit
+/// has one (`2026-03`; not a bare start time).
+fn calendar_name(schedules: &[Schedule], topic: &Topic, period: u64) -> Option<String> {
+    let label = schedules.iter().find(|s| s.topic == *topic).and_then(|s| period_label(s, period))?;
+    (!label.starts_with("from ")).then_some(label)
 }
 
 /// The findings in `signatories`' reports, signatory by signatory in
@@ -137,15 +143,25 @@ pub fn findings(signatories: &[SignatoryReport], schedules: &[Schedule]) -> Vec<
         }
         for problem in &judged.ack_problems {
             let (recipient, entry) = (&problem.recipient, problem.entry);
+            let what = match (&problem.topic, problem.period) {
+                (Some(topic), Some(period)) => match calendar_name(schedules, topic, period) {
+                    Some(label) => {
+                        format!("{party}'s {topic} declaration for {label} (period {period}, entry {entry})")
+                    }
+                    None => format!("{party}'s {topic} declaration for period {period} (entry {entry})"),
+                },
+                (Some(topic), None) => format!("{party}'s {topic} status change (entry {entry})"),
+                _ => format!("{party}'s entry {entry}"),
+            };
             let (kind, text, delay) = match problem.status {
                 AckStatus::Late { delay } => (
                     FindingKind::LateAcknowledgement,
-                    format!("{recipient} acknowledged {party}'s entry {entry} late, after {}", span_words(delay)),
+                    format!("{recipient} acknowledged {what} late, after {}", span_words(delay)),
                     Some(delay),
                 ),
                 AckStatus::Missing => (
                     FindingKind::MissingAcknowledgement,
-                    format!("{recipient} never acknowledged {party}'s entry {entry} within its window"),
+                    format!("{recipient} never acknowledged {what} within its window"),
                     None,
                 ),
                 AckStatus::InTime { .. } | AckStatus::Pending => continue,

@@ -361,6 +361,10 @@ pub struct Record {
 pub struct AckProblem {
     /// The entry's index in its author's log.
     pub entry: u64,
+    /// The entry's topic.
+    pub topic: Option<Topic>,
+    /// The entry's period, for a declaration or a "no change".
+    pub period: Option<u64>,
     /// Who was to acknowledge it.
     pub recipient: SignatoryId,
     /// How: `Late`, with its delay, or `Missing`.
@@ -420,6 +424,20 @@ pub fn judge_record(
     let periods = judge_periods(agreement, owner, kept, receipts, now);
     let scheduled: Vec<SignedEntry> =
         kept.iter().filter(|e| !matches!(e.body.kind, EntryKind::Amendment { .. })).cloned().collect();
+    // What each scheduled entry is about, for its acknowledgement problems.
+    let about: BTreeMap<u64, (Option<Topic>, Option<u64>)> = scheduled
+        .iter()
+        .map(|e| {
+            let about = match &e.body.kind {
+                EntryKind::Declaration { topic, period } | EntryKind::NoChange { topic, period } => {
+                    (Some(topic.clone()), Some(*period))
+                }
+                EntryKind::Status { topic, .. } => (Some(topic.clone()), None),
+                _ => (None, None),
+            };
+            (e.body.index, about)
+        })
+        .collect();
     let mut ack_problems = Vec::new();
     let mut summaries: BTreeMap<SignatoryId, (AckSummary, u128)> = BTreeMap::new();
     for acks in acknowledgements(agreement, owner, &scheduled, checkpoints, receipts, now) {
@@ -449,7 +467,8 @@ pub fn judge_record(
                 summary.longest_delay = summary.longest_delay.max(Some(delay));
             }
             if matches!(status, AckStatus::Late { .. } | AckStatus::Missing) {
-                ack_problems.push(AckProblem { entry: acks.index, recipient, status });
+                let (topic, period) = about.get(&acks.index).cloned().unwrap_or_default();
+                ack_problems.push(AckProblem { entry: acks.index, topic, period, recipient, status });
             }
         }
     }

@@ -37,6 +37,7 @@ fn the_demo_tells_the_story_and_its_bundle_audits_offline_with_findings() {
         "DO's points-of-contact declaration for 2026-02 (period 1) was 4 days 16 h late: due 2026-02-08 00:00 UTC",
         "pending: not yet due",
         "CA objected to BO's entry 1",
+        "CA never acknowledged AR's points-of-contact declaration for 2026-03 (period 2, entry 3) within its window",
     ] {
         assert!(text(&audit).contains(said), "the audit should say {said:?}:\n{}", text(&audit));
     }
