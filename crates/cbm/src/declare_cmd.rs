@@ -71,27 +71,17 @@ pub(crate) async fn declare(args: DeclareArgs) -> Result<ExitCode> {
             effective_from: args.effective_from,
         },
     };
+    // The parser requires --commit-to with --commit.
+    let flagged = |field: &String, flag: &str, committed_to: Option<Vec<cbm_wire::SignatoryId>>| -> Result<_> {
+        let (label, value) = split_pair(field, flag)?;
+        Ok(admin::FieldSpec { label: label.parse()?, media_type: args.media_type.clone(), value, committed_to })
+    };
     let mut fields = Vec::new();
     for field in &args.fields {
-        let (label, value) = split_pair(field, "--field")?;
-        fields.push(admin::FieldSpec {
-            label: label.parse()?,
-            media_type: args.media_type.clone(),
-            value,
-            committed_to: None,
-        });
-    }
-    if !args.committed.is_empty() && args.commit_to.is_empty() {
-        anyhow::bail!("--commit needs at least one --commit-to recipient");
+        fields.push(flagged(field, "--field", None)?);
     }
     for field in &args.committed {
-        let (label, value) = split_pair(field, "--commit")?;
-        fields.push(admin::FieldSpec {
-            label: label.parse()?,
-            media_type: args.media_type.clone(),
-            value,
-            committed_to: Some(args.commit_to.clone()),
-        });
+        fields.push(flagged(field, "--commit", Some(args.commit_to.clone()))?);
     }
     if let Some(path) = &args.fields_file {
         fields.extend(read_fields_file(path)?);
