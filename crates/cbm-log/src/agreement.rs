@@ -73,6 +73,8 @@ pub struct Agreement {
     roster: Roster,
     hash: AgreementHash,
     logs: BTreeMap<LogId, usize>,
+    /// Each signatory's log id, derived once (a BLAKE3 hash each time otherwise).
+    log_ids: BTreeMap<SignatoryId, LogId>,
     /// Every valid roster signing key, decompressed once.
     verifiers: BTreeMap<PublicKey, Verifier>,
 }
@@ -96,14 +98,16 @@ impl Agreement {
                 .map_err(|source| RosterError::BadAdoption { signatory: signature.signatory.clone(), source })?;
         }
         let hash = roster.agreement_hash();
-        let logs = roster.signatories.iter().enumerate().map(|(i, s)| (LogId::derive(&hash, &s.id), i)).collect();
+        let log_ids: BTreeMap<_, _> =
+            roster.signatories.iter().map(|s| (s.id.clone(), LogId::derive(&hash, &s.id))).collect();
+        let logs = roster.signatories.iter().enumerate().filter_map(|(i, s)| Some((*log_ids.get(&s.id)?, i))).collect();
         let verifiers = roster
             .signatories
             .iter()
             .flat_map(|s| &s.signing_keys)
             .filter_map(|k| Some((k.key, Verifier::new("roster key", &k.key).ok()?)))
             .collect();
-        Ok(Self { roster: roster.clone(), hash, logs, verifiers })
+        Ok(Self { roster: roster.clone(), hash, logs, log_ids, verifiers })
     }
 
     /// The roster.
@@ -146,9 +150,26 @@ impl Agreement {
         }
     }
 
+    /// [`Agreement::verify_signed`] of an object decoded from `encoded`,
+    /// its canonical encoding (see [`Signed::verify_decoded_with`]).
+    ///
+    /// # Errors
+    /// As [`Agreement::verify_signed`].
+    pub fn verify_signed_decoded<T: Signable>(
+        &self,
+        signed: &Signed<T>,
+        encoded: &[u8],
+        key: &PublicKey,
+    ) -> Result<(), VerifyError> {
+        match self.verifiers.get(key) {
+            Some(verifier) => signed.verify_decoded_with(encoded, &self.hash, verifier),
+            None => signed.verify(&self.hash, key),
+        }
+    }
+
     /// The log of `signatory`.
     pub fn log_of(&self, signatory: &SignatoryId) -> LogId {
-        LogId::derive(&self.hash, signatory)
+        self.log_ids.get(signatory).copied().unwrap_or_else(|| LogId::derive(&self.hash, signatory))
     }
 
     /// Checks that `checkpoint` is signed by its log's owner with a roster

@@ -280,9 +280,13 @@ enum Prechecked {
 }
 
 impl Prechecked {
-    fn of(agreement: &Agreement, record: &BundleRecord) -> Self {
+    /// Prechecks `record`, decoded from `bytes`.
+    fn of(agreement: &Agreement, record: &BundleRecord, bytes: &[u8]) -> Self {
         match record {
-            BundleRecord::Entry { entry } => Self::Entry(Precheck::of(agreement, entry)),
+            BundleRecord::Entry { entry } => Self::Entry(match BundleRecord::entry_encoding(bytes) {
+                Some(encoded) => Precheck::of_decoded(agreement, entry, encoded),
+                None => Precheck::of(agreement, entry),
+            }),
             BundleRecord::Checkpoint { checkpoint } => Self::Signature(agreement.verify_checkpoint(checkpoint).is_ok()),
             BundleRecord::Cosignature { cosignature } => {
                 Self::Signature(agreement.verify_cosignature(cosignature).is_ok())
@@ -759,7 +763,7 @@ fn decode_batch(agreement: Option<&Agreement>, batch: Vec<(u64, Vec<u8>)>) -> De
         .into_par_iter()
         .map(|(offset, bytes)| {
             let decoded = decode_record(offset, &bytes).map(|record| {
-                let precheck = agreement.map(|agreement| Prechecked::of(agreement, &record));
+                let precheck = agreement.map(|agreement| Prechecked::of(agreement, &record, &bytes));
                 (record, precheck)
             });
             (bytes, decoded)
@@ -790,6 +794,6 @@ fn bundle_problem(error: &BundleError) -> String {
 }
 
 /// Records audited together: they are decoded and prechecked in parallel.
-const BATCH_RECORDS: usize = 4096;
+const BATCH_RECORDS: usize = 1024;
 /// A batch is cut earlier once it holds this many bytes, bounding memory.
 const BATCH_BYTES: usize = 8 << 20;

@@ -108,12 +108,17 @@ pub struct Precheck {
 impl Precheck {
     /// Prechecks one entry.
     pub fn of(agreement: &Agreement, entry: &SignedEntry) -> Self {
-        let bytes = entry.encode();
+        Self::of_decoded(agreement, entry, &entry.encode())
+    }
+
+    /// Prechecks an entry decoded from `encoded`, its canonical encoding:
+    /// nothing of it is encoded again.
+    pub fn of_decoded(agreement: &Agreement, entry: &SignedEntry, encoded: &[u8]) -> Self {
         let verified = agreement
             .signing_key_at(&entry.body.signatory, &[], entry.key, entry.body.issued_at)
-            .filter(|key| agreement.verify_signed(entry, &key.key).is_ok())
+            .filter(|key| agreement.verify_signed_decoded(entry, encoded, &key.key).is_ok())
             .map(|key| key.key);
-        Self { len: bytes.len(), hash: EntryHash::of_leaf(&bytes), verified }
+        Self { len: encoded.len(), hash: EntryHash::of_leaf(encoded), verified }
     }
 
     /// Prechecks `entries`, in order; spread over every core when there

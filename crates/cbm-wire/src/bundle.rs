@@ -91,17 +91,40 @@ pub enum BundleRecord {
     },
 }
 
+impl BundleRecord {
+    /// The variant number of [`BundleRecord::Entry`] in the encoding.
+    const ENTRY_VARIANT: u64 = 2;
+
+    /// The encoding of the entry inside `bytes`, the canonical encoding of
+    /// an entry record (as [`Wire::decode`] accepted it): the entry's own
+    /// canonical encoding, found without encoding the entry again. `None`
+    /// for a record of another kind.
+    pub fn entry_encoding(bytes: &[u8]) -> Option<&[u8]> {
+        let variant = crate::codec::map_member(bytes, Self::ENTRY_VARIANT, &Limits::FRAME)?;
+        crate::codec::map_member(variant, 0, &Limits::FRAME)
+    }
+}
+
 impl Bounded for BundleRecord {
     fn check_limits(&self, object: &'static str) -> Result<(), DecodeError> {
         match self {
             Self::Roster { roster } => roster.check_limits(object),
-            Self::Entry { entry } => entry.check_limits(object).and_then(|()| entry.check_size(object)),
+            Self::Entry { entry } => entry.check_limits(object).and_then(|()| entry.check_size(object, None)),
             Self::Evidence { evidence } => evidence.check_limits(object),
             Self::Header { .. }
             | Self::Checkpoint { .. }
             | Self::Cosignature { .. }
             | Self::Opening { .. }
             | Self::End { .. } => Ok(()),
+        }
+    }
+
+    fn check_decoded_limits(&self, object: &'static str, encoded: &[u8]) -> Result<(), DecodeError> {
+        match self {
+            Self::Entry { entry } => {
+                entry.check_limits(object).and_then(|()| entry.check_size(object, Self::entry_encoding(encoded)))
+            }
+            _ => self.check_limits(object),
         }
     }
 }

@@ -190,12 +190,15 @@ impl Wire for SignedEntry {
 impl SignedEntry {
     /// Checks an entry nested in a larger object (a bundle record, a
     /// response, a proof) against the limit a standalone entry has: those
-    /// objects are scanned with the larger frame limits.
+    /// objects are scanned with the larger frame limits. `encoded` is the
+    /// entry's encoding where the caller has it at hand; otherwise the
+    /// entry is encoded to measure it.
     ///
     /// # Errors
     /// [`DecodeError::OverLimit`] for an entry over [`limits::MAX_ENTRY_BYTES`].
-    pub(crate) fn check_size(&self, object: &'static str) -> Result<(), DecodeError> {
-        check_len(object, "SignedEntry (encoded bytes)", self.encode().len(), limits::MAX_ENTRY_BYTES)
+    pub(crate) fn check_size(&self, object: &'static str, encoded: Option<&[u8]>) -> Result<(), DecodeError> {
+        let len = encoded.map_or_else(|| self.encode().len(), <[u8]>::len);
+        check_len(object, "SignedEntry (encoded bytes)", len, limits::MAX_ENTRY_BYTES)
     }
 }
 

@@ -44,7 +44,7 @@ mod arbitrary_support;
 pub use bundle::{BUNDLE_FORMAT_VERSION, BundleEnd, BundleHeader, BundleRecord};
 pub use bytes::{Bytes, ParseHexError};
 pub use checkpoint::{Checkpoint, CosignBody, Cosignature, SignedCheckpoint};
-pub use codec::{Bounded, Wire, check_canonical, first_item_len};
+pub use codec::{Bounded, Wire, check_canonical, first_item_len, map_member};
 pub use entry::{Entry, EntryKind, EntryRef, Field, FieldPosition, KeyPossession, Opening, SignedEntry, StatusChange};
 pub use error::{CanonicalError, CanonicalRule, DecodeError, VerifyError};
 pub use evidence::EquivocationEvidence;

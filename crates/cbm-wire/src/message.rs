@@ -192,7 +192,7 @@ impl Bounded for Response {
     fn check_limits(&self, object: &'static str) -> Result<(), DecodeError> {
         match self {
             Self::Entries { entries } => {
-                entries.iter().try_for_each(|e| e.check_limits(object).and_then(|()| e.check_size(object)))
+                entries.iter().try_for_each(|e| e.check_limits(object).and_then(|()| e.check_size(object, None)))
             }
             Self::InclusionProof { proof } => proof.check_limits(object),
             Self::ConsistencyProof { proof } => proof.check_limits(object),

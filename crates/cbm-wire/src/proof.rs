@@ -75,7 +75,7 @@ impl Bounded for EntryProof {
     fn check_limits(&self, object: &'static str) -> Result<(), DecodeError> {
         self.roster.check_limits(object)?;
         self.entry.check_limits(object)?;
-        self.entry.check_size(object)?;
+        self.entry.check_size(object, None)?;
         self.inclusion.check_limits(object)?;
         check_len(object, "EntryProof.cosignatures", self.cosignatures.len(), limits::MAX_SIGNATORIES)
     }

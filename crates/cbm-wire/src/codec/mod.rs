@@ -33,6 +33,17 @@ pub trait Bounded {
         let _ = object;
         Ok(())
     }
+
+    /// [`Bounded::check_limits`] of a value decoded from `encoded`, its
+    /// canonical encoding: a limit on the encoded size of a member can
+    /// measure it there instead of encoding the member again.
+    ///
+    /// # Errors
+    /// As [`Bounded::check_limits`].
+    fn check_decoded_limits(&self, object: &'static str, encoded: &[u8]) -> Result<(), DecodeError> {
+        let _ = encoded;
+        self.check_limits(object)
+    }
 }
 
 /// A top-level protocol object with one canonical CBOR encoding.
@@ -53,7 +64,7 @@ pub trait Wire: Serialize + DeserializeOwned + Bounded {
     /// The first problem found; see [`DecodeError`].
     fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let value: Self = from_canonical(bytes, Self::NAME, &Self::LIMITS)?;
-        value.check_limits(Self::NAME)?;
+        value.check_decoded_limits(Self::NAME, bytes)?;
         Ok(value)
     }
 
@@ -99,6 +110,15 @@ pub fn check_canonical(bytes: &[u8], limits: &Limits) -> Result<(), CanonicalErr
 /// ends inside the item (read more and retry), or the rule the item breaks.
 pub fn first_item_len(bytes: &[u8], limits: &Limits) -> Result<usize, CanonicalError> {
     scan::first_item_len(bytes, limits)
+}
+
+/// The encoding of the member under integer key `key` of the map that
+/// `bytes` encodes: for an object decoded from `bytes` (so `bytes` is its
+/// canonical encoding), the canonical encoding of that member, found without
+/// encoding it again. `None` if `bytes` does not start with a map within
+/// `limits` that has the key.
+pub fn map_member<'a>(bytes: &'a [u8], key: u64, limits: &Limits) -> Option<&'a [u8]> {
+    scan::map_member(bytes, key, limits)
 }
 
 /// Encodes `value` canonically. Only for cbm's own wire types, whose

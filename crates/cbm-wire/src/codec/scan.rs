@@ -60,6 +60,26 @@ pub(crate) fn first_item_len(input: &[u8], limits: &Limits) -> Result<usize, Can
     }
 }
 
+/// The bytes of the value under unsigned key `key` in the map that
+/// `input` starts with, or `None` if `input` does not start with a map
+/// within `limits`, or the map has no such key.
+pub(crate) fn map_member<'a>(input: &'a [u8], key: u64, limits: &Limits) -> Option<&'a [u8]> {
+    let mut scanner = Scanner { input, pos: 0, limits };
+    let head = scanner.head().ok()?;
+    if head.major != major::MAP {
+        return None;
+    }
+    for _ in 0..scanner.length(&head, limits.max_collection_len).ok()? {
+        let member = scanner.head().ok()?;
+        let start = scanner.pos;
+        scanner.item(2).ok()?;
+        if member.major == major::UNSIGNED && member.arg == key {
+            return input.get(start..scanner.pos);
+        }
+    }
+    None
+}
+
 struct Scanner<'a> {
     input: &'a [u8],
     pos: usize,

@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 
 use super::arb;
-use crate::codec::{Wire, check_canonical};
+use crate::codec::{Wire, check_canonical, to_canonical};
 use crate::*;
 
 /// Properties of one top-level type.
@@ -109,5 +109,22 @@ proptest! {
         let json = serde_json::to_string(&value).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let back: SignedEntry = serde_json::from_str(&json).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(back, value);
+    }
+}
+
+proptest! {
+    /// Reading a member in place (the reference: encoding it on its own)
+    /// gives the same bytes, and an entry record yields its entry's.
+    #[test]
+    fn a_member_read_in_place_is_the_member_encoded(entry in arb::<SignedEntry>(), other in arb::<SignedCheckpoint>()) {
+        let encoded = entry.encode();
+        let (body, signature) = (to_canonical(&entry.body), to_canonical(&entry.signature));
+        prop_assert_eq!(map_member(&encoded, 0, &Limits::FRAME), Some(body.as_slice()));
+        prop_assert_eq!(map_member(&encoded, 2, &Limits::FRAME), Some(signature.as_slice()));
+        prop_assert_eq!(map_member(&encoded, 3, &Limits::FRAME), None);
+        let record = BundleRecord::Entry { entry: entry.clone() }.encode();
+        prop_assert_eq!(BundleRecord::entry_encoding(&record), Some(encoded.as_slice()));
+        let record = BundleRecord::Checkpoint { checkpoint: other }.encode();
+        prop_assert_eq!(BundleRecord::entry_encoding(&record), None);
     }
 }

@@ -154,3 +154,25 @@ fn signing_many_on_every_core_gives_the_signatures_of_signing_one_by_one_in_orde
         bodies.iter().map(|b| Signed::sign(b.clone(), &agreement, KeyId(2), &key(1))).collect();
     assert_eq!(Signed::sign_many(bodies, &agreement, KeyId(2), &key(1)), one_by_one);
 }
+
+/// Verifying with the body's bytes read from the object's encoding agrees
+/// with verifying by encoding the body (the reference), valid or not.
+#[test]
+fn a_signature_verified_from_the_decoded_bytes_agrees_with_one_verified_by_encoding() {
+    let public = PublicKey::of(&key(1));
+    let verifier = Verifier::new("checkpoint", &public).expect("a valid key");
+    let signed = Signed::sign(checkpoint(), &AGREEMENT, KeyId(0), &key(1));
+    let mut forged = signed.clone();
+    forged.signature.0[7] ^= 1;
+    let mut other_body = signed.clone();
+    other_body.body.size += 1;
+    for (candidate, agreement) in
+        [(&signed, AGREEMENT), (&forged, AGREEMENT), (&other_body, AGREEMENT), (&signed, AgreementHash([8; 32]))]
+    {
+        let encoded = candidate.encode();
+        assert_eq!(
+            candidate.verify_decoded_with(&encoded, &agreement, &verifier),
+            candidate.verify_with(&agreement, &verifier)
+        );
+    }
+}
