@@ -1,5 +1,6 @@
 //! What a node knows about the logs it holds, for the entry rules
-//! ([`LogView`]): entry hashes and sizes come from the [`Store`]; the keys
+//! ([`LogView`]): entry hashes and sizes come from the store (any
+//! [`ReadStore`]); the keys
 //! each signatory rotated in and the latest status per topic are kept in
 //! [`LogFacts`], built once from the stored entries and updated on every
 //! append, so that checking an entry never rescans a log.
@@ -10,7 +11,7 @@ use cbm_wire::{EntryHash, EntryKind, SignatoryId, SignedEntry, SigningKeyInfo, S
 
 use crate::agreement::Agreement;
 use crate::rules::LogView;
-use crate::store::{Store, StoreError};
+use crate::store::{ReadStore, StoreError};
 
 /// Entries read per query while building [`LogFacts`].
 const PAGE: u64 = 1024;
@@ -27,7 +28,7 @@ impl LogFacts {
     ///
     /// # Errors
     /// On a store failure.
-    pub fn load(store: &Store, agreement: &Agreement) -> Result<Self, StoreError> {
+    pub fn load(store: &(impl ReadStore + ?Sized), agreement: &Agreement) -> Result<Self, StoreError> {
         let mut facts = Self::default();
         for signatory in &agreement.roster().signatories {
             let log = agreement.log_of(&signatory.id);
@@ -57,16 +58,16 @@ impl LogFacts {
 
 /// The logs held in a store, as the entry rules see them.
 #[derive(Debug)]
-pub struct StoreView<'a> {
+pub struct StoreView<'a, S: ReadStore + ?Sized> {
     /// The store.
-    pub store: &'a Store,
+    pub store: &'a S,
     /// The agreement, to find each signatory's log.
     pub agreement: &'a Agreement,
     /// Rotated keys and statuses.
     pub facts: &'a LogFacts,
 }
 
-impl LogView for StoreView<'_> {
+impl<S: ReadStore + ?Sized> LogView for StoreView<'_, S> {
     fn size(&self, signatory: &SignatoryId) -> u64 {
         // A failing read is taken as an empty log. That only ever makes
         // the rules refuse more: an entry then passes only if it is a first

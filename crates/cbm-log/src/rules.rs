@@ -290,6 +290,24 @@ impl Prechecked {
         self.entries.len()
     }
 
+    /// Bytes of the entries' canonical encodings.
+    pub fn encoded_len(&self) -> usize {
+        self.prechecks.iter().map(|p| p.len).sum()
+    }
+
+    /// Keeps the first `len` entries (and their prechecks).
+    pub fn truncate(&mut self, len: usize) {
+        self.entries.truncate(len);
+        self.prechecks.truncate(len);
+    }
+
+    /// Appends `more` after these entries: a batch fetched in pages is
+    /// prechecked page by page.
+    pub fn extend(&mut self, more: Prechecked) {
+        self.entries.extend(more.entries);
+        self.prechecks.extend(more.prechecks);
+    }
+
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()

@@ -6,8 +6,9 @@
 //! per stream ([`client`]), and the signatory [`node`].
 //!
 //! Every protocol decision — may this entry stand, may this checkpoint be
-//! cosigned, is this evidence — is made by `cbm-log`; this crate only moves
-//! bytes and calls it.
+//! cosigned, is this evidence, what to fetch and whom to tell — is made by
+//! the node's core, `cbm_core::Core` (on `cbm-log`'s rules); this crate
+//! only keeps connections, moves bytes and times, and serves reads.
 #![forbid(unsafe_code)]
 
 pub mod client;

@@ -14,6 +14,7 @@ mod cosign;
 mod export;
 mod fsck;
 mod published;
+mod read;
 mod records;
 mod schema;
 
@@ -33,6 +34,7 @@ use crate::merkle::{
 pub use export::{ExportError, ExportSummary};
 pub use fsck::{FsckReport, LogReport};
 pub use published::Publication;
+pub use read::ReadStore;
 pub use records::{EvidencePage, MAX_EVIDENCE_PER_LOG_AND_KIND, OpeningsPage};
 
 /// Why a store operation failed.

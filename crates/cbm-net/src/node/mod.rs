@@ -2,18 +2,17 @@
 //! publishes its own entries, mirrors and cosigns every peer's log, gossips,
 //! and turns any split view it sees into stored evidence.
 //!
-//! Protocol decisions are `cbm-log`'s; this module moves bytes, keeps
-//! connections, and calls them.
+//! Every protocol decision is made by the node's core, `cbm_core::Core`,
+//! which runs on a thread of its own (`driver`); this module keeps
+//! connections, serves reads, and moves the core's requests and answers.
 
-mod gossip;
+mod driver;
 mod obligations;
 mod peers;
 mod readers;
-mod receipts;
 mod serve;
 mod shared;
 mod status;
-mod witness;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -21,83 +20,29 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use cbm_core::{Core, CoreConfig, Identity, PublishError, Time};
+pub use cbm_core::{IdempotencyKey, Published};
 use cbm_log::agreement::{Agreement, RosterError};
-use cbm_log::author::{Author, Draft, checkpoint_time};
-use cbm_log::rules::{EntryError, Prechecked, check_batch};
+use cbm_log::author::Draft;
+use cbm_log::rules::EntryError;
 use cbm_log::store::{ExportError, ExportSummary, Store, StoreError, WalCheckpointer};
-use cbm_wire::{
-    Checkpoint, Digest, PublicKey, Request, RootHash, SignatoryId, SignedCheckpoint, SignedEntry, SignedRoster,
-    SigningKey, TreeHash,
-};
-use tokio::sync::mpsc;
+use cbm_wire::{PublicKey, SignatoryId, SignedCheckpoint, SignedEntry, SignedRoster, SigningKey};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
-use tracing::{debug, info, warn};
+use tracing::warn;
 
 pub use obligations::{Obligations, Overdue, Unacknowledged};
 pub use status::{LogStatus, NodeStatus, PeerStatus};
 
+use self::driver::Command;
 use self::peers::Peers;
-use self::receipts::Receipts;
-use self::shared::{Held, Shared};
-use crate::client::call;
+use self::shared::Shared;
 use crate::clock::Clock;
 use crate::files::{Readers, write_new};
-use crate::tls::{ConnectionLimits, Identity, TlsError, server_config};
+use crate::tls::{ConnectionLimits, Identity as TlsIdentity, TlsError, server_config};
 
 /// Read-only store connections serving peers' read requests.
 const READERS: usize = 4;
-
-/// The key a publication is made under, so that it is safe to retry (see
-/// [`Node::publish_once`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IdempotencyKey {
-    /// The key, at most [`IdempotencyKey::MAX_BYTES`].
-    key: String,
-    /// The digest of the draft published under it.
-    draft: Digest,
-    /// Derived from the draft rather than chosen.
-    derived: bool,
-}
-
-impl IdempotencyKey {
-    /// Most bytes of a chosen key.
-    pub const MAX_BYTES: usize = 256;
-
-    /// How long after a publication under a derived key the same draft is
-    /// still taken as its retry.
-    pub const DERIVED_WINDOW: cbm_wire::TimeSpan = cbm_wire::TimeSpan::from_hours(24);
-
-    /// A key the operator chose, for the draft whose digest is `draft`: a
-    /// publication under it is made once, whenever it is retried; the key
-    /// used again for another draft is refused.
-    ///
-    /// # Errors
-    /// If `key` is empty or longer than [`IdempotencyKey::MAX_BYTES`].
-    pub fn chosen(key: &str, draft: Digest) -> Result<Self, String> {
-        if key.is_empty() || key.len() > Self::MAX_BYTES {
-            return Err(format!("an idempotency key has 1 to {} bytes, not {}", Self::MAX_BYTES, key.len()));
-        }
-        Ok(Self { key: format!("key:{key}"), draft, derived: false })
-    }
-
-    /// The key derived from the draft whose digest is `draft`: the same
-    /// draft is taken as a retry of an earlier publication of it only
-    /// within [`IdempotencyKey::DERIVED_WINDOW`] and if nothing was
-    /// published since, so an identical declaration made again later, or
-    /// after another entry (a suspension after a resumption), is published.
-    pub fn derived(draft: Digest) -> Self {
-        Self { key: format!("draft:{draft}"), draft, derived: true }
-    }
-}
-
-/// What came of a publication under a key.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Published {
-    /// The entries were published with this checkpoint.
-    New(SignedCheckpoint),
-    /// They had been, earlier: nothing was published now.
-    Earlier(cbm_log::store::Publication),
-}
 
 /// Per-peer limits and timeouts (spec/transport.md §4).
 #[derive(Clone, Copy, Debug)]
@@ -109,9 +54,6 @@ pub struct NodeLimits {
     /// Requests per second one peer may make, over all its connections
     /// (bursts of one second).
     pub requests_per_second: u32,
-    /// Background tasks one peer may have the node run at once: mirroring
-    /// the checkpoints it pushes, taking the views it gossips.
-    pub tasks_per_peer: usize,
     /// Longest wait for a request or a response.
     pub request_timeout: Duration,
     /// Most entries of a peer's log fetched and checked in one piece when
@@ -130,7 +72,6 @@ impl Default for NodeLimits {
             connection: ConnectionLimits::default(),
             max_connections_per_peer: 4,
             requests_per_second: 2000,
-            tasks_per_peer: 8,
             request_timeout: Duration::from_secs(10),
             segment_entries: 16_384,
             mirror_deadline: Duration::from_secs(120),
@@ -214,6 +155,20 @@ pub enum NodeError {
         /// The first entry published under it.
         index: u64,
     },
+    /// The node has stopped (or is stopping): nothing more is done.
+    #[error("the node has stopped")]
+    Stopped,
+}
+
+impl From<PublishError> for NodeError {
+    fn from(error: PublishError) -> Self {
+        match error {
+            PublishError::Refused { index, error } => Self::Refused { index, error },
+            PublishError::KeyReused { key, index } => Self::KeyReused { key, index },
+            PublishError::Store(e) => Self::Store(e),
+            other => Self::Config(other.to_string()),
+        }
+    }
 }
 
 /// A running node. Dropping it does not stop it; call [`Node::shutdown`].
@@ -224,7 +179,8 @@ pub struct Node {
     endpoint: quinn::Endpoint,
     /// The node's own tasks; taken (left empty) by [`Node::shutdown`].
     tasks: std::sync::Mutex<JoinSet<()>>,
-    gossip_now: Arc<tokio::sync::Notify>,
+    /// The core's thread; taken by [`Node::shutdown`].
+    core: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl Node {
@@ -252,14 +208,34 @@ impl Node {
             return Err(NodeError::Config(format!("the transport key is not the one the roster lists for {}", me.id)));
         }
         let path = config.store.clone();
-        let loaded = agreement.clone();
-        let (held, readers, wal) = tokio::task::spawn_blocking(move || {
+        let limits = config.limits;
+        let partners: Vec<SignatoryId> = config
+            .partners
+            .unwrap_or_else(|| agreement.roster().signatories.iter().map(|s| s.id.clone()).collect())
+            .into_iter()
+            .filter(|p| *p != me.id)
+            .collect();
+        let identity =
+            Identity { agreement: agreement.clone(), me: me.id.clone(), key_id, signing_key: config.signing_key };
+        let core_config = CoreConfig {
+            partners: partners.clone(),
+            gossip_interval: config.gossip_interval,
+            request_timeout: limits.request_timeout,
+            segment_entries: limits.segment_entries,
+            segment_bytes: SEGMENT_BYTES,
+            mirror_deadline: limits.mirror_deadline,
+        };
+        let clock = config.clock;
+        let began = std::time::Instant::now();
+        let now = Time { clock: clock.now(), monotonic: Duration::ZERO };
+        let (start, readers, wal) = tokio::task::spawn_blocking(move || {
             let mut store = Store::open(&path)?;
-            store.bind_agreement(&loaded)?;
+            store.bind_agreement(&identity.agreement)?;
             store.defer_wal_checkpoints()?;
-            let held = Held::load(store, loaded)?;
             let readers = (0..READERS).map(|_| Store::open_reader(&path)).collect::<Result<Vec<_>, _>>()?;
-            Ok::<_, StoreError>((held, readers, WalCheckpointer::open(&path)?))
+            let wal = WalCheckpointer::open(&path)?;
+            let core = Core::new(identity.clone(), core_config.clone(), store, Box::new(rand_core::OsRng), now)?;
+            Ok::<_, StoreError>((driver::Start { identity, config: core_config, core, began }, readers, wal))
         })
         .await
         .map_err(|e| NodeError::Config(format!("opening the store: {e}")))??;
@@ -271,9 +247,8 @@ impl Node {
             .filter(|s| s.id != me.id)
             .map(|s| (s.id.clone(), (s.transport_key, s.addresses.iter().map(ToString::to_string).collect())))
             .collect();
-        let limits = config.limits;
-        let identity = Arc::new(Identity::new(&config.transport_key, *agreement.hash())?);
-        let server = server_config(&identity, directory.values().map(|(k, _)| *k).collect(), &limits.connection)?;
+        let tls = Arc::new(TlsIdentity::new(&config.transport_key, *agreement.hash())?);
+        let server = server_config(&tls, directory.values().map(|(k, _)| *k).collect(), &limits.connection)?;
         let socket = match config.listen {
             Listen::Address(address) => std::net::UdpSocket::bind(address)?,
             Listen::Socket(socket) => socket,
@@ -286,32 +261,14 @@ impl Node {
             runtime,
         )?;
         let (dialed, mut dialed_rx) = mpsc::unbounded_channel();
-        let peers = Peers::new(endpoint.clone(), identity, limits.connection, directory, dialed);
-        let partners = config
-            .partners
-            .unwrap_or_else(|| agreement.roster().signatories.iter().map(|s| s.id.clone()).collect())
-            .into_iter()
-            .filter(|p| *p != me.id)
-            .collect();
-        let (receipts, queued_receipts) = Receipts::new();
+        let peers = Peers::new(endpoint.clone(), tls, limits.connection, directory, dialed);
         let readers = readers::Readers::start(readers)?;
-        let shared = Arc::new(Shared::new(
-            agreement,
-            me.id,
-            key_id,
-            config.signing_key,
-            limits,
-            config.clock,
-            peers,
-            receipts,
-            partners,
-            held,
-            readers,
-        ));
+        let (commands, inbox) = std::sync::mpsc::channel();
+        let shared = Arc::new(Shared::new(agreement, me.id, limits, clock, peers, partners, readers, commands.clone()));
+        let core = driver::spawn(start, Arc::downgrade(&shared), tokio::runtime::Handle::current(), inbox, commands)?;
 
         let mut tasks = JoinSet::new();
         tasks.spawn(serve::accept_loop(Arc::clone(&shared), endpoint.clone()));
-        tasks.spawn(receipts::store_groups(Arc::clone(&shared), queued_receipts));
         tasks.spawn(checkpoint_wal(wal));
         let serving = Arc::clone(&shared);
         tasks.spawn(async move {
@@ -319,12 +276,13 @@ impl Node {
                 tokio::spawn(serve::serve_connection(Arc::clone(&serving), connection, peer));
             }
         });
-        let gossip_now = Arc::new(tokio::sync::Notify::new());
-        for peer in shared.partners.clone() {
-            let (shared, wake) = (Arc::clone(&shared), Arc::clone(&gossip_now));
-            tasks.spawn(gossip::with_partner(shared, peer, config.gossip_interval, wake));
-        }
-        Ok(Self { shared, roster, endpoint, tasks: std::sync::Mutex::new(tasks), gossip_now })
+        Ok(Self {
+            shared,
+            roster,
+            endpoint,
+            tasks: std::sync::Mutex::new(tasks),
+            core: std::sync::Mutex::new(Some(core)),
+        })
     }
 
     /// The address the node listens on.
@@ -378,61 +336,11 @@ impl Node {
     }
 
     async fn publish_under(&self, drafts: Vec<Draft>, key: Option<IdempotencyKey>) -> Result<Published, NodeError> {
-        let shared = Arc::clone(&self.shared);
-        let outcome = self
-            .shared
-            .with_held(move |h| {
-                let s = &shared;
-                let log = s.agreement.log_of(&s.me);
-                let now = s.clock.now();
-                let size = h.store.size(&log)?;
-                if let Some(key) = &key
-                    && let Some(earlier) = h.store.published_under(&key.key)?
-                {
-                    if !key.derived && earlier.draft != key.draft {
-                        return Ok(Err(NodeError::KeyReused { key: key.key.clone(), index: earlier.index }));
-                    }
-                    let window = earlier.at.0.saturating_add(IdempotencyKey::DERIVED_WINDOW.0);
-                    if !key.derived || (earlier.size == size && now.0 <= window) {
-                        return Ok(Ok(Published::Earlier(earlier)));
-                    }
-                }
-                let author =
-                    Author { agreement: &s.agreement, signatory: &s.me, key_id: s.key_id, key: &s.signing_key };
-                let authored = author.write_all(drafts, size, now, &mut rand_core::OsRng);
-                let entries: Vec<_> = authored.iter().map(|a| a.entry.clone()).collect();
-                let batch = Prechecked::new(&s.agreement, entries.clone());
-                let hashes = match check_batch(&s.agreement, &h.view(&s.agreement), &s.me, &batch) {
-                    Ok(hashes) => hashes,
-                    Err((index, error)) => return Ok(Err(NodeError::Refused { index, error })),
-                };
-                let mut frontier = h.store.frontier(&log)?;
-                let mut created = Vec::new();
-                for hash in hashes {
-                    frontier.push(TreeHash(hash.0), &mut created);
-                }
-                let latest = h.store.latest_checkpoint(&log)?.map(|c| c.body.timestamp);
-                let timestamp = checkpoint_time(now, latest);
-                let body = Checkpoint { log, size: frontier.size(), root: RootHash(frontier.root().0), timestamp };
-                let checkpoint = SignedCheckpoint::sign(body, s.agreement.hash(), s.key_id, &s.signing_key);
-                let openings: Vec<_> = authored.iter().flat_map(|a| a.openings.iter().cloned()).collect();
-                let key = key.as_ref().map(|k| (k.key.as_str(), &k.draft));
-                h.store.append_authored(&log, &entries, &checkpoint, &openings, key)?;
-                s.note_size(log, checkpoint.body.size);
-                entries.iter().for_each(|e| h.facts.observe(e));
-                Ok(Ok(Published::New(checkpoint)))
-            })
-            .await??;
-        if let Published::New(checkpoint) = &outcome {
-            info!(size = checkpoint.body.size, "published");
-            self.shared.changed();
-            for peer in self.shared.partners.clone() {
-                let shared = Arc::clone(&self.shared);
-                let checkpoint = checkpoint.clone();
-                tokio::spawn(async move { announce(&shared, &peer, checkpoint).await });
-            }
+        let (done, outcome) = oneshot::channel();
+        if !self.shared.command(Command::Publish { drafts, key, done }) {
+            return Err(NodeError::Stopped);
         }
-        Ok(outcome)
+        Ok(outcome.await.map_err(|_| NodeError::Stopped)??)
     }
 
     /// The node's current status.
@@ -485,7 +393,7 @@ impl Node {
     /// [`StoreError::NotFound`] if it does not, or a store failure.
     pub async fn entry(&self, owner: &SignatoryId, index: u64) -> Result<SignedEntry, NodeError> {
         let log = self.shared.agreement.log_of(owner);
-        Ok(self.shared.with_held(move |h| h.store.entry(&log, index)).await?)
+        Ok(self.shared.with_reader(move |store| store.entry(&log, index)).await?)
     }
 
     /// The opening of committed field `field` of entry `index` of `owner`'s
@@ -497,7 +405,7 @@ impl Node {
     pub async fn opening(&self, owner: &SignatoryId, index: u64, field: u32) -> Result<cbm_wire::Opening, NodeError> {
         let log = self.shared.agreement.log_of(owner);
         let find = || async {
-            let page = self.shared.with_held(move |h| h.store.openings(&log, index, None, usize::MAX)).await?;
+            let page = self.shared.with_reader(move |store| store.openings(&log, index, None, usize::MAX)).await?;
             let mut found = page.openings.into_iter().map(|(_, o)| o);
             Ok::<_, NodeError>(found.find(|o| o.entry.index == index && o.field == field))
         };
@@ -505,8 +413,9 @@ impl Node {
             return Ok(opening);
         }
         // Not received yet (it is fetched after cosigning): ask the owner now.
-        if *owner != self.shared.me {
-            witness::fetch_openings(&self.shared, owner, &log, index).await;
+        let (done, fetched) = oneshot::channel();
+        if self.shared.command(Command::FetchOpenings { owner: owner.clone(), start: index, done }) {
+            let _ = fetched.await;
         }
         find().await?.ok_or_else(|| {
             StoreError::NotFound(format!("an opening of field {field} of entry {index} of {owner}")).into()
@@ -518,12 +427,13 @@ impl Node {
     /// # Errors
     /// On a store failure.
     pub async fn snapshot(&self, path: PathBuf) -> Result<(), NodeError> {
-        Ok(self.shared.with_held(move |h| h.store.snapshot(&path)).await?)
+        Ok(self.shared.with_reader(move |store| store.snapshot(&path)).await?)
     }
 
-    /// Starts a gossip round now instead of at the next interval.
+    /// Starts a gossip round with every partner now instead of at the next
+    /// interval.
     pub fn gossip_now(&self) {
-        self.gossip_now.notify_waiters();
+        self.shared.command(Command::GossipNow);
     }
 
     /// Writes the node's store to `path` as a bundle (see `Store::export`),
@@ -574,7 +484,7 @@ impl Node {
         let shared = Arc::clone(&self.shared);
         let roster = self.roster.clone();
         let log = self.shared.agreement.log_of(owner);
-        Ok(self.shared.with_held(move |h| h.store.entry_proof(&shared.agreement, roster, &log, index)).await?)
+        Ok(self.shared.with_reader(move |store| store.entry_proof(&shared.agreement, roster, &log, index)).await?)
     }
 
     /// Stops the node: closes every connection (peers see it at once) and
@@ -586,9 +496,21 @@ impl Node {
         self.endpoint.close(0u32.into(), b"shutting down");
         let mut tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
         tasks.shutdown().await;
+        self.shared.command(Command::Stop);
+        let core = self.core.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        if let Some(core) = core {
+            // The core ends after what it is handling: its store closes.
+            let _ = tokio::task::spawn_blocking(move || core.join()).await;
+        }
         let _ = tokio::time::timeout(Duration::from_secs(2), self.endpoint.wait_idle()).await;
     }
 }
+
+/// Most bytes of entries a witness fetches and checks in one piece (and
+/// [`NodeLimits::segment_entries`] most entries): a larger gap to a
+/// checkpoint is mirrored segment by segment (spec/transport.md §6.2), so
+/// memory stays bounded however far behind the witness is.
+const SEGMENT_BYTES: usize = 32 << 20;
 
 /// How often the node checkpoints its store's write-ahead log, off the
 /// path of any commit (see `Store::defer_wal_checkpoints`).
@@ -618,15 +540,62 @@ async fn checkpoint_wal(mut wal: WalCheckpointer) {
     }
 }
 
-/// Pushes our new checkpoint to `peer`.
-async fn announce(shared: &Arc<Shared>, peer: &SignatoryId, checkpoint: SignedCheckpoint) {
-    let request = Request::PushCheckpoint { checkpoint };
-    match shared.peers.connect(peer).await {
-        Ok(connection) => {
-            if let Err(e) = call(&connection, &request, shared.max_frame(), shared.limits.request_timeout).await {
-                debug!(%peer, "checkpoint not announced: {e}");
-            }
+#[cfg(test)]
+mod tests {
+    use cbm_log::author::DraftField;
+    use cbm_wire::{AgreementId, EntryKind, Label, MediaType, Text, Timestamp, Topic};
+
+    use super::*;
+    use crate::ManualClock;
+    use crate::local::{LocalAgreement, Terms};
+
+    type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
+    fn notice(text: &str) -> TestResult<Draft> {
+        Ok(Draft {
+            kind: EntryKind::Notification { topic: Topic::new("notices")? },
+            fields: vec![DraftField::Plain {
+                label: Label::new("note")?,
+                media_type: MediaType::new("text/plain")?,
+                value: text.as_bytes().to_vec(),
+            }],
+        })
+    }
+
+    /// The panic policy of a node: a bug that panics the core is reported
+    /// (to whoever waits on it), and the core starts again from its store,
+    /// so every later command is served as if the node had restarted.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panic_in_the_core_is_reported_and_the_core_starts_again_from_its_store() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let start = Timestamp(1_767_225_600_000);
+        let terms = Terms {
+            agreement: AgreementId::new("panic-test")?,
+            title: Text::new("A core that panics")?,
+            schedules: vec![],
+            quorum: 1,
+            start,
+        };
+        let mut agreement = LocalAgreement::new(&[("AT", "Atlantis"), ("DE", "Deseret")], terms)?;
+        let clock = Arc::new(ManualClock::new(start));
+        let config = agreement.node_config(0, dir.path().join("AT.db"), clock, Some(vec![]))?;
+        let node = Node::start(config).await?;
+        node.publish(vec![notice("before the bug")?]).await?;
+        let (done, outcome) = oneshot::channel();
+        let publish = Command::Publish { drafts: vec![notice("during the bug")?], key: None, done };
+        assert!(node.shared.command(Command::Panic { then: Box::new(publish) }));
+        match outcome.await? {
+            Err(PublishError::Store(StoreError::Panicked(message))) => assert_eq!(message, "a bug in the core"),
+            other => panic!("expected the panic to be reported as one, got {other:?}"),
         }
-        Err(e) => debug!(%peer, "unreachable: {e}"),
+        let after = node.publish(vec![notice("after the bug")?]).await?;
+        assert_eq!(
+            after.body.size, 2,
+            "the core read its log again from the store, without the publication that panicked"
+        );
+        let me = node.signatory().clone();
+        assert_eq!(node.entry(&me, 1).await?.body.index, 1);
+        node.shutdown().await;
+        Ok(())
     }
 }

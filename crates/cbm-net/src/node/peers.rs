@@ -33,8 +33,6 @@ pub(crate) struct Peers {
     live: Mutex<HashMap<SignatoryId, quinn::Connection>>,
     /// Incoming connections per peer, oldest first.
     incoming: PerPeer<VecDeque<quinn::Connection>>,
-    /// Background tasks (mirroring, taking gossip) run for each peer.
-    tasks: PerPeer<usize>,
     /// Each peer's request budget, shared by all its connections.
     budgets: PerPeer<Option<RateLimit>>,
     /// Where new outgoing connections go to be served: a peer may send
@@ -58,7 +56,6 @@ impl Peers {
             directory,
             live: Mutex::new(HashMap::new()),
             incoming: PerPeer::default(),
-            tasks: PerPeer::default(),
             budgets: PerPeer::default(),
             dialed,
         }
@@ -179,30 +176,11 @@ impl Peers {
         self.incoming.with(peer, |held| held.retain(|c| c.stable_id() != connection.stable_id()));
     }
 
-    /// Counts a background task run for `peer`; false if over the cap.
-    pub(crate) fn begin_task(&self, peer: &SignatoryId, cap: usize) -> bool {
-        self.tasks.with(peer, |count| take_one(count, cap))
-    }
-
-    /// Uncounts a background task run for `peer` that ended.
-    pub(crate) fn end_task(&self, peer: &SignatoryId) {
-        self.tasks.with(peer, |count| *count = count.saturating_sub(1));
-    }
-
     /// Takes one request from `peer`'s budget of `rate` per second (bursts
     /// of one second), shared by all its connections; false if it is spent.
     pub(crate) fn take_request(&self, peer: &SignatoryId, rate: u32) -> bool {
         self.budgets.with(peer, |budget| budget.get_or_insert_with(|| RateLimit::new(rate)).take())
     }
-}
-
-/// Adds one to `count` unless it has reached `cap`.
-fn take_one(count: &mut usize, cap: usize) -> bool {
-    let room = *count < cap;
-    if room {
-        *count += 1;
-    }
-    room
 }
 
 /// Some state per peer, behind one lock.
