@@ -16,7 +16,7 @@ use cbm_wire::{
     Cosignature, Digest, EquivocationEvidence, LogId, Request, Response, SignatoryId, SignedCheckpoint, Wire,
 };
 
-use crate::io::{Answer, CallFailure, Note, Time};
+use crate::io::{Action, Answer, CallFailure, Note, ReplyId, Time};
 use crate::serve::{fit_frame, store_error};
 use crate::store::NodeStore;
 use crate::{Core, Purpose};
@@ -43,6 +43,9 @@ pub(crate) struct Partner {
     reachable: Option<bool>,
     /// The round in flight.
     round: Option<Round>,
+    /// Asked for a round now while one was in flight: the next starts as
+    /// soon as it ends.
+    wanted_now: bool,
 }
 
 /// A round in flight: the answers still awaited, and the first failure.
@@ -55,7 +58,14 @@ struct Round {
 impl Partner {
     /// A partner whose first round is due at `time`.
     pub(crate) fn new(time: Time) -> Self {
-        Self { next_round: time.monotonic, rounds: 0, evidence_after: None, reachable: None, round: None }
+        Self {
+            next_round: time.monotonic,
+            rounds: 0,
+            evidence_after: None,
+            reachable: None,
+            round: None,
+            wanted_now: false,
+        }
     }
 
     /// When the next round is due, unless one is in flight.
@@ -82,6 +92,7 @@ impl<S: NodeStore> Core<S> {
     pub(crate) fn gossip_now(&mut self, time: Time) {
         for partner in self.partners.values_mut() {
             partner.next_round = partner.next_round.min(time.monotonic);
+            partner.wanted_now |= partner.round.is_some();
         }
         self.gossip_rounds(time);
     }
@@ -159,28 +170,30 @@ impl<S: NodeStore> Core<S> {
         }
         let failure = partner.round.take().and_then(|r| r.failure);
         let before = partner.reachable.replace(failure.is_none());
-        partner.next_round = time.monotonic + interval;
+        partner.next_round =
+            if std::mem::take(&mut partner.wanted_now) { time.monotonic } else { time.monotonic + interval };
         self.note(Note::Contact { peer: peer.clone(), failure, before, at: time.clock });
     }
 
     /// A partner's gossip request: answered with our view (each log's
-    /// newest checkpoint), and its view taken in.
+    /// newest checkpoint), then its view taken in.
     pub(crate) fn answer_gossip(
         &mut self,
         from: &SignatoryId,
+        reply: ReplyId,
         checkpoints: Vec<SignedCheckpoint>,
         cosignatures: Vec<Cosignature>,
         time: Time,
-    ) -> Response {
-        let view = self.our_view(1);
-        self.take_view(from, checkpoints, cosignatures, time);
-        match view {
+    ) {
+        let response = match self.our_view(1) {
             Ok((checkpoints, cosignatures)) => Response::Gossip { checkpoints, cosignatures },
             Err(e) => {
                 self.note(Note::store(&e));
                 store_error(&e)
             }
-        }
+        };
+        self.out.push(Action::Reply { reply, response });
+        self.take_view(from, checkpoints, cosignatures, time);
     }
 
     /// The `depth` newest checkpoints held of every log of the agreement and
@@ -212,9 +225,12 @@ impl<S: NodeStore> Core<S> {
     }
 
     /// Takes in what `source` holds: each checkpoint not held is compared
-    /// or mirrored; the cosignatures not held are verified, in order, up to
-    /// the first that does not verify (an honest node relays only verified
-    /// ones), and stored in one commit.
+    /// or mirrored (at most [`DEEP_CHECKPOINTS`] of each log: a view
+    /// carries no more); the cosignatures not held, of checkpoints held,
+    /// are verified, in order, up to the first that does not verify (an
+    /// honest node relays only verified ones), and stored in one commit. So
+    /// a view costs at most a few signatures per log, and one per receipt
+    /// the node can store, however a peer fills it.
     fn take_view(
         &mut self,
         source: &SignatoryId,
@@ -222,7 +238,13 @@ impl<S: NodeStore> Core<S> {
         cosignatures: Vec<Cosignature>,
         time: Time,
     ) {
+        let mut per_log: BTreeMap<LogId, usize> = BTreeMap::new();
         for checkpoint in checkpoints {
+            let taken = per_log.entry(checkpoint.body.log).or_default();
+            if *taken == DEEP_CHECKPOINTS {
+                continue;
+            }
+            *taken += 1;
             match self.store.reader().holds_checkpoint(&checkpoint) {
                 Ok(true) => continue,
                 Ok(false) => {}
@@ -241,9 +263,13 @@ impl<S: NodeStore> Core<S> {
         }
         let mut new = Vec::new();
         for cosignature in cosignatures {
-            match self.store.reader().holds_receipt(&cosignature) {
-                Ok(true) => continue,
-                Ok(false) => {}
+            let store = self.store.reader();
+            let wanted = store
+                .holds_receipt(&cosignature)
+                .and_then(|held| Ok(!held && store.holds_checkpoint_body(&cosignature.body.checkpoint)?));
+            match wanted {
+                Ok(true) => {}
+                Ok(false) => continue,
                 Err(e) => {
                     self.note(Note::store(&e));
                     return;

@@ -310,8 +310,7 @@ impl<S: NodeStore> Core<S> {
             }
             Request::PushCosignature { cosignature } => self.pushed_cosignature(reply, cosignature),
             Request::Gossip { checkpoints, cosignatures } => {
-                let response = self.answer_gossip(&from, checkpoints, cosignatures, time);
-                self.out.push(Action::Reply { reply, response });
+                self.answer_gossip(&from, reply, checkpoints, cosignatures, time);
             }
             read => {
                 let answer = serve::answer_read(self.store.reader(), &self.agreement, &from, &read);

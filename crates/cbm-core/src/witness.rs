@@ -16,11 +16,17 @@
 //!
 //! A log has at most one mirror at a time. A checkpoint offered meanwhile
 //! waits with the mirror (at most [`MAX_OFFERS`] of them, the largest
-//! kept) and is taken up when it ends; one at least as large, from another
-//! source or of another tree, replaces a mirror that has run
-//! [`crate::CoreConfig::request_timeout`] — so a relay that serves slowly
-//! holds a log up for no longer than that. Every mirror ends by
-//! [`crate::CoreConfig::mirror_deadline`]; what it staged stays staged.
+//! kept) and is taken up when it ends — compared with the tree then held,
+//! or mirrored next; one of the mirror's size with another root is
+//! evidence at once. The mirror's own checkpoint offered by another source
+//! makes that source an alternative: once the mirror has run
+//! [`crate::CoreConfig::request_timeout`] on one source, it fetches the
+//! rest from the next (and so on, every request timeout, while there are
+//! alternatives), keeping every piece it has — so a relay that serves
+//! slowly holds a log up for no longer than that, and no source, however
+//! often it offers, can make the mirror lose what it fetched. Every mirror
+//! ends by [`crate::CoreConfig::mirror_deadline`]; what it staged stays
+//! staged.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -49,8 +55,14 @@ pub(crate) struct Mirror {
     /// Tells this mirror's answers from those of one it replaced.
     generation: u64,
     owner: SignatoryId,
-    /// Who showed the checkpoint, and serves the entries.
+    /// Who serves the entries now.
     source: SignatoryId,
+    /// Others that offered the target, to switch to.
+    alternatives: Vec<SignatoryId>,
+    /// When the source last changed (monotonic).
+    switched: Duration,
+    /// Bumped at each switch: answers of an earlier source are ignored.
+    fetch: u64,
     /// The checkpoint mirrored to.
     target: SignedCheckpoint,
     /// The newest checkpoint held when the mirror began.
@@ -91,10 +103,11 @@ enum PieceState {
 /// What a mirror's call asked for.
 #[derive(Debug)]
 pub(crate) enum Step {
-    /// A page of the entries of the piece starting at `piece`.
-    Page { piece: u64 },
+    /// A page of the entries of the piece starting at `piece`, asked of
+    /// the source of switch `fetch`.
+    Page { piece: u64, fetch: u64 },
     /// The consistency proof from the end of the piece starting at `piece`.
-    Proof { piece: u64 },
+    Proof { piece: u64, fetch: u64 },
     /// The consistency proof that shows the fork from `earlier`.
     Fork { earlier: Box<SignedCheckpoint> },
 }
@@ -109,24 +122,16 @@ pub(crate) struct OpeningsFetch {
 }
 
 impl Mirror {
-    /// The times it waits for: its deadline, and when an offer may replace it.
+    /// The times it waits for: its deadline, and when it may switch source.
     pub(crate) fn timers(&self, config: &CoreConfig) -> impl Iterator<Item = Duration> {
         let deadline = self.began + config.mirror_deadline;
-        let replace = self.replacement().is_some().then_some(self.began + config.request_timeout);
-        std::iter::once(deadline).chain(replace)
+        let switch = (!self.alternatives.is_empty()).then_some(self.switched + config.request_timeout);
+        std::iter::once(deadline).chain(switch)
     }
 
-    /// The offer that may replace this mirror: at least as large as its
-    /// target, and of another tree or from another source.
-    fn replacement(&self) -> Option<usize> {
-        self.offers
-            .iter()
-            .enumerate()
-            .filter(|(_, (c, source))| {
-                c.body.size >= self.target.body.size && (c.body != self.target.body || *source != self.source)
-            })
-            .max_by_key(|(_, (c, _))| c.body.size)
-            .map(|(i, _)| i)
+    /// Whether it may switch to another source at `now`.
+    fn may_switch(&self, now: Duration, patience: Duration) -> bool {
+        !self.alternatives.is_empty() && now >= self.switched + patience
     }
 
     fn held_size(&self) -> u64 {
@@ -240,9 +245,14 @@ impl<S: NodeStore> Core<S> {
 
     /// Stores `evidence` and reports it; returns whether it was stored.
     fn keep_evidence(&mut self, evidence: &EquivocationEvidence) -> bool {
-        if let Err(e) = self.store.add_evidence(evidence) {
-            self.note(Note::store(&e));
-            return false;
+        match self.store.add_evidence(evidence) {
+            Ok(true) => {}
+            // Held already, or as much of its log and kind as is kept.
+            Ok(false) => return true,
+            Err(e) => {
+                self.note(Note::store(&e));
+                return false;
+            }
         }
         if let Ok(against) = cbm_log::evidence::verify_evidence(self.agreement.roster(), evidence) {
             let out_of_time_order = matches!(evidence, EquivocationEvidence::OutOfTimeOrder { .. });
@@ -267,24 +277,29 @@ impl<S: NodeStore> Core<S> {
             self.start_mirror(owner.clone(), checkpoint, source.clone(), Vec::new(), time);
             return;
         };
-        let known = (mirror.target.body == checkpoint.body && mirror.source == *source)
-            || mirror.offers.iter().any(|(c, s)| c.body == checkpoint.body && s == source);
-        if known {
+        if mirror.target.body == checkpoint.body {
+            if mirror.source != *source && !mirror.alternatives.contains(source) {
+                mirror.alternatives.push(source.clone());
+            }
+        } else if let Some(evidence) = same_size(&mirror.target, &checkpoint) {
+            // Both signed by the owner, of one size: evidence as it stands.
+            self.keep_evidence(&evidence);
             return;
+        } else if !mirror.offers.iter().any(|(c, s)| c.body == checkpoint.body && s == source) {
+            mirror.offers.push((checkpoint, source.clone()));
+            if mirror.offers.len() > MAX_OFFERS {
+                // Keep the largest: a smaller one is compared with the tree
+                // held once the mirror ends, and gossip brings it again.
+                mirror.offers.sort_by_key(|(c, _)| std::cmp::Reverse(c.body.size));
+                mirror.offers.truncate(MAX_OFFERS);
+            }
         }
-        mirror.offers.push((checkpoint, source.clone()));
-        if mirror.offers.len() > MAX_OFFERS {
-            // Keep the largest: a smaller one is compared with the tree held
-            // once the mirror ends, and gossip brings it again.
-            mirror.offers.sort_by_key(|(c, _)| std::cmp::Reverse(c.body.size));
-            mirror.offers.truncate(MAX_OFFERS);
-        }
-        if mirror.replacement().is_some() && time.monotonic >= mirror.began + self.config.request_timeout {
-            self.replace_mirror(log, time);
+        if mirror.may_switch(time.monotonic, self.config.request_timeout) {
+            self.switch_source(log, time);
         }
     }
 
-    /// Mirrors at their deadline stop; those an offer may replace are.
+    /// Mirrors at their deadline stop; those that may switch source do.
     pub(crate) fn mirror_timers(&mut self, time: Time) {
         let (deadline, patience) = (self.config.mirror_deadline, self.config.request_timeout);
         let due: Vec<(LogId, bool)> = self
@@ -293,7 +308,7 @@ impl<S: NodeStore> Core<S> {
             .filter_map(|(log, m)| {
                 if time.monotonic >= m.began + deadline {
                     Some((*log, true))
-                } else if m.replacement().is_some() && time.monotonic >= m.began + patience {
+                } else if m.may_switch(time.monotonic, patience) {
                     Some((*log, false))
                 } else {
                     None
@@ -305,25 +320,38 @@ impl<S: NodeStore> Core<S> {
                 let why = format!("mirror stopped at its deadline of {deadline:?}");
                 self.end_mirror(log, Some(why), time);
             } else {
-                self.replace_mirror(log, time);
+                self.switch_source(log, time);
             }
         }
     }
 
-    /// Ends the mirror of `log` for the offer that replaces it; the others,
-    /// and its own target, wait with the new mirror.
-    fn replace_mirror(&mut self, log: LogId, time: Time) {
-        let Some(mut mirror) = self.mirrors.remove(&log) else { return };
-        let Some(index) = mirror.replacement() else {
-            self.mirrors.insert(log, mirror);
+    /// Fetches the rest of the mirror of `log` from its next alternative
+    /// source, keeping every piece it holds; what is in flight from the
+    /// source before is asked of the new one again.
+    fn switch_source(&mut self, log: LogId, time: Time) {
+        let Some(mirror) = self.mirrors.get_mut(&log) else { return };
+        if mirror.alternatives.is_empty() {
             return;
-        };
-        let (checkpoint, source) = mirror.offers.swap_remove(index);
-        let mut offers = std::mem::take(&mut mirror.offers);
-        if mirror.target.body != checkpoint.body {
-            offers.push((mirror.target, mirror.source));
         }
-        self.start_mirror(mirror.owner, checkpoint, source, offers, time);
+        mirror.source = mirror.alternatives.remove(0);
+        mirror.switched = time.monotonic;
+        mirror.fetch += 1;
+        let again: Vec<(u64, u64, bool)> = mirror
+            .pieces
+            .iter()
+            .filter_map(|p| match p.state {
+                PieceState::Fetching => Some((p.start, p.start + p.entries.len() as u64, true)),
+                PieceState::Proving => Some((p.start, p.to, false)),
+                PieceState::Ready(_) => None,
+            })
+            .collect();
+        for (piece, next, fetching) in again {
+            if fetching {
+                self.fetch_page(log, piece, next, time);
+            } else {
+                self.fetch_proof(log, piece, next, time);
+            }
+        }
     }
 
     /// Begins mirroring `owner`'s log up to `target`, from `source`; the
@@ -366,6 +394,9 @@ impl<S: NodeStore> Core<S> {
             generation,
             owner,
             source,
+            alternatives: Vec::new(),
+            switched: time.monotonic,
+            fetch: 0,
             target,
             held,
             staged_before,
@@ -401,9 +432,18 @@ impl<S: NodeStore> Core<S> {
         let Some(mirror) = self.mirrors.get(&log) else { return };
         let Some(to) = mirror.pieces.iter().find(|p| p.start == piece).map(|p| p.to) else { return };
         let count = u32::try_from(to - next).unwrap_or(u32::MAX).min(page);
-        let (source, generation) = (mirror.source.clone(), mirror.generation);
+        let (source, generation, fetch) = (mirror.source.clone(), mirror.generation, mirror.fetch);
         let request = Request::Entries { log, start: next, count };
-        self.call(source, request, Purpose::Mirror { log, generation, step: Step::Page { piece } }, time);
+        self.call(source, request, Purpose::Mirror { log, generation, step: Step::Page { piece, fetch } }, time);
+    }
+
+    /// Asks the source for the consistency proof from `end`, where the
+    /// piece at `piece` ends, to the target.
+    fn fetch_proof(&mut self, log: LogId, piece: u64, end: u64, time: Time) {
+        let Some(mirror) = self.mirrors.get(&log) else { return };
+        let (source, generation, fetch) = (mirror.source.clone(), mirror.generation, mirror.fetch);
+        let request = Request::ConsistencyProof { log, old_size: end, new_size: mirror.target.body.size };
+        self.call(source, request, Purpose::Mirror { log, generation, step: Step::Proof { piece, fetch } }, time);
     }
 
     /// The answer to a mirror's call.
@@ -415,12 +455,15 @@ impl<S: NodeStore> Core<S> {
         answer: Result<Answer, CallFailure>,
         time: Time,
     ) {
-        if self.mirrors.get(&log).is_none_or(|m| m.generation != generation) {
-            return; // a mirror that ended or was replaced
+        let Some(mirror) = self.mirrors.get(&log).filter(|m| m.generation == generation) else {
+            return; // a mirror that ended
+        };
+        if matches!(step, Step::Page { fetch, .. } | Step::Proof { fetch, .. } if fetch != mirror.fetch) {
+            return; // asked of a source the mirror has switched from
         }
         let outcome = match step {
-            Step::Page { piece } => self.page_answer(log, piece, answer, time),
-            Step::Proof { piece } => match answer {
+            Step::Page { piece, .. } => self.page_answer(log, piece, answer, time),
+            Step::Proof { piece, .. } => match answer {
                 Ok(Answer::Response(Response::ConsistencyProof { proof })) => {
                     if let Some(p) = self.piece(log, piece) {
                         p.state = PieceState::Ready(Some(proof));
@@ -501,9 +544,7 @@ impl<S: NodeStore> Core<S> {
             p.state = PieceState::Ready(None);
         } else {
             p.state = PieceState::Proving;
-            let (source, generation) = (mirror.source.clone(), mirror.generation);
-            let request = Request::ConsistencyProof { log, old_size: next, new_size: target_size };
-            self.call(source, request, Purpose::Mirror { log, generation, step: Step::Proof { piece } }, time);
+            self.fetch_proof(log, piece, next, time);
         }
         self.refill(log, time);
         Ok(())
@@ -660,17 +701,30 @@ impl<S: NodeStore> Core<S> {
     }
 
     /// Checkpoints offered to a mirror that ended: each no larger than the
-    /// log now held is compared with it; the largest other one is mirrored
-    /// next, and the rest wait with that mirror.
+    /// log now held is compared with it, smallest first; the largest other
+    /// one is mirrored next, and the rest wait with that mirror.
     fn take_offers(&mut self, mut offers: Vec<(SignedCheckpoint, SignatoryId)>, time: Time) {
         offers.sort_by_key(|(c, _)| c.body.size);
-        while let Some((checkpoint, source)) = offers.pop() {
-            let Some(owner) = self.agreement.owner_of(&checkpoint.body.log).map(|o| o.id.clone()) else { continue };
-            if self.mirrors.contains_key(&checkpoint.body.log) {
-                self.offer(&owner, checkpoint, &source, time);
-                continue;
+        let mut larger = Vec::new();
+        for (checkpoint, source) in offers {
+            let log = checkpoint.body.log;
+            let held = match self.store.reader().latest_checkpoint(&log) {
+                Ok(held) => held,
+                Err(e) => {
+                    self.note(Note::store(&e));
+                    return;
+                }
+            };
+            match held.filter(|h| checkpoint.body.size <= h.body.size) {
+                Some(held) => {
+                    self.compare_held(&held, &checkpoint);
+                }
+                None => larger.push((checkpoint, source)),
             }
-            self.on_checkpoint(&owner, checkpoint, &source, time);
+        }
+        while let Some((checkpoint, source)) = larger.pop() {
+            let Some(owner) = self.agreement.owner_of(&checkpoint.body.log).map(|o| o.id.clone()) else { continue };
+            self.offer(&owner, checkpoint, &source, time);
         }
     }
 
@@ -724,7 +778,7 @@ impl<S: NodeStore> Core<S> {
         };
         // A page may end inside the openings of its last entry: ask for that
         // entry again, unless it is the only one in the page.
-        let after = if openings.iter().any(|o| o.entry.index != last) { last } else { last + 1 };
+        let after = if openings.iter().any(|o| o.entry.index != last) { last } else { last.saturating_add(1) };
         let mut kept = false;
         for opening in openings {
             let Ok(entry) = self.store.reader().entry(&fetch.log, opening.entry.index) else { continue };

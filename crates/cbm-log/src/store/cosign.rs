@@ -132,6 +132,18 @@ impl Store {
         }
     }
 
+    /// Whether a checkpoint with exactly this body is stored.
+    ///
+    /// # Errors
+    /// On a database failure or a corrupt row.
+    pub fn holds_checkpoint_body(&self, body: &Checkpoint) -> Result<bool, StoreError> {
+        match self.find_checkpoint(body) {
+            Ok(_) => Ok(true),
+            Err(StoreError::NotFound(_) | StoreError::TooLargeToStore(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Whether a cosignature by `cosignature`'s witness of a checkpoint of
     /// its size is stored: then storing `cosignature` would change nothing
     /// (the first is kept).

@@ -31,6 +31,7 @@ pub trait ReadStore {
     fn cosignatures_at(&self, log: &LogId, size: u64) -> Result<Vec<Cosignature>, StoreError>;
     fn settled_size(&self, log: &LogId, threshold: u32) -> Result<u64, StoreError>;
     fn holds_checkpoint(&self, checkpoint: &SignedCheckpoint) -> Result<bool, StoreError>;
+    fn holds_checkpoint_body(&self, body: &Checkpoint) -> Result<bool, StoreError>;
     fn holds_receipt(&self, cosignature: &Cosignature) -> Result<bool, StoreError>;
     fn wants_evidence(&self, evidence: &EquivocationEvidence) -> Result<bool, StoreError>;
     fn evidence_page(&self, after: Option<&Digest>, max_bytes: usize) -> Result<EvidencePage, StoreError>;
@@ -90,6 +91,9 @@ impl ReadStore for Store {
     }
     fn holds_checkpoint(&self, checkpoint: &SignedCheckpoint) -> Result<bool, StoreError> {
         Store::holds_checkpoint(self, checkpoint)
+    }
+    fn holds_checkpoint_body(&self, body: &Checkpoint) -> Result<bool, StoreError> {
+        Store::holds_checkpoint_body(self, body)
     }
     fn holds_receipt(&self, cosignature: &Cosignature) -> Result<bool, StoreError> {
         Store::holds_receipt(self, cosignature)

@@ -29,6 +29,10 @@ use super::IdempotencyKey;
 use super::shared::Shared;
 use crate::client::{CallError, call};
 
+/// How often the core's thread, with nothing to do, looks whether the node
+/// is gone (dropped without [`super::Node::shutdown`]).
+const IDLE_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// What the node's tasks ask of the core's thread.
 pub(crate) enum Command {
     /// A peer's request that changes the store (a push, gossip).
@@ -37,8 +41,8 @@ pub(crate) enum Command {
     Publish { drafts: Vec<Draft>, key: Option<IdempotencyKey>, done: oneshot::Sender<Result<Published, PublishError>> },
     /// The operator wants the openings of `owner`'s entries from `start` on.
     FetchOpenings { owner: SignatoryId, start: u64, done: oneshot::Sender<()> },
-    /// The answer to a call the core made.
-    Answer { call: CallId, answer: Result<Answer, CallFailure> },
+    /// The answer to a call the core of `epoch` made.
+    Answer { epoch: u64, call: CallId, answer: Result<Answer, CallFailure> },
     /// A gossip round with every partner now.
     GossipNow,
     /// Stop, closing the store.
@@ -99,6 +103,7 @@ pub(crate) fn spawn(
             waiting: Waiting::default(),
             queue: VecDeque::new(),
             stopping: false,
+            epoch: 0,
             #[cfg(test)]
             panic_next: false,
         };
@@ -132,12 +137,15 @@ pub(crate) fn spawn(
                 Err(payload) => {
                     // A bug. The core's memory may be half changed; the store
                     // holds what was committed. The caller hears of the
-                    // panic, and the core starts again from the store.
+                    // panic, and the core starts again from the store as
+                    // after a restart: whoever waits on the old core is told
+                    // it stopped, and its calls' answers are not taken.
                     let panic = StoreError::panicked(&*payload);
                     error!("the node's core panicked, and starts again from its store: {panic}");
                     if let Some(done) = ticket.and_then(|t| driver.waiting.published.remove(&t)) {
                         let _ = done.send(Err(PublishError::Store(panic)));
                     }
+                    driver.forget();
                     match build(core.into_store()) {
                         Ok(again) => core = again,
                         Err(e) => {
@@ -160,51 +168,72 @@ struct Driver {
     waiting: Waiting,
     /// Inputs taken from the channel ahead of an [`Input::Continue`].
     queue: VecDeque<Input>,
-    /// Told to stop while draining the channel.
+    /// Told to stop.
     stopping: bool,
+    /// Bumped when the core is rebuilt after a panic.
+    epoch: u64,
     /// The next input is to panic ([`Command::Panic`]).
     #[cfg(test)]
     panic_next: bool,
 }
 
 impl Driver {
-    /// The next input: one queued, a command, or the core's timer; `None`
-    /// once told to stop.
+    /// The next input: the core's timer if it is due (before anything
+    /// queued, so a chain of deferred work never starves the timers), one
+    /// queued, or a command; `None` once told to stop or once the node is
+    /// gone.
     fn next_input(
         &mut self,
         commands: &mpsc::Receiver<Command>,
         timeout: Option<std::time::Duration>,
         began: &Instant,
     ) -> Option<Input> {
-        if self.stopping {
-            return None;
-        }
-        if let Some(input) = self.queue.pop_front() {
-            return Some(input);
-        }
-        let command = match timeout.map(|at| at.saturating_sub(began.elapsed())) {
-            Some(wait) if wait.is_zero() => return Some(Input::Timeout),
-            Some(wait) => match commands.recv_timeout(wait) {
+        loop {
+            if self.stopping || self.shared.strong_count() == 0 {
+                return None;
+            }
+            let wait = timeout.map(|at| at.saturating_sub(began.elapsed()));
+            if wait.is_some_and(|w| w.is_zero()) {
+                return Some(Input::Timeout);
+            }
+            if let Some(input) = self.queue.pop_front() {
+                return Some(input);
+            }
+            // Without a timer, wake now and then to see whether the node is gone.
+            let patience = wait.unwrap_or(IDLE_CHECK).min(IDLE_CHECK);
+            let command = match commands.recv_timeout(patience) {
                 Ok(command) => command,
-                Err(mpsc::RecvTimeoutError::Timeout) => return Some(Input::Timeout),
+                Err(mpsc::RecvTimeoutError::Timeout) if wait.is_some_and(|w| w <= patience) => {
+                    return Some(Input::Timeout);
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => continue,
                 Err(mpsc::RecvTimeoutError::Disconnected) => return None,
-            },
-            None => commands.recv().ok()?,
-        };
-        self.input(command)
+            };
+            if let Some(input) = self.input(command) {
+                return Some(input);
+            }
+        }
+    }
+
+    /// After a panic: everyone waiting on the core is told it stopped
+    /// (their senders are dropped), and what was queued for it is dropped.
+    fn forget(&mut self) {
+        self.waiting = Waiting { next: self.waiting.next, ..Waiting::default() };
+        self.queue.clear();
+        self.epoch += 1;
     }
 
     /// Queues every command waiting now.
     fn drain(&mut self, commands: &mpsc::Receiver<Command>) {
         while let Ok(command) = commands.try_recv() {
-            match self.input(command) {
-                Some(input) => self.queue.push_back(input),
-                None => self.stopping = true,
+            if let Some(input) = self.input(command) {
+                self.queue.push_back(input);
             }
         }
     }
 
-    /// The input a command makes; `None` to stop.
+    /// The input a command makes, if any: none for a stop (which marks the
+    /// driver stopping) or for an answer to a call of a core since rebuilt.
     fn input(&mut self, command: Command) -> Option<Input> {
         Some(match command {
             Command::Request { from, request, reply } => {
@@ -222,9 +251,17 @@ impl Driver {
                 self.waiting.done.insert(ticket, done);
                 Input::FetchOpenings { ticket, owner, start }
             }
-            Command::Answer { call, answer } => Input::Answer { call, answer },
+            Command::Answer { epoch, call, answer } => {
+                if epoch != self.epoch {
+                    return None;
+                }
+                Input::Answer { call, answer }
+            }
             Command::GossipNow => Input::GossipNow,
-            Command::Stop => return None,
+            Command::Stop => {
+                self.stopping = true;
+                return None;
+            }
             #[cfg(test)]
             Command::Panic { then } => {
                 self.panic_next = true;
@@ -261,7 +298,7 @@ impl Driver {
     /// as a command, entries prechecked on a blocking thread first.
     fn call(&self, call: CallId, to: SignatoryId, request: Request) {
         let Some(shared) = self.shared.upgrade() else { return };
-        let sender = self.sender.clone();
+        let (sender, epoch) = (self.sender.clone(), self.epoch);
         self.runtime.spawn(async move {
             let answer = match ask(&shared, &to, &request).await {
                 Ok(Response::Entries { entries }) => {
@@ -276,7 +313,7 @@ impl Driver {
                 Err(CallError::Refused { code, message }) => Err(CallFailure::Refused { code, message }),
                 Err(e) => Err(CallFailure::Failed(e.to_string())),
             };
-            let _ = sender.send(Command::Answer { call, answer });
+            let _ = sender.send(Command::Answer { epoch, call, answer });
         });
     }
 
@@ -310,10 +347,17 @@ impl Driver {
     }
 }
 
-/// One request to `peer`, on its live connection or a new one.
+/// One request to `peer`, on its live connection or a new one. A
+/// connection on which a request went unanswered is not used for the next:
+/// it may be dead (a peer that restarted), or one the peer does not serve
+/// requests on.
 async fn ask(shared: &Shared, peer: &SignatoryId, request: &Request) -> Result<Response, CallError> {
     let connection = shared.peers.connect(peer).await?;
-    call(&connection, request, shared.max_frame(), shared.limits.request_timeout).await
+    let answer = call(&connection, request, shared.max_frame(), shared.limits.request_timeout).await;
+    if matches!(answer, Err(CallError::Timeout(_) | CallError::Connection(_))) {
+        shared.peers.forget(peer, &connection);
+    }
+    answer
 }
 
 /// The answer for a request the core could not be asked (it has stopped).

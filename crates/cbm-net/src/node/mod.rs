@@ -54,6 +54,9 @@ pub struct NodeLimits {
     /// Requests per second one peer may make, over all its connections
     /// (bursts of one second).
     pub requests_per_second: u32,
+    /// Requests of one peer that change the store (pushes, gossip) waiting
+    /// for the node's core at once; over it, `RateLimited`.
+    pub core_requests_per_peer: usize,
     /// Longest wait for a request or a response.
     pub request_timeout: Duration,
     /// Most entries of a peer's log fetched and checked in one piece when
@@ -72,6 +75,7 @@ impl Default for NodeLimits {
             connection: ConnectionLimits::default(),
             max_connections_per_peer: 4,
             requests_per_second: 2000,
+            core_requests_per_peer: 64,
             request_timeout: Duration::from_secs(10),
             segment_entries: 16_384,
             mirror_deadline: Duration::from_secs(120),

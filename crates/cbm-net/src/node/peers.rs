@@ -155,6 +155,15 @@ impl Peers {
         live.insert(peer.clone(), connection.clone());
     }
 
+    /// Stops using `connection` for requests to `peer` (if it is the one in
+    /// use): the next request takes another, or dials anew.
+    pub(crate) fn forget(&self, peer: &SignatoryId, connection: &quinn::Connection) {
+        let mut live = self.live.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if live.get(peer).is_some_and(|c| c.stable_id() == connection.stable_id()) {
+            live.remove(peer);
+        }
+    }
+
     /// Counts an incoming, authenticated connection from `peer`. At the cap
     /// the new connection supersedes the oldest, which is closed: a peer
     /// that restarts (its old connections dead but not yet timed out) is

@@ -6,7 +6,7 @@ use std::sync::{Mutex, mpsc};
 
 use cbm_log::agreement::Agreement;
 use cbm_log::store::{Store, StoreError};
-use cbm_wire::{Request, Response, SignatoryId, Timestamp};
+use cbm_wire::{ErrorCode, Request, Response, SignatoryId, Timestamp};
 use tokio::sync::{oneshot, watch};
 
 use super::NodeLimits;
@@ -32,6 +32,8 @@ pub(crate) struct Shared {
     commands: mpsc::Sender<Command>,
     /// How each gossip partner answered the last round, and when it last did.
     contacts: Mutex<HashMap<SignatoryId, Contact>>,
+    /// Each peer's requests waiting for the core.
+    at_core: Mutex<HashMap<SignatoryId, usize>>,
     /// Bumped on every change of the store; status waiters watch it.
     changes: watch::Sender<u64>,
 }
@@ -58,6 +60,7 @@ impl Shared {
             readers,
             commands,
             contacts: Mutex::new(HashMap::new()),
+            at_core: Mutex::new(HashMap::new()),
             changes: watch::Sender::new(0),
         }
     }
@@ -67,13 +70,40 @@ impl Shared {
         self.commands.send(command).is_ok()
     }
 
-    /// Has the core answer `peer`'s request.
+    /// Has the core answer `peer`'s request. A peer has at most
+    /// [`NodeLimits::core_requests_per_peer`] requests waiting for the core
+    /// (which does one thing at a time): over that, `RateLimited`.
     pub(crate) async fn ask_core(&self, from: SignatoryId, request: Request) -> Response {
-        let (reply, answer) = oneshot::channel();
-        if !self.command(Command::Request { from, request, reply }) {
-            return stopped();
+        let cap = self.limits.core_requests_per_peer;
+        let admitted = {
+            let mut at_core = self.at_core.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let waiting = at_core.entry(from.clone()).or_default();
+            let room = *waiting < cap;
+            if room {
+                *waiting += 1;
+            }
+            room
+        };
+        if !admitted {
+            let why = "too many of your requests wait for this node; send them later";
+            return cbm_core::serve::error(ErrorCode::RateLimited, why);
         }
-        answer.await.unwrap_or_else(|_| stopped())
+        let peer = from.clone();
+        let (reply, answer) = oneshot::channel();
+        let response = if self.command(Command::Request { from, request, reply }) {
+            match tokio::time::timeout(self.limits.request_timeout, answer).await {
+                Ok(Ok(response)) => response,
+                Ok(Err(_)) => stopped(),
+                Err(_) => cbm_core::serve::error(ErrorCode::Internal, "the node did not answer in time"),
+            }
+        } else {
+            stopped()
+        };
+        let mut at_core = self.at_core.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(waiting) = at_core.get_mut(&peer) {
+            *waiting = waiting.saturating_sub(1);
+        }
+        response
     }
 
     /// Notes how `peer` answered a gossip round that ended at `at`.
