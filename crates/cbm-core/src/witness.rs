@@ -19,10 +19,10 @@
 //! kept) and is taken up when it ends — compared with the tree then held,
 //! or mirrored next; one of the mirror's size with another root is
 //! evidence at once. The mirror's own checkpoint offered by another source
-//! makes that source an alternative: once the mirror has run
-//! [`crate::CoreConfig::request_timeout`] on one source, it fetches the
-//! rest from the next (and so on, every request timeout, while there are
-//! alternatives), keeping every piece it has — so a relay that serves
+//! makes that source an alternative: when its source fails it, or once it
+//! has run [`crate::CoreConfig::request_timeout`] on one source, the mirror
+//! fetches the rest from the next (and so on, every request timeout, while
+//! there are alternatives), keeping every piece it has — so a relay that serves
 //! slowly holds a log up for no longer than that, and no source, however
 //! often it offers, can make the mirror lose what it fetched. Every mirror
 //! ends by [`crate::CoreConfig::mirror_deadline`]; what it staged stays
@@ -497,7 +497,19 @@ impl<S: NodeStore> Core<S> {
         };
         match outcome {
             Ok(()) => self.stage_when_ready(log),
-            Err(why) => self.end_mirror(log, Some(why), time),
+            Err(why) => self.source_failed(log, why, time),
+        }
+    }
+
+    /// The mirror's source failed it (no answer, or one that does not fit):
+    /// the rest is fetched from the next alternative, or, with none, the
+    /// mirror ends.
+    fn source_failed(&mut self, log: LogId, why: String, time: Time) {
+        if self.mirrors.get(&log).is_some_and(|m| !m.alternatives.is_empty()) {
+            self.note(Note::Dropped { log, why: format!("{why}; asking another source") });
+            self.switch_source(log, time);
+        } else {
+            self.end_mirror(log, Some(why), time);
         }
     }
 
