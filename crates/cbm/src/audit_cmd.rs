@@ -1,15 +1,18 @@
 //! `cbm audit` of a bundle or a data directory, and `cbm fsck` of a store.
 
-use std::io::Read as _;
+use std::collections::{BTreeSet, HashMap};
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use cbm_log::audit::Verdict;
+use cbm_log::audit::{AuditReport, Verdict};
+use cbm_log::bundle::BundleReader;
 use cbm_log::store::Store;
-use cbm_wire::{AgreementHash, Timestamp};
+use cbm_wire::{AgreementHash, BundleRecord, Checkpoint, Roster, SignatoryId, Timestamp};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::{node_cmd, now, pin, report};
+use crate::{html, node_cmd, now, pin, report};
 
 /// The exit code of an audit's verdict: 0 ok, 1 findings, 2 invalid.
 fn verdict_code(verdict: Verdict) -> ExitCode {
@@ -32,14 +35,28 @@ fn byte_bar(len: u64, what: &str) -> ProgressBar {
     bar
 }
 
+/// How an audit reports.
+#[derive(Debug)]
+pub(crate) struct Output {
+    /// JSON on standard output instead of the human view.
+    pub(crate) json: bool,
+    /// Also an HTML page, written to this new file.
+    pub(crate) html: Option<PathBuf>,
+}
+
 /// Audits the bundle at `path` as of `at` (now if absent), pinned to
-/// `expected` if given, and prints the report.
+/// `expected` if given, and prints the report (and writes its page).
 pub(crate) fn audit(
-    path: &std::path::Path,
-    json: bool,
+    path: &Path,
+    output: &Output,
     expected: Option<AgreementHash>,
     at: Option<Timestamp>,
 ) -> Result<ExitCode> {
+    if let Some(html) = &output.html
+        && html.exists()
+    {
+        anyhow::bail!("{} exists: the report is never written over a file", html.display());
+    }
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let bar = byte_bar(len, "auditing");
@@ -48,16 +65,73 @@ pub(crate) fn audit(
         cbm_log::audit::audit(input, expected.as_ref(), at.unwrap_or_else(now), |bytes| bar.set_position(bytes));
     bar.finish_and_clear();
     pin::warn_if_unpinned(expected.as_ref());
-    if json {
+    if output.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", report::render(&report));
     }
+    if let Some(html) = &output.html {
+        write_page(path, &report, html)?;
+        if !output.json {
+            println!("\nthe report as a page: {}", html.display());
+        }
+    }
     Ok(verdict_code(report.verdict))
 }
 
+/// Writes the page of `report`, the audit of the bundle at `bundle`, to
+/// the new file `html`: the bundle is read once more for its roster and
+/// for what the page draws of each split view.
+pub(crate) fn write_page(bundle: &Path, report: &AuditReport, html: &Path) -> Result<()> {
+    let (roster, forks) = read_for_page(bundle, report).with_context(|| format!("reading {}", bundle.display()))?;
+    let page = html::render(report, roster.as_ref(), &forks);
+    cbm_net::files::write_new(html, cbm_net::files::Readers::Anyone, |out| out.write_all(page.as_bytes()))
+        .with_context(|| format!("writing {}", html.display()))
+}
+
+/// The bundle's roster, and a fork for each item of evidence against a
+/// signatory the audit found equivocating, with who cosigned each side.
+fn read_for_page(bundle: &Path, report: &AuditReport) -> Result<(Option<Roster>, Vec<html::Fork>)> {
+    let equivocators: Vec<SignatoryId> =
+        report.signatories.iter().filter(|s| s.judged.equivocated).filter_map(|s| s.signatory.clone()).collect();
+    let reader = BundleReader::new(std::io::BufReader::new(std::fs::File::open(bundle)?));
+    let (mut roster, mut evidence) = (None::<cbm_wire::SignedRoster>, Vec::new());
+    let mut cosigners: HashMap<Checkpoint, Vec<SignatoryId>> = HashMap::new();
+    let mut logs = BTreeSet::new();
+    for record in reader {
+        let Ok(record) = record else { break };
+        match record {
+            BundleRecord::Roster { roster: signed } => {
+                let hash = signed.roster.agreement_hash();
+                logs = equivocators.iter().map(|id| cbm_wire::LogId::derive(&hash, id)).collect();
+                roster = Some(signed);
+            }
+            BundleRecord::Cosignature { cosignature } if logs.contains(&cosignature.body.checkpoint.log) => {
+                let witnesses = cosigners.entry(cosignature.body.checkpoint).or_default();
+                if !witnesses.contains(&cosignature.body.witness) {
+                    witnesses.push(cosignature.body.witness);
+                }
+            }
+            BundleRecord::Evidence { evidence: item } => evidence.push(item),
+            _ => {}
+        }
+    }
+    let forks = match &roster {
+        Some(signed) => evidence
+            .iter()
+            .filter(|item| !matches!(item, cbm_wire::EquivocationEvidence::OutOfTimeOrder { .. }))
+            .filter_map(|item| {
+                let owner = cbm_log::evidence::verify_evidence(&signed.roster, item).ok()?;
+                equivocators.contains(&owner).then(|| html::Fork::of(owner, item, &cosigners))
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok((roster.map(|r| r.roster), forks))
+}
+
 /// Checks the store at `path`: exit 0 if sound, 1 if it has problems.
-pub(crate) fn fsck(path: &std::path::Path, json: bool) -> Result<ExitCode> {
+pub(crate) fn fsck(path: &Path, json: bool) -> Result<ExitCode> {
     if !path.exists() {
         anyhow::bail!("{} does not exist", path.display());
     }
@@ -93,23 +167,19 @@ pub(crate) fn fsck(path: &std::path::Path, json: bool) -> Result<ExitCode> {
 /// Audits a node's data directory: its store is read (never written, so a
 /// running node is not disturbed) into a temporary bundle, which is audited.
 pub(crate) fn audit_data_dir(
-    dir: &std::path::Path,
-    roster: &std::path::Path,
-    json: bool,
+    dir: &Path,
+    roster: &Path,
+    output: &Output,
     expected: Option<AgreementHash>,
     at: Option<Timestamp>,
 ) -> Result<ExitCode> {
     let bundle = export_data_dir(dir, roster, true)?;
-    audit(bundle.path(), json, expected, at)
+    audit(bundle.path(), output, expected, at)
 }
 
 /// Exports the store of the node data directory `dir`, read-only, under the
 /// roster at `roster` into a temporary bundle (private unless `public`).
-pub(crate) fn export_data_dir(
-    dir: &std::path::Path,
-    roster: &std::path::Path,
-    public: bool,
-) -> Result<tempfile::NamedTempFile> {
+pub(crate) fn export_data_dir(dir: &Path, roster: &Path, public: bool) -> Result<tempfile::NamedTempFile> {
     let signed = node_cmd::read_roster(roster)?;
     let agreement = cbm_log::agreement::Agreement::adopt(&signed).context("the roster is not adopted")?;
     let path = dir.join("store.db");

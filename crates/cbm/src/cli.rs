@@ -51,7 +51,8 @@ pub(crate) enum Command {
         after_help = "Examples:\n  cbm audit bundle.cbor --roster roster.cbm   # pin the agreement you expect\n  \
                             cbm audit bundle.cbor --json --agreement-hash 3f2a…\n  \
                             cbm audit ar-0.proof --roster roster.cbm\n  \
-                            cbm audit ar/ --roster roster.cbm   # a node's data directory"
+                            cbm audit ar/ --roster roster.cbm   # a node's data directory\n  \
+                            cbm audit bundle.cbor --html report.html   # the grid, matrix and timelines, one file"
     )]
     Audit {
         /// A bundle, a single-entry proof, or a node's data directory (with
@@ -62,6 +63,12 @@ pub(crate) enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Also write the report as one self-contained HTML page to this
+        /// file (never overwritten): a signatory × period grid, who
+        /// acknowledged whom, a timeline per declaration, and each split
+        /// view as a fork.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
         /// Judge deadlines as of this time (RFC 3339) instead of now.
         #[arg(long)]
         at: Option<Timestamp>,

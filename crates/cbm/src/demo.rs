@@ -112,6 +112,8 @@ struct Demo {
     clock: Arc<ManualClock>,
     nodes: Vec<Option<Node>>,
     dir: PathBuf,
+    /// Where the audit's page goes.
+    page: PathBuf,
 }
 
 impl Demo {
@@ -184,7 +186,15 @@ pub(crate) async fn run(dir: Option<PathBuf>) -> Result<Verdict> {
         let config = agreement.node_config(index, store, Arc::clone(&clock) as _, None)?;
         nodes.push(Some(Node::start(config).await?));
     }
-    let mut demo = Demo { agreement, clock, nodes, dir };
+    // The page outlives a temporary directory: it goes to the system's
+    // temporary directory then, under a name of its own.
+    let page = if kept {
+        dir.join("report.html")
+    } else {
+        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis();
+        std::env::temp_dir().join(format!("cbm-demo-report-{stamp}-{}.html", std::process::id()))
+    };
+    let mut demo = Demo { agreement, clock, nodes, dir, page };
     let result = tell(&mut demo, &story).await;
     story.bar.finish_and_clear();
     let dir = demo.dir.clone();
@@ -373,6 +383,12 @@ async fn tell(demo: &mut Demo, story: &Story) -> Result<Verdict> {
          bundle and the roster reaches the same verdict."
     );
     as_the_story_expects(&report)?;
+    crate::audit_cmd::write_page(&bundle, &report, &demo.page)?;
+    println!(
+        "\nThe same report as a page, with the grid of periods, who acknowledged whom, the timelines and \
+              the split view drawn: {} (open it in a browser)",
+        demo.page.display()
+    );
     Ok(report.verdict)
 }
 

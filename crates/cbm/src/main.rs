@@ -11,6 +11,7 @@ mod audit_cmd;
 mod cli;
 mod declare_cmd;
 mod demo;
+mod html;
 mod keygen_cmd;
 mod keys;
 mod log_cmd;
@@ -71,15 +72,22 @@ fn run(command: Command) -> Result<ExitCode> {
             // The demo's findings are its point; it succeeded.
             Ok(ExitCode::SUCCESS)
         }
-        Command::Audit { bundle, pin, json, at } => {
+        Command::Audit { bundle, pin, json, html, at } => {
             let expected = pin.expected()?;
+            let output = audit_cmd::Output { json, html };
             if bundle.is_dir() {
                 let roster = pin.roster.context("auditing a data directory needs its roster: add --roster FILE")?;
-                audit_cmd::audit_data_dir(&bundle, &roster, json, expected, at)
+                audit_cmd::audit_data_dir(&bundle, &roster, &output, expected, at)
             } else if let Some(proof) = proof_cmd::read_proof(&bundle) {
+                if output.html.is_some() {
+                    anyhow::bail!(
+                        "--html draws the report of a bundle, and {} is a single-entry proof",
+                        bundle.display()
+                    );
+                }
                 proof_cmd::check_proof(&proof, json, expected)
             } else {
-                audit_cmd::audit(&bundle, json, expected, at)
+                audit_cmd::audit(&bundle, &output, expected, at)
             }
         }
         Command::Log(args) => log_cmd::run(args),

@@ -95,6 +95,10 @@ fn run_seeds(from: u64, seeds: u64) -> ExitCode {
         .into_par_iter()
         .map(|seed| {
             let outcome = run(seed, &Config::faulty());
+            if let Some(v) = &outcome.violation {
+                // Said at once: a long campaign need not end to be read.
+                eprintln!("seed {seed} failed: {v}");
+            }
             let n = done.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_multiple_of(100) {
                 eprintln!("{n} of {seeds} seeds run");

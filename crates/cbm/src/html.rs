@@ -1,0 +1,514 @@
+//! The audit as one self-contained HTML page (`cbm audit --html`): the
+//! verdict and findings in words, a signatory × period grid, who
+//! acknowledged whom and how fast, a timeline per scheduled entry, and each
+//! equivocation drawn as a fork with who cosigned which branch. No script,
+//! no external asset: a content security policy forbids loading anything.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+
+use cbm_log::audit::{AuditReport, Verdict};
+use cbm_log::calendar::{due_at, period_label, period_start};
+use cbm_log::schedule::{AckSummary, PeriodReport, PeriodStatus};
+use cbm_log::words::span_words;
+use cbm_wire::{Checkpoint, EquivocationEvidence, Roster, Schedule, SignatoryId, Timestamp};
+
+/// An equivocation as the bundle shows it: the two checkpoints that cannot
+/// both be honest, and who cosigned each.
+#[derive(Debug)]
+pub(crate) struct Fork {
+    pub(crate) owner: SignatoryId,
+    pub(crate) sides: [(Checkpoint, Vec<SignatoryId>); 2],
+}
+
+impl Fork {
+    /// The fork `evidence` shows against `owner`, with the cosigners each
+    /// side had in the bundle (`cosigners` of each checkpoint body).
+    pub(crate) fn of(
+        owner: SignatoryId,
+        evidence: &EquivocationEvidence,
+        cosigners: &HashMap<Checkpoint, Vec<SignatoryId>>,
+    ) -> Self {
+        let (a, b) = match evidence {
+            EquivocationEvidence::SameSize { first, second } => (&first.body, &second.body),
+            EquivocationEvidence::Inconsistent { older, newer, .. } => (&older.body, &newer.body),
+            EquivocationEvidence::OutOfTimeOrder { smaller, larger } => (&smaller.body, &larger.body),
+        };
+        let side = |body: &Checkpoint| (body.clone(), cosigners.get(body).cloned().unwrap_or_default());
+        Self { owner, sides: [side(a), side(b)] }
+    }
+}
+
+/// The page for `report`, under `roster` (the bundle's, if it was read).
+pub(crate) fn render(report: &AuditReport, roster: Option<&Roster>, forks: &[Fork]) -> String {
+    let mut page = String::with_capacity(64 << 10);
+    let title = report.agreement.as_deref().unwrap_or("an unreadable bundle");
+    let _ = write!(
+        page,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\
+         <meta name=\"viewport\" content=\"width=device-width\"><title>Audit of {}</title><style>{STYLE}</style></head>\
+         <body data-verdict=\"{}\">",
+        escape(title),
+        verdict_name(report.verdict)
+    );
+    header(&mut page, report, title);
+    if report.verdict == Verdict::Invalid {
+        let _ = write!(page, "<section id=\"problems\"><h2>Why the bundle cannot be trusted</h2><ul>");
+        for problem in &report.problems {
+            let _ = write!(page, "<li>{}</li>", escape(problem));
+        }
+        let _ = write!(
+            page,
+            "</ul><p>Obligations are not judged on a bundle that cannot be trusted: nobody is accused on it.</p></section>"
+        );
+    }
+    findings(&mut page, report);
+    if let Some(roster) = roster
+        && report.verdict != Verdict::Invalid
+    {
+        for schedule in &roster.schedules {
+            grid(&mut page, report, roster, schedule);
+        }
+        matrix(&mut page, report, roster);
+        for schedule in &roster.schedules {
+            timeline(&mut page, report, roster, schedule);
+        }
+    }
+    if !forks.is_empty() {
+        fork_section(&mut page, forks);
+    }
+    let _ = writeln!(page, "</body></html>");
+    page
+}
+
+fn verdict_name(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Ok => "ok",
+        Verdict::Findings => "findings",
+        Verdict::Invalid => "invalid",
+    }
+}
+
+fn header(page: &mut String, report: &AuditReport, title: &str) {
+    let verdict = crate::report::verdict_word(report.verdict);
+    let _ = write!(
+        page,
+        "<header><h1>Audit of {}</h1><p class=\"verdict {}\" id=\"verdict\">{verdict}</p>",
+        escape(title),
+        verdict_name(report.verdict)
+    );
+    if let Some(hash) = &report.agreement_hash {
+        let pin = if report.pinned {
+            "pinned: this is the agreement the auditor expected"
+        } else {
+            "UNPINNED: this shows only that some roster, adopted by its own keys, says so"
+        };
+        let _ = write!(page, "<p id=\"agreement\">agreement hash <code>{hash}</code> ({pin})</p>");
+    }
+    let _ = write!(page, "<p>judged as of {} · {} records read</p></header>", report.now, report.records);
+}
+
+fn findings(page: &mut String, report: &AuditReport) {
+    let _ = write!(page, "<section id=\"findings\"><h2>Findings</h2>");
+    if report.findings.is_empty() {
+        let _ = write!(page, "<p>None: every obligation was met.</p>");
+    } else {
+        let _ = write!(page, "<ul>");
+        for finding in &report.findings {
+            let _ = write!(
+                page,
+                "<li data-kind=\"{}\" data-party=\"{}\">{}</li>",
+                escape(
+                    &serde_json::to_value(finding.kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                ),
+                finding.party,
+                escape(&finding.text)
+            );
+        }
+        let _ = write!(page, "</ul>");
+    }
+    let _ = write!(page, "</section>");
+}
+
+/// A period's state as a class name, a symbol (colour is not the only
+/// cue) and a word.
+fn state(status: PeriodStatus) -> (&'static str, &'static str, &'static str) {
+    match status {
+        PeriodStatus::OnTime => ("on-time", "✓", "on time"),
+        PeriodStatus::Late => ("late", "!", "late"),
+        PeriodStatus::Missing => ("missing", "✗", "missing"),
+        PeriodStatus::Pending => ("pending", "…", "pending: not yet due"),
+        PeriodStatus::Suspended => ("suspended", "S", "suspended"),
+        PeriodStatus::Withdrawn => ("withdrawn", "W", "withdrawn"),
+        PeriodStatus::Early => ("early", "E", "delivered before the period began"),
+    }
+}
+
+/// The signatory × period grid of one schedule.
+fn grid(page: &mut String, report: &AuditReport, roster: &Roster, schedule: &Schedule) {
+    let topic = schedule.topic.as_str();
+    let periods = periods_of(report, topic);
+    let Some(last) = periods.values().flat_map(|p| p.keys()).max().copied() else { return };
+    let _ = write!(
+        page,
+        "<section class=\"grid\" data-topic=\"{}\"><h2>{} declarations, period by period</h2><table class=\"grid\"><thead><tr><th>signatory</th>",
+        escape(topic),
+        escape(topic)
+    );
+    for period in 0..=last {
+        let _ = write!(page, "<th>{}</th>", escape(&label(schedule, period)));
+    }
+    let _ = write!(page, "</tr></thead><tbody>");
+    for signatory in &roster.signatories {
+        let _ = write!(page, "<tr><th>{}</th>", signatory.id);
+        for period in 0..=last {
+            match periods.get(&signatory.id).and_then(|p| p.get(&period)) {
+                Some(report) => {
+                    let (class, symbol, word) = state(report.status);
+                    let mut tip =
+                        format!("{} {}: {word}; due {}", signatory.id, label(schedule, period), words(report.due));
+                    if let Some(delivered) = report.delivered {
+                        let _ = write!(tip, "; received by the quorum {}", words(delivered));
+                    }
+                    let _ = write!(
+                        page,
+                        "<td class=\"cell {class}\" data-signatory=\"{}\" data-period=\"{}\" data-state=\"{class}\" title=\"{}\">{symbol}</td>",
+                        signatory.id,
+                        escape(&label(schedule, period)),
+                        escape(&tip)
+                    );
+                }
+                None => {
+                    let _ = write!(
+                        page,
+                        "<td class=\"cell none\" data-signatory=\"{}\" data-period=\"{}\" data-state=\"none\"></td>",
+                        signatory.id,
+                        escape(&label(schedule, period))
+                    );
+                }
+            }
+        }
+        let _ = write!(page, "</tr>");
+    }
+    let _ = write!(page, "</tbody></table><p class=\"legend\">");
+    for status in [
+        PeriodStatus::OnTime,
+        PeriodStatus::Late,
+        PeriodStatus::Missing,
+        PeriodStatus::Pending,
+        PeriodStatus::Suspended,
+        PeriodStatus::Withdrawn,
+        PeriodStatus::Early,
+    ] {
+        let (class, symbol, word) = state(status);
+        let _ = write!(page, "<span class=\"cell {class}\">{symbol}</span> {} ", escape(word));
+    }
+    let _ = write!(
+        page,
+        "— judged on the date the quorum received each declaration, not on the sender's clock.</p></section>"
+    );
+}
+
+/// Per signatory, per period, the report of `topic`.
+fn periods_of<'a>(report: &'a AuditReport, topic: &str) -> BTreeMap<SignatoryId, BTreeMap<u64, &'a PeriodReport>> {
+    let mut all: BTreeMap<SignatoryId, BTreeMap<u64, &PeriodReport>> = BTreeMap::new();
+    for s in &report.signatories {
+        let Some(who) = &s.signatory else { continue };
+        for p in s.judged.periods.iter().filter(|p| p.topic.as_str() == topic) {
+            all.entry(who.clone()).or_default().insert(p.period, p);
+        }
+    }
+    all
+}
+
+/// Who acknowledged whom, and how fast: authors down, recipients across.
+fn matrix(page: &mut String, report: &AuditReport, roster: &Roster) {
+    let longest_window = roster.schedules.iter().map(|s| s.ack_window.0).max().unwrap_or(0).max(1);
+    let _ = write!(
+        page,
+        "<section id=\"acknowledgements\"><h2>Who acknowledged whom</h2><p>Each cell: how the recipient (across) \
+         acknowledged the author's (down) scheduled entries, and its mean delay from publication to receipt; the \
+         darker, the slower, against the acknowledgement window.</p><table class=\"matrix\"><thead><tr><th>author \\ recipient</th>"
+    );
+    for signatory in &roster.signatories {
+        let _ = write!(page, "<th>{}</th>", signatory.id);
+    }
+    let _ = write!(page, "</tr></thead><tbody>");
+    for author in &report.signatories {
+        let Some(id) = &author.signatory else { continue };
+        let _ = write!(page, "<tr><th>{id}</th>");
+        for recipient in &roster.signatories {
+            let summary = author.judged.acknowledgements.iter().find(|a| a.recipient == recipient.id);
+            match summary {
+                None => {
+                    let _ = write!(
+                        page,
+                        "<td class=\"ack none\" data-author=\"{id}\" data-recipient=\"{}\" data-state=\"none\"></td>",
+                        recipient.id
+                    );
+                }
+                Some(summary) => {
+                    let (class, text) = ack_cell(summary);
+                    let ratio = summary.mean_delay.map_or(0.0, |d| (d.0 as f64 / longest_window as f64).min(1.0));
+                    let lightness = 92.0 - 45.0 * ratio;
+                    let _ = write!(
+                        page,
+                        "<td class=\"ack {class}\" data-author=\"{id}\" data-recipient=\"{}\" data-state=\"{class}\" \
+                         style=\"background:hsl({} 60% {lightness:.0}%)\" title=\"{} in time, {} late, {} missing, {} pending\">{}</td>",
+                        recipient.id,
+                        match class {
+                            "in-time" => 140,
+                            "pending" => 210,
+                            "late" => 40,
+                            _ => 0,
+                        },
+                        summary.in_time,
+                        summary.late,
+                        summary.missing,
+                        summary.pending,
+                        escape(&text)
+                    );
+                }
+            }
+        }
+        let _ = write!(page, "</tr>");
+    }
+    let _ = write!(page, "</tbody></table></section>");
+}
+
+/// A recipient's acknowledgements of one author: the worst state, and what
+/// to show.
+fn ack_cell(summary: &AckSummary) -> (&'static str, String) {
+    let class = if summary.missing > 0 {
+        "missing"
+    } else if summary.late > 0 {
+        "late"
+    } else if summary.in_time > 0 {
+        "in-time"
+    } else {
+        "pending"
+    };
+    let counts: Vec<String> = [
+        (summary.in_time, "in time"),
+        (summary.late, "late"),
+        (summary.missing, "missing"),
+        (summary.pending, "pending"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, word)| format!("{n} {word}"))
+    .collect();
+    let text = match summary.mean_delay {
+        Some(mean) => format!("{} · mean {}", counts.join(", "), span_words(mean)),
+        None => counts.join(", "),
+    };
+    (class, text)
+}
+
+/// One scheduled entry per row: the period from its start to its due date,
+/// the moment the quorum received the declaration, and the
+/// acknowledgement window that opened then.
+fn timeline(page: &mut String, report: &AuditReport, roster: &Roster, schedule: &Schedule) {
+    let topic = schedule.topic.as_str();
+    let periods = periods_of(report, topic);
+    let rows: Vec<(&SignatoryId, &PeriodReport)> = roster
+        .signatories
+        .iter()
+        .flat_map(|s| periods.get(&s.id).into_iter().flat_map(move |p| p.values().map(move |r| (&s.id, *r))))
+        .collect();
+    let Some(first) = rows.iter().filter_map(|(_, r)| period_start(schedule, r.period)).min() else { return };
+    let end = rows
+        .iter()
+        .map(|(_, r)| r.delivered.unwrap_or(r.due).max(r.due).0.saturating_add(schedule.ack_window.0))
+        .max()
+        .unwrap_or(first.0)
+        .max(report.now.0.min(first.0.saturating_add(400 * 86_400_000)));
+    let span = (end.saturating_sub(first.0)).max(1) as f64;
+    let (width, row, left) = (900.0, 22.0, 130.0);
+    let x = |t: Timestamp| left + (t.0.saturating_sub(first.0)) as f64 / span * (width - left - 10.0);
+    let height = row * rows.len() as f64 + 40.0;
+    let _ = write!(
+        page,
+        "<section class=\"timeline\" data-topic=\"{}\"><h2>{} declarations in time</h2><p>Grey: the period, from its start to \
+         its due date. Dot: when the quorum received the declaration (its colour is the period's state). Pale band: the \
+         acknowledgement window that opened then.</p><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
+         role=\"img\" aria-label=\"timeline\">",
+        escape(topic),
+        escape(topic)
+    );
+    // An axis: each period's start, labelled, above the rows.
+    let last = rows.iter().map(|(_, r)| r.period).max().unwrap_or(0);
+    for period in 0..=last {
+        let Some(start) = period_start(schedule, period) else { continue };
+        let _ = write!(
+            page,
+            "<line class=\"tick\" x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"14\" y2=\"{1:.0}\"/><text class=\"tick\" x=\"{0:.1}\" y=\"11\">{2}</text>",
+            x(start),
+            height,
+            escape(&label(schedule, period))
+        );
+    }
+    for (n, (who, report)) in rows.iter().enumerate() {
+        let y = 20.0 + row * n as f64;
+        let (class, _, word) = state(report.status);
+        let start = period_start(schedule, report.period).unwrap_or(first);
+        let due = due_at(schedule, report.period).unwrap_or(report.due);
+        let _ = write!(
+            page,
+            "<g class=\"entry {class}\" data-signatory=\"{who}\" data-period=\"{}\"><text x=\"4\" y=\"{:.0}\">{who} {}</text>\
+             <line class=\"period\" x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{:.0}\" y2=\"{:.0}\"/>",
+            escape(&label(schedule, report.period)),
+            y + 12.0,
+            escape(&label(schedule, report.period)),
+            x(start),
+            x(due),
+            y + 8.0,
+            y + 8.0
+        );
+        if let Some(delivered) = report.delivered {
+            let window_end = Timestamp(delivered.0.saturating_add(schedule.ack_window.0));
+            let _ = write!(
+                page,
+                "<rect class=\"window\" x=\"{:.1}\" y=\"{:.0}\" width=\"{:.1}\" height=\"10\"/><circle class=\"{class}\" cx=\"{:.1}\" cy=\"{:.0}\" r=\"5\"><title>{}: {word}, received {}</title></circle>",
+                x(delivered),
+                y + 3.0,
+                (x(window_end) - x(delivered)).max(1.0),
+                x(delivered),
+                y + 8.0,
+                escape(&format!("{who} {}", label(schedule, report.period))),
+                escape(&words(delivered))
+            );
+        }
+        let _ = write!(page, "</g>");
+    }
+    let _ = write!(page, "</svg></section>");
+}
+
+/// Each equivocation as a fork: one log, two branches, and who cosigned each.
+fn fork_section(page: &mut String, forks: &[Fork]) {
+    let _ = write!(
+        page,
+        "<section id=\"equivocation\"><h2>Split views</h2><p>Each signatory below signed two checkpoints of its one log that \
+         cannot both be honest: it showed different parties different records. Each branch names who cosigned it — who \
+         was shown that view.</p>"
+    );
+    for fork in forks {
+        let _ = write!(
+            page,
+            "<svg class=\"fork\" data-owner=\"{}\" xmlns=\"http://www.w3.org/2000/svg\" width=\"900\" height=\"140\" role=\"img\" aria-label=\"fork\">",
+            fork.owner
+        );
+        let _ = write!(
+            page,
+            "<text x=\"4\" y=\"64\">{}'s log</text><line class=\"trunk\" x1=\"90\" y1=\"60\" x2=\"200\" y2=\"60\"/>",
+            fork.owner
+        );
+        for (n, (body, cosigners)) in fork.sides.iter().enumerate() {
+            let y = if n == 0 { 25.0 } else { 105.0 };
+            let seen = if cosigners.is_empty() {
+                "no cosignature in this bundle".to_owned()
+            } else {
+                format!("cosigned by {}", cosigners.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))
+            };
+            let root = body.root.to_string();
+            let _ = write!(
+                page,
+                "<line class=\"branch\" x1=\"200\" y1=\"60\" x2=\"300\" y2=\"{y}\"/><g class=\"side\" data-size=\"{}\" data-root=\"{root}\">\
+                 <text x=\"310\" y=\"{:.0}\">size {} · root {}… · signed {}</text><text class=\"seen\" x=\"310\" y=\"{:.0}\">{}</text></g>",
+                body.size,
+                y - 2.0,
+                body.size,
+                &root[..root.len().min(12)],
+                words(body.timestamp),
+                y + 14.0,
+                escape(&seen)
+            );
+        }
+        let _ = write!(page, "</svg>");
+    }
+    let _ = write!(page, "</section>");
+}
+
+fn label(schedule: &Schedule, period: u64) -> String {
+    period_label(schedule, period).unwrap_or_else(|| format!("period {period}"))
+}
+
+/// A time to the minute, in UTC.
+fn words(at: Timestamp) -> String {
+    cbm_log::words::time_words(at)
+}
+
+/// Text made safe for HTML content and attributes.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#1c1c1c;padding:0 1em}\
+h1{font-size:1.6em;margin:.2em 0}h2{font-size:1.2em;margin-top:1.8em}code{font-size:.85em;word-break:break-all}\
+.verdict{display:inline-block;padding:.2em .8em;border-radius:4px;font-weight:700;color:#fff}\
+.verdict.ok{background:#2e7d32}.verdict.findings{background:#b26a00}.verdict.invalid{background:#b71c1c}\
+table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #ccc;padding:.25em .5em;text-align:center}\
+th{background:#f4f4f4;font-weight:600}.cell{min-width:3em;font-weight:700}\
+.on-time{background:#c8e6c9;color:#1b5e20}.late{background:#ffe0b2;color:#8a4b00}.missing{background:#ffcdd2;color:#8e0000}\
+.pending{background:#e3f2fd;color:#0d47a1}.suspended{background:#eeeeee;color:#424242}.withdrawn{background:#e0e0e0;color:#212121}\
+.early{background:#f8bbd0;color:#880e4f}.none{background:#fff}.legend .cell{display:inline-block;padding:0 .4em;border:1px solid #ccc}\
+.ack{min-width:7em;font-size:.9em}svg text{font-size:12px;fill:#1c1c1c}line.period{stroke:#9e9e9e;stroke-width:4}\
+rect.window{fill:#fff3c4;stroke:#e0c060}circle.on-time{fill:#2e7d32}circle.late{fill:#ef6c00}circle.missing{fill:#c62828}\
+circle.early{fill:#ad1457}circle.pending{fill:#1565c0}circle.suspended,circle.withdrawn{fill:#616161}\
+line.trunk,line.branch{stroke:#555;stroke-width:3}svg.fork{display:block;margin:.5em 0}\
+line.tick{stroke:#e0e0e0}text.tick{fill:#757575;font-size:11px}text.seen{fill:#555;font-style:italic}";
+
+#[cfg(test)]
+mod tests {
+    use cbm_log::audit::{AuditReport, REPORT_VERSION, Verdict};
+    use cbm_wire::Timestamp;
+
+    use super::render;
+
+    fn report(verdict: Verdict, agreement: &str, problems: Vec<String>) -> AuditReport {
+        AuditReport {
+            report_version: REPORT_VERSION,
+            verdict,
+            agreement: Some(agreement.to_owned()),
+            agreement_hash: None,
+            pinned: false,
+            now: Timestamp(1_767_225_600_000),
+            records: 3,
+            signatories: vec![],
+            problems,
+            findings: vec![],
+            unestablished: vec![],
+        }
+    }
+
+    #[test]
+    fn text_from_the_bundle_is_escaped_in_the_page() {
+        let page = render(&report(Verdict::Ok, "<script>alert('x')</script> & co", vec![]), None, &[]);
+        assert!(!page.contains("<script"), "{page}");
+        assert!(page.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; co"));
+    }
+
+    #[test]
+    fn the_page_of_an_invalid_bundle_says_why_and_judges_no_one() {
+        let why = "unreadable bundle: record 7 is truncated".to_owned();
+        let page = render(&report(Verdict::Invalid, "demo", vec![why.clone()]), None, &[]);
+        assert!(page.contains("data-verdict=\"invalid\"") && page.contains(&why));
+        assert!(page.contains("nobody is accused on it"));
+        assert!(!page.contains("class=\"cell") && !page.contains("class=\"ack"), "no obligation is drawn");
+    }
+}
