@@ -463,3 +463,24 @@ fn the_audit_report_vector_holds_both_ways() {
             .any(|f| f.kind == cbm_log::findings::FindingKind::Equivocation && f.party.as_str() == "AT")
     );
 }
+
+/// Audits run in parallel on rayon's global pool: each audit waits for its
+/// pipeline on a worker of that pool, so a pipeline that asked the same
+/// pool to decode would wait for workers that are all waiting (a deadlock
+/// the simulator's campaign met). Each must finish, as an audit on its own
+/// would.
+#[test]
+fn audits_run_on_every_worker_of_rayon_s_pool_at_once_all_finish() {
+    use rayon::prelude::*;
+    let bytes = bundle(&records());
+    let alone = audit(&bytes[..], None, at(5), |_| {});
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let workers = rayon::current_num_threads();
+        let reports: Vec<_> =
+            (0..workers * 4).into_par_iter().map(|_| audit(&bytes[..], None, at(5), |_| {})).collect();
+        let _ = done.send(reports);
+    });
+    let reports = finished.recv_timeout(std::time::Duration::from_secs(120)).expect("every parallel audit finishes");
+    assert!(reports.iter().all(|report| *report == alone));
+}

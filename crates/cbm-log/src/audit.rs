@@ -676,6 +676,11 @@ impl Auditor {
 ///
 /// A bundle that cannot be read to its end (truncated, or a record that does
 /// not decode) is reported [`Verdict::Invalid`], with the reason.
+///
+/// Called from a worker of rayon's global pool (audits run in parallel,
+/// say), it decodes on its own pipeline thread instead of every core: the
+/// calling worker waits for the pipeline, and the pool's other workers may
+/// all be waiting likewise.
 pub fn audit<R: Read + Send>(
     input: R,
     expected: Option<&cbm_wire::AgreementHash>,
@@ -700,7 +705,7 @@ pub fn audit<R: Read + Send>(
     // batch is prechecked under the adopted roster.
     let (first, failure) = read_batch(&mut reader, 2);
     let read_on = !first.is_empty() && failure.is_none();
-    let decoded = auditor.batch(decode_batch(None, first));
+    let decoded = auditor.batch(decode_batch(None, first, Cores::This));
     progress(reader.offset());
     // Reading stops at its first failure: a record that does not decode
     // comes before a failure of the reader after it.
@@ -714,6 +719,7 @@ pub fn audit<R: Read + Send>(
         // the signatures. At most one batch waits between two stages,
         // which bounds memory.
         let agreement = auditor.agreement.clone();
+        let cores = if rayon::current_thread_index().is_some() { Cores::This } else { Cores::Every };
         std::thread::scope(|scope| {
             let (send_read, read) = std::sync::mpsc::sync_channel(1);
             let (send, batches) = std::sync::mpsc::sync_channel(1);
@@ -728,7 +734,7 @@ pub fn audit<R: Read + Send>(
             });
             scope.spawn(move || {
                 for (batch, failure, offset) in read {
-                    let decoded = decode_batch(agreement.as_ref(), batch);
+                    let decoded = decode_batch(agreement.as_ref(), batch, cores);
                     if send.send((decoded, failure, offset)).is_err() {
                         return;
                     }
@@ -758,17 +764,29 @@ type DecodedBatch = Vec<(Vec<u8>, Result<(BundleRecord, Option<Prechecked>), Bun
 /// Decodes `batch` and prechecks its records under `agreement` (if it is
 /// adopted yet: a batch that holds the roster is checked sequentially), on
 /// every core (spec/log.md §7.4).
-fn decode_batch(agreement: Option<&Agreement>, batch: Vec<(u64, Vec<u8>)>) -> DecodedBatch {
-    batch
-        .into_par_iter()
-        .map(|(offset, bytes)| {
-            let decoded = decode_record(offset, &bytes).map(|record| {
-                let precheck = agreement.map(|agreement| Prechecked::of(agreement, &record, &bytes));
-                (record, precheck)
-            });
-            (bytes, decoded)
-        })
-        .collect()
+fn decode_batch(agreement: Option<&Agreement>, batch: Vec<(u64, Vec<u8>)>, cores: Cores) -> DecodedBatch {
+    let decode = |(offset, bytes): (u64, Vec<u8>)| {
+        let decoded = decode_record(offset, &bytes).map(|record| {
+            let precheck = agreement.map(|agreement| Prechecked::of(agreement, &record, &bytes));
+            (record, precheck)
+        });
+        (bytes, decoded)
+    };
+    match cores {
+        Cores::Every => batch.into_par_iter().map(decode).collect(),
+        Cores::This => batch.into_iter().map(decode).collect(),
+    }
+}
+
+/// Where a batch is decoded and prechecked.
+#[derive(Clone, Copy)]
+enum Cores {
+    /// On every core, by rayon's global pool.
+    Every,
+    /// On the pipeline's own thread: the audit was called from a worker of
+    /// rayon's global pool, which waits for the pipeline while it runs, so
+    /// asking that pool for more work could leave every worker waiting.
+    This,
 }
 
 /// Up to `limit` records' bytes (fewer once they hold [`BATCH_BYTES`]),

@@ -23,7 +23,7 @@ pub(crate) struct Party {
 }
 
 /// An agreement of `n` signatories settled by `quorum` cosignatures.
-pub(crate) fn agreement(n: usize, quorum: u32, rng: &mut impl RngCore) -> (Agreement, Vec<Party>) {
+pub(crate) fn agreement(n: usize, quorum: u32, rng: &mut impl RngCore) -> (Agreement, SignedRoster, Vec<Party>) {
     let parties: Vec<Party> = (1..=n)
         .map(|i| {
             let mut seed = [0u8; 32];
@@ -61,8 +61,9 @@ pub(crate) fn agreement(n: usize, quorum: u32, rng: &mut impl RngCore) -> (Agree
         previous: None,
     };
     let signatures = parties.iter().map(|p| roster.sign_adoption(&p.id, KeyId(0), &p.signing_key)).collect();
-    let agreement = Agreement::adopt(&SignedRoster { roster, signatures }).expect("the simulated roster is adoptable");
-    (agreement, parties)
+    let signed = SignedRoster { roster, signatures };
+    let agreement = Agreement::adopt(&signed).expect("the simulated roster is adoptable");
+    (agreement, signed, parties)
 }
 
 /// Notification number `n` of a publication: a plain field, and every

@@ -21,7 +21,8 @@
 //!
 //! Everything random comes from one seed: the same seed runs the same
 //! simulation, event for event, and [`Outcome::digest`] — a hash of every
-//! message delivered and when — says so. After every event the
+//! message sent that the network delivers, with when it was sent and its
+//! endpoints — says so. After every event the
 //! [`invariants`] are checked; the first that fails ends the run with the
 //! seed that replays it.
 //!

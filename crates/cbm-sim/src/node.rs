@@ -59,14 +59,32 @@ impl Power {
     }
 }
 
-impl SimStore {
-    /// An empty store in memory, and its power supply.
-    pub(crate) fn new() -> Result<(Self, Rc<Power>), StoreError> {
-        let power = Rc::new(Power::default());
-        let store = Store::open(std::path::Path::new(":memory:"))?;
-        Ok((Self { store, power: Rc::clone(&power) }, power))
+/// A database that lives in memory under a name, for as long as a
+/// connection to it is open: the disk a simulated node's store survives
+/// its crashes on.
+pub(crate) struct Disk {
+    name: String,
+    /// Keeps the database while no node has it open.
+    _keeper: Store,
+}
+
+impl Disk {
+    /// A new, empty disk named `name` (unique within the process).
+    pub(crate) fn new(name: &str) -> Result<Self, StoreError> {
+        let name = format!("file:{name}?mode=memory&cache=shared");
+        let keeper = Store::open(std::path::Path::new(&name))?;
+        Ok(Self { name, _keeper: keeper })
     }
 
+    /// The store on this disk, opened afresh as a node opens it when it
+    /// starts (its schema checked, every log's tree against its latest
+    /// checkpoint), powered by `power`.
+    pub(crate) fn open(&self, power: &Rc<Power>) -> Result<SimStore, StoreError> {
+        Ok(SimStore { store: Store::open(std::path::Path::new(&self.name))?, power: Rc::clone(power) })
+    }
+}
+
+impl SimStore {
     fn write(&mut self) -> Result<(), StoreError> {
         if let Some(left) = self.power.writes_left.get() {
             if left == 0 {
@@ -146,8 +164,8 @@ pub(crate) struct Return {
 pub(crate) struct Slot {
     /// The core while it runs.
     pub(crate) core: Option<Core<SimStore>>,
-    /// The store while the core is down.
-    pub(crate) store: Option<SimStore>,
+    /// Where the store lives, across crashes.
+    pub(crate) disk: Disk,
     /// The store's power supply.
     pub(crate) power: Rc<Power>,
     /// Incarnation: bumped at every crash.
@@ -180,12 +198,11 @@ pub(crate) struct Slot {
 }
 
 impl Slot {
-    pub(crate) fn new(partners: Vec<SignatoryId>) -> Result<Self, StoreError> {
-        let (store, power) = SimStore::new()?;
+    pub(crate) fn new(disk: Disk, partners: Vec<SignatoryId>) -> Result<Self, StoreError> {
         Ok(Self {
             core: None,
-            store: Some(store),
-            power,
+            disk,
+            power: Rc::new(Power::default()),
             life: 0,
             born: 0,
             timer: None,
@@ -203,13 +220,14 @@ impl Slot {
         })
     }
 
-    /// The store, whether the core is up or down.
+    /// The store of a running core.
     pub(crate) fn store(&self) -> Option<&Store> {
-        match (&self.core, &self.store) {
-            (Some(core), _) => Some(core.store().reader()),
-            (None, Some(store)) => Some(store.reader()),
-            (None, None) => None,
-        }
+        self.core.as_ref().map(|core| core.store().reader())
+    }
+
+    /// What the disk holds, up or down: the store opened afresh.
+    pub(crate) fn on_disk(&self) -> Result<SimStore, StoreError> {
+        self.disk.open(&self.power)
     }
 }
 

@@ -11,7 +11,7 @@ use cbm_core::{
 };
 use cbm_log::agreement::Agreement;
 use cbm_log::store::Store;
-use cbm_wire::{Cosignature, KeyId, Request, Response, SignatoryId, SignedCheckpoint, Timestamp, Wire};
+use cbm_wire::{Cosignature, KeyId, Request, Response, SignatoryId, SignedCheckpoint, SignedRoster, Timestamp, Wire};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
@@ -19,7 +19,7 @@ use crate::adversary::Byzantine;
 use crate::agreement::{EPOCH, Party, agreement, notice};
 use crate::invariants::{self, Violation};
 use crate::network::{Fate, Network};
-use crate::node::{Return, Role, SimNode, Slot};
+use crate::node::{Disk, Return, Role, SimNode, Slot};
 
 /// Events at one simulated instant beyond which a core is taken to loop.
 const MAX_EVENTS_PER_INSTANT: u64 = 100_000;
@@ -92,7 +92,7 @@ impl Config {
     pub fn faulty() -> Self {
         Self {
             signatories: 6,
-            quorum: 1,
+            quorum: 2,
             publications: 4,
             chaos_ms: 60_000,
             heal_rounds: 12,
@@ -112,7 +112,7 @@ impl Config {
             quorum: u32::try_from(n * 2 / 3).unwrap_or(u32::MAX).max(1),
             publications: 1,
             chaos_ms: 1,
-            heal_rounds: 8,
+            heal_rounds: 5,
             gossip_interval_ms: 1_000,
             faults: Faults::none(),
             equivocator: false,
@@ -177,14 +177,30 @@ pub struct Scale {
 
 /// Runs the simulation `config` describes from `seed`.
 pub fn run(seed: u64, config: &Config) -> Outcome {
-    let mut world = World::new(seed, config.clone());
-    world.run();
-    Outcome {
-        seed,
-        digest: *world.digest.finalize().as_bytes(),
-        events: world.events,
-        violation: world.violation,
-        scale: world.scale,
+    let simulated = std::panic::catch_unwind(|| {
+        let mut world = World::new(seed, config.clone());
+        world.run();
+        world
+    });
+    match simulated {
+        Ok(world) => Outcome {
+            seed,
+            digest: *world.digest.finalize().as_bytes(),
+            events: world.events,
+            violation: world.violation,
+            scale: world.scale,
+        },
+        // A panic in the core or the simulator is a finding of its own,
+        // with the seed that replays it.
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_default();
+            let violation = Violation { invariant: "nothing_panics", at_ms: 0, detail: message };
+            Outcome { seed, digest: [0; 32], events: 0, violation: Some(violation), scale: Scale::default() }
+        }
     }
 }
 
@@ -270,6 +286,8 @@ pub(crate) struct World {
     seq: u64,
     queue: BinaryHeap<Reverse<Queued>>,
     pub(crate) agreement: Agreement,
+    /// The adopted roster, for the bundles audited at the end.
+    roster: SignedRoster,
     parties: Vec<Party>,
     pub(crate) nodes: Vec<SimNode>,
     network: Network,
@@ -290,7 +308,7 @@ pub(crate) struct World {
 impl World {
     fn new(seed: u64, config: Config) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let (agreement, parties) = agreement(config.signatories, config.quorum, &mut rng);
+        let (agreement, roster, parties) = agreement(config.signatories, config.quorum, &mut rng);
         let n = config.signatories;
         let mut roles = vec![Role::Honest; n];
         let mut special = (1..n).rev();
@@ -305,14 +323,9 @@ impl World {
         }
         let ids: Vec<SignatoryId> = parties.iter().map(|p| p.id.clone()).collect();
         let mut nodes = Vec::new();
+        let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         for (index, role) in roles.iter().enumerate() {
-            let skew = if config.faults.max_skew_ms == 0 {
-                0
-            } else {
-                let span = config.faults.max_skew_ms * 2 + 1;
-                i64::try_from(rng.next_u64() % span).unwrap_or(0)
-                    - i64::try_from(config.faults.max_skew_ms).unwrap_or(0)
-            };
+            let skew = skew(&mut rng, config.faults.max_skew_ms);
             let others: Vec<usize> = (0..n).filter(|&i| i != index).collect();
             let second_view: Vec<usize> = others.iter().copied().filter(|i| i % 2 == 1).collect();
             let slots = match role {
@@ -320,9 +333,11 @@ impl World {
                 Role::Equivocator => {
                     let first = others.iter().filter(|i| !second_view.contains(i)).map(|&i| ids[i].clone()).collect();
                     let second = second_view.iter().map(|&i| ids[i].clone()).collect();
-                    vec![slot(first), slot(second)]
+                    vec![slot(run, index, 0, first), slot(run, index, 1, second)]
                 }
-                Role::Honest | Role::Withholder => vec![slot(others.iter().map(|&i| ids[i].clone()).collect())],
+                Role::Honest | Role::Withholder => {
+                    vec![slot(run, index, 0, others.iter().map(|&i| ids[i].clone()).collect())]
+                }
             };
             nodes.push(SimNode { id: ids[index].clone(), role: *role, slots, skew, second_view });
         }
@@ -342,6 +357,7 @@ impl World {
             seq: 0,
             queue: BinaryHeap::new(),
             agreement,
+            roster,
             parties,
             nodes,
             network,
@@ -496,9 +512,26 @@ impl World {
         }
     }
 
-    /// Starts (or restarts) a core from its store.
+    /// Starts (or restarts) a core from what its disk holds, opened afresh
+    /// as a node opens its store at start. A restart may find the node's
+    /// clock stepped, back as well as forward (a clock set right while it
+    /// was down).
     fn start_core(&mut self, node: usize, slot: usize) {
-        let Some(store) = self.nodes[node].slots[slot].store.take() else { return };
+        if self.nodes[node].slots[slot].core.is_some() {
+            return;
+        }
+        if self.nodes[node].slots[slot].life > 0 && self.config.faults.max_skew_ms > 0 {
+            self.nodes[node].skew = self.draw_skew();
+        }
+        self.nodes[node].slots[slot].power.restore();
+        self.nodes[node].slots[slot].die_after_input = false;
+        let store = match self.nodes[node].slots[slot].on_disk() {
+            Ok(store) => store,
+            Err(e) => {
+                self.fail("the_store_opens_after_a_crash", format!("{}: {e}", self.nodes[node].id));
+                return;
+            }
+        };
         let party = &self.parties[node];
         let identity = Identity {
             agreement: self.agreement.clone(),
@@ -518,7 +551,6 @@ impl World {
         let salts = Box::new(ChaCha8Rng::seed_from_u64(self.rng.next_u64()));
         self.nodes[node].slots[slot].born = self.now;
         let time = self.time(node, slot);
-        self.nodes[node].slots[slot].power.restore();
         match Core::new(identity, config, store, salts, time) {
             Ok(core) => {
                 let s = &mut self.nodes[node].slots[slot];
@@ -526,8 +558,12 @@ impl World {
                 self.check_survival(node, slot);
                 self.reschedule(node, slot);
             }
-            Err(e) => self.fail("the store opens after a crash", format!("{}: {e}", self.nodes[node].id)),
+            Err(e) => self.fail("the_store_opens_after_a_crash", format!("{}: {e}", self.nodes[node].id)),
         }
+    }
+
+    fn draw_skew(&mut self) -> i64 {
+        skew(&mut self.rng, self.config.faults.max_skew_ms)
     }
 
     /// The time as a core of `node` sees it.
@@ -577,7 +613,8 @@ impl World {
         let mut any = false;
         for slot in &mut self.nodes[node].slots {
             if let Some(core) = slot.core.take() {
-                slot.store = Some(core.into_store());
+                // What it held in memory is gone; its disk keeps what it committed.
+                drop(core);
                 slot.life += 1;
                 slot.timer = None;
                 slot.continuing = false;
@@ -892,9 +929,15 @@ impl World {
         }
     }
 
-    /// Once healed and the bound has passed: one view everywhere, and the
-    /// equivocation known everywhere.
+    /// Once healed and the bound has passed: one view everywhere, the
+    /// equivocation known everywhere, every request answered, and every
+    /// honest node's record a valid bundle.
     fn check_liveness(&mut self) {
+        self.check_answers();
+        if let Err(e) = self.every_honest_record_audits_valid() {
+            self.fail("every_honest_record_audits_valid", e);
+            return;
+        }
         if std::env::var_os("CBM_SIM_DEBUG").is_some() {
             for n in &self.nodes {
                 for (i, slot) in n.slots.iter().enumerate() {
@@ -915,7 +958,7 @@ impl World {
         let stores: Vec<(&SignatoryId, &Store)> = self
             .nodes
             .iter()
-            .filter(|n| n.role == Role::Honest)
+            .filter(|n| n.signs_honestly())
             .filter_map(|n| Some((&n.id, n.slots[0].store()?)))
             .collect();
         let owners: BTreeSet<SignatoryId> =
@@ -954,6 +997,24 @@ impl World {
         }
     }
 
+    /// Exports each honest node's store as a bundle and audits it, pinned
+    /// to the agreement: none may be invalid (findings are the protocol
+    /// working).
+    fn every_honest_record_audits_valid(&self) -> Result<(), String> {
+        let now = Timestamp(EPOCH.0 + self.now);
+        for node in self.nodes.iter().filter(|n| n.signs_honestly()) {
+            let Some(store) = node.slots[0].store() else { continue };
+            let (bundle, _) = store
+                .export(&self.agreement, self.roster.clone(), Vec::new(), true, now, |_| {})
+                .map_err(|e| format!("{}: its store does not export: {e}", node.id))?;
+            let report = cbm_log::audit::audit(bundle.as_slice(), Some(self.agreement.hash()), now, |_| {});
+            if report.verdict == cbm_log::audit::Verdict::Invalid {
+                return Err(format!("{}'s record audits invalid: {}", node.id, report.problems.join("; ")));
+            }
+        }
+        Ok(())
+    }
+
     /// Whether the equivocator's two cores signed different trees: both
     /// published, so their logs differ from the first entry on.
     fn equivocated(&self, equivocator: &SignatoryId) -> bool {
@@ -969,10 +1030,13 @@ impl World {
     /// healing, how soon the liveness properties hold.
     fn measure(&mut self) {
         self.check_answers();
+        if self.scale.rounds_to_settle.is_some() && self.scale.rounds_after_heal.is_some() {
+            return;
+        }
         let stores: Vec<(&SignatoryId, &Store)> = self
             .nodes
             .iter()
-            .filter(|n| n.role == Role::Honest)
+            .filter(|n| n.signs_honestly())
             .filter_map(|n| Some((&n.id, n.slots[0].store()?)))
             .collect();
         let owners: BTreeSet<SignatoryId> =
@@ -1000,10 +1064,7 @@ impl World {
                 self.scale.rounds_after_heal = Some((self.now - healed) as f64 / round);
             }
         }
-        let done = self.scale.rounds_to_settle.is_some() && self.scale.rounds_after_heal.is_some();
-        if !done {
-            self.schedule(self.now + self.config.gossip_interval_ms, Event::Measure);
-        }
+        self.schedule(self.now + self.config.gossip_interval_ms, Event::Measure);
     }
 
     /// Every request a live honest core took is answered, and every
@@ -1082,7 +1143,21 @@ impl World {
     }
 }
 
-/// A core's slot with an empty store, gossiping with `partners`.
-fn slot(partners: Vec<SignatoryId>) -> Slot {
-    Slot::new(partners).expect("an in-memory store opens")
+/// Simulations started in this process, to name their disks apart.
+static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Core `index` of node `node` of run `run`, on an empty disk, gossiping
+/// with `partners`.
+fn slot(run: u64, node: usize, index: usize, partners: Vec<SignatoryId>) -> Slot {
+    let disk = Disk::new(&format!("cbm-sim-{run}-{node}-{index}")).expect("an in-memory disk opens");
+    Slot::new(disk, partners).expect("an in-memory store opens")
+}
+
+/// A clock skew of up to `max_ms` either way.
+fn skew(rng: &mut ChaCha8Rng, max_ms: u64) -> i64 {
+    if max_ms == 0 {
+        return 0;
+    }
+    let span = max_ms * 2 + 1;
+    i64::try_from(rng.next_u64() % span).unwrap_or(0) - i64::try_from(max_ms).unwrap_or(0)
 }

@@ -1,15 +1,13 @@
 //! `cbm audit` of a bundle or a data directory, and `cbm fsck` of a store.
 
-use std::collections::{BTreeSet, HashMap};
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use cbm_log::audit::{AuditReport, Verdict};
-use cbm_log::bundle::BundleReader;
 use cbm_log::store::Store;
-use cbm_wire::{AgreementHash, BundleRecord, Checkpoint, Roster, SignatoryId, Timestamp};
+use cbm_wire::{AgreementHash, Timestamp};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::{html, node_cmd, now, pin, report};
@@ -52,10 +50,11 @@ pub(crate) fn audit(
     expected: Option<AgreementHash>,
     at: Option<Timestamp>,
 ) -> Result<ExitCode> {
-    if let Some(html) = &output.html
-        && html.exists()
-    {
-        anyhow::bail!("{} exists: the report is never written over a file", html.display());
+    if let Some(html) = &output.html {
+        check_page_path(html)?;
+        if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+            anyhow::bail!("{} is not a regular file: the page reads the bundle twice", path.display());
+        }
     }
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -80,54 +79,28 @@ pub(crate) fn audit(
 }
 
 /// Writes the page of `report`, the audit of the bundle at `bundle`, to
-/// the new file `html`: the bundle is read once more for its roster and
-/// for what the page draws of each split view.
+/// the new file `html`: the bundle is read once more for what the page
+/// draws beyond the report (see [`html::Drawn`]).
 pub(crate) fn write_page(bundle: &Path, report: &AuditReport, html: &Path) -> Result<()> {
-    let (roster, forks) = read_for_page(bundle, report).with_context(|| format!("reading {}", bundle.display()))?;
-    let page = html::render(report, roster.as_ref(), &forks);
+    let file = std::fs::File::open(bundle).with_context(|| format!("opening {}", bundle.display()))?;
+    let drawn = html::Drawn::read(std::io::BufReader::new(file), report)
+        .with_context(|| format!("reading {} again for its page", bundle.display()))?;
+    let page = html::render(report, &drawn);
     cbm_net::files::write_new(html, cbm_net::files::Readers::Anyone, |out| out.write_all(page.as_bytes()))
         .with_context(|| format!("writing {}", html.display()))
 }
 
-/// The bundle's roster, and a fork for each item of evidence against a
-/// signatory the audit found equivocating, with who cosigned each side.
-fn read_for_page(bundle: &Path, report: &AuditReport) -> Result<(Option<Roster>, Vec<html::Fork>)> {
-    let equivocators: Vec<SignatoryId> =
-        report.signatories.iter().filter(|s| s.judged.equivocated).filter_map(|s| s.signatory.clone()).collect();
-    let reader = BundleReader::new(std::io::BufReader::new(std::fs::File::open(bundle)?));
-    let (mut roster, mut evidence) = (None::<cbm_wire::SignedRoster>, Vec::new());
-    let mut cosigners: HashMap<Checkpoint, Vec<SignatoryId>> = HashMap::new();
-    let mut logs = BTreeSet::new();
-    for record in reader {
-        let Ok(record) = record else { break };
-        match record {
-            BundleRecord::Roster { roster: signed } => {
-                let hash = signed.roster.agreement_hash();
-                logs = equivocators.iter().map(|id| cbm_wire::LogId::derive(&hash, id)).collect();
-                roster = Some(signed);
-            }
-            BundleRecord::Cosignature { cosignature } if logs.contains(&cosignature.body.checkpoint.log) => {
-                let witnesses = cosigners.entry(cosignature.body.checkpoint).or_default();
-                if !witnesses.contains(&cosignature.body.witness) {
-                    witnesses.push(cosignature.body.witness);
-                }
-            }
-            BundleRecord::Evidence { evidence: item } => evidence.push(item),
-            _ => {}
-        }
+/// Refuses, before a long audit, a page the audit could not write: an
+/// existing path (a dangling link included), or a directory that is not.
+fn check_page_path(html: &Path) -> Result<()> {
+    if std::fs::symlink_metadata(html).is_ok() {
+        anyhow::bail!("{} exists: the report is never written over a file", html.display());
     }
-    let forks = match &roster {
-        Some(signed) => evidence
-            .iter()
-            .filter(|item| !matches!(item, cbm_wire::EquivocationEvidence::OutOfTimeOrder { .. }))
-            .filter_map(|item| {
-                let owner = cbm_log::evidence::verify_evidence(&signed.roster, item).ok()?;
-                equivocators.contains(&owner).then(|| html::Fork::of(owner, item, &cosigners))
-            })
-            .collect(),
-        None => Vec::new(),
-    };
-    Ok((roster.map(|r| r.roster), forks))
+    let parent = html.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !parent.is_dir() {
+        anyhow::bail!("{} is not a directory to write the report in", parent.display());
+    }
+    Ok(())
 }
 
 /// Checks the store at `path`: exit 0 if sound, 1 if it has problems.

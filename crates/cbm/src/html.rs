@@ -1,48 +1,169 @@
 //! The audit as one self-contained HTML page (`cbm audit --html`): the
 //! verdict and findings in words, a signatory × period grid, who
-//! acknowledged whom and how fast, a timeline per scheduled entry, and each
+//! acknowledged whom and how fast, a timeline per declaration, and each
 //! equivocation drawn as a fork with who cosigned which branch. No script,
 //! no external asset: a content security policy forbids loading anything.
+//! The page draws the latest [`DRAWN_PERIODS`] periods of each schedule,
+//! so its size does not grow with the agreement's age.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt::Write as _;
+use std::io::Read;
 
+use anyhow::{Context, Result};
 use cbm_log::audit::{AuditReport, Verdict};
+use cbm_log::bundle::BundleReader;
 use cbm_log::calendar::{due_at, period_label, period_start};
 use cbm_log::schedule::{AckSummary, PeriodReport, PeriodStatus};
 use cbm_log::words::span_words;
-use cbm_wire::{Checkpoint, EquivocationEvidence, Roster, Schedule, SignatoryId, Timestamp};
+use cbm_wire::{
+    BundleRecord, EntryKind, EquivocationEvidence, LogId, RootHash, Roster, Schedule, SignatoryId, Timestamp, Topic,
+};
+
+/// Periods of each schedule the page draws, the latest.
+pub(crate) const DRAWN_PERIODS: u64 = 36;
 
 /// An equivocation as the bundle shows it: the two checkpoints that cannot
-/// both be honest, and who cosigned each.
+/// both be honest, and who cosigned each in the bundle.
 #[derive(Debug)]
 pub(crate) struct Fork {
-    pub(crate) owner: SignatoryId,
-    pub(crate) sides: [(Checkpoint, Vec<SignatoryId>); 2],
+    owner: SignatoryId,
+    /// Each side: size, root, time, and its cosigners in the bundle.
+    sides: [(u64, RootHash, Timestamp, Vec<SignatoryId>); 2],
 }
 
-impl Fork {
-    /// The fork `evidence` shows against `owner`, with the cosigners each
-    /// side had in the bundle (`cosigners` of each checkpoint body).
-    pub(crate) fn of(
-        owner: SignatoryId,
-        evidence: &EquivocationEvidence,
-        cosigners: &HashMap<Checkpoint, Vec<SignatoryId>>,
-    ) -> Self {
-        let (a, b) = match evidence {
-            EquivocationEvidence::SameSize { first, second } => (&first.body, &second.body),
-            EquivocationEvidence::Inconsistent { older, newer, .. } => (&older.body, &newer.body),
-            EquivocationEvidence::OutOfTimeOrder { smaller, larger } => (&smaller.body, &larger.body),
-        };
-        let side = |body: &Checkpoint| (body.clone(), cosigners.get(body).cloned().unwrap_or_default());
-        Self { owner, sides: [side(a), side(b)] }
+/// When a drawn declaration was issued (its own claim) and published (the
+/// time of the first checkpoint of its log that covers it, from which its
+/// acknowledgement window runs).
+#[derive(Clone, Copy, Debug)]
+struct Moments {
+    issued: Timestamp,
+    published: Option<Timestamp>,
+}
+
+/// What the page draws beyond the report, read from the bundle again: its
+/// roster, when each drawn declaration was issued and published, and each
+/// split view with who cosigned each side.
+#[derive(Debug, Default)]
+pub(crate) struct Drawn {
+    roster: Option<Roster>,
+    moments: HashMap<Declared, Moments>,
+    forks: Vec<Fork>,
+}
+
+/// A declaration by who made it, for which topic and period.
+type Declared = (SignatoryId, Topic, u64);
+
+impl Drawn {
+    /// Reads what the page draws of `report` from `input`, the bundle it is
+    /// the audit of.
+    ///
+    /// # Errors
+    /// If the bundle cannot be read to its end, or is not the one audited
+    /// (another roster).
+    pub(crate) fn read(input: impl Read, report: &AuditReport) -> Result<Self> {
+        let equivocators: Vec<SignatoryId> =
+            report.signatories.iter().filter(|s| s.judged.equivocated).filter_map(|s| s.signatory.clone()).collect();
+        let first_drawn = first_drawn_periods(report);
+        let mut drawn = Self::default();
+        let mut logs: HashMap<LogId, SignatoryId> = HashMap::new();
+        let mut pending: HashMap<LogId, VecDeque<(u64, Declared)>> = HashMap::new();
+        let mut cosigners: HashMap<(LogId, u64, RootHash), Vec<SignatoryId>> = HashMap::new();
+        let mut evidence = Vec::new();
+        for record in BundleReader::new(input) {
+            match record.context("the bundle no longer reads as it did")? {
+                BundleRecord::Roster { roster } => {
+                    let hash = roster.roster.agreement_hash();
+                    if report.agreement_hash != Some(hash) {
+                        anyhow::bail!("the bundle's roster is not the one audited: it changed meanwhile");
+                    }
+                    logs =
+                        roster.roster.signatories.iter().map(|s| (LogId::derive(&hash, &s.id), s.id.clone())).collect();
+                    drawn.roster = Some(roster.roster);
+                }
+                BundleRecord::Entry { entry } => {
+                    let body = &entry.body;
+                    let (EntryKind::Declaration { topic, period } | EntryKind::NoChange { topic, period }) = &body.kind
+                    else {
+                        continue;
+                    };
+                    if first_drawn.get(topic).is_none_or(|first| period < first) {
+                        continue;
+                    }
+                    let key = (body.signatory.clone(), topic.clone(), *period);
+                    if !drawn.moments.contains_key(&key) {
+                        drawn.moments.insert(key.clone(), Moments { issued: body.issued_at, published: None });
+                        let log = LogId::derive(&entry.body.agreement, &body.signatory);
+                        pending.entry(log).or_default().push_back((body.index, key));
+                    }
+                }
+                BundleRecord::Checkpoint { checkpoint } => {
+                    let waiting = pending.entry(checkpoint.body.log).or_default();
+                    while waiting.front().is_some_and(|(index, _)| *index < checkpoint.body.size) {
+                        let Some((_, key)) = waiting.pop_front() else { break };
+                        if let Some(moments) = drawn.moments.get_mut(&key) {
+                            moments.published = Some(checkpoint.body.timestamp);
+                        }
+                    }
+                }
+                BundleRecord::Cosignature { cosignature } => {
+                    let body = &cosignature.body.checkpoint;
+                    if logs.get(&body.log).is_some_and(|owner| equivocators.contains(owner)) {
+                        let witnesses = cosigners.entry((body.log, body.size, body.root)).or_default();
+                        if !witnesses.contains(&cosignature.body.witness) {
+                            witnesses.push(cosignature.body.witness);
+                        }
+                    }
+                }
+                BundleRecord::Evidence { evidence: item } => evidence.push(item),
+                _ => {}
+            }
+        }
+        if let Some(roster) = &drawn.roster {
+            for item in &evidence {
+                let (a, b) = match item {
+                    EquivocationEvidence::SameSize { first, second } => (&first.body, &second.body),
+                    EquivocationEvidence::Inconsistent { older, newer, .. } => (&older.body, &newer.body),
+                    EquivocationEvidence::OutOfTimeOrder { .. } => continue,
+                };
+                let Ok(owner) = cbm_log::evidence::verify_evidence(roster, item) else { continue };
+                let side = |c: &cbm_wire::Checkpoint| {
+                    let seen = cosigners.get(&(c.log, c.size, c.root)).cloned().unwrap_or_default();
+                    (c.size, c.root, c.timestamp, seen)
+                };
+                let fork = Fork { owner, sides: [side(a), side(b)] };
+                let same = |f: &Fork| {
+                    f.owner == fork.owner
+                        && f.sides.iter().map(|s| (s.0, s.1)).eq(fork.sides.iter().map(|s| (s.0, s.1)))
+                };
+                if equivocators.contains(&fork.owner) && !drawn.forks.iter().any(same) {
+                    drawn.forks.push(fork);
+                }
+            }
+        }
+        Ok(drawn)
     }
 }
 
-/// The page for `report`, under `roster` (the bundle's, if it was read).
-pub(crate) fn render(report: &AuditReport, roster: Option<&Roster>, forks: &[Fork]) -> String {
+/// The first period of each topic the page draws: the latest
+/// [`DRAWN_PERIODS`] the report judged.
+fn first_drawn_periods(report: &AuditReport) -> HashMap<Topic, u64> {
+    let mut last: HashMap<Topic, u64> = HashMap::new();
+    for period in report.signatories.iter().flat_map(|s| &s.judged.periods) {
+        let latest = last.entry(period.topic.clone()).or_default();
+        *latest = (*latest).max(period.period);
+    }
+    last.into_iter().map(|(topic, last)| (topic, last.saturating_sub(DRAWN_PERIODS - 1))).collect()
+}
+
+/// The page for `report`, with what `drawn` read of its bundle.
+pub(crate) fn render(report: &AuditReport, drawn: &Drawn) -> String {
     let mut page = String::with_capacity(64 << 10);
-    let title = report.agreement.as_deref().unwrap_or("an unreadable bundle");
+    let title = match (&report.agreement, &report.agreement_hash) {
+        (Some(agreement), _) => agreement.as_str(),
+        (None, Some(_)) => "a bundle whose roster was refused",
+        (None, None) => "an unreadable bundle",
+    };
     let _ = write!(
         page,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -64,7 +185,7 @@ pub(crate) fn render(report: &AuditReport, roster: Option<&Roster>, forks: &[For
         );
     }
     findings(&mut page, report);
-    if let Some(roster) = roster
+    if let Some(roster) = &drawn.roster
         && report.verdict != Verdict::Invalid
     {
         for schedule in &roster.schedules {
@@ -72,11 +193,11 @@ pub(crate) fn render(report: &AuditReport, roster: Option<&Roster>, forks: &[For
         }
         matrix(&mut page, report, roster);
         for schedule in &roster.schedules {
-            timeline(&mut page, report, roster, schedule);
+            timeline(&mut page, report, roster, schedule, &drawn.moments);
         }
     }
-    if !forks.is_empty() {
-        fork_section(&mut page, forks);
+    if !drawn.forks.is_empty() {
+        fork_section(&mut page, &drawn.forks);
     }
     let _ = writeln!(page, "</body></html>");
     page
@@ -99,11 +220,7 @@ fn header(page: &mut String, report: &AuditReport, title: &str) {
         verdict_name(report.verdict)
     );
     if let Some(hash) = &report.agreement_hash {
-        let pin = if report.pinned {
-            "pinned: this is the agreement the auditor expected"
-        } else {
-            "UNPINNED: this shows only that some roster, adopted by its own keys, says so"
-        };
+        let pin = crate::pin::report_pin(report);
         let _ = write!(page, "<p id=\"agreement\">agreement hash <code>{hash}</code> ({pin})</p>");
     }
     let _ = write!(page, "<p>judged as of {} · {} records read</p></header>", report.now, report.records);
@@ -153,19 +270,20 @@ fn grid(page: &mut String, report: &AuditReport, roster: &Roster, schedule: &Sch
     let topic = schedule.topic.as_str();
     let periods = periods_of(report, topic);
     let Some(last) = periods.values().flat_map(|p| p.keys()).max().copied() else { return };
+    let first = last.saturating_sub(DRAWN_PERIODS - 1);
     let _ = write!(
         page,
         "<section class=\"grid\" data-topic=\"{}\"><h2>{} declarations, period by period</h2><table class=\"grid\"><thead><tr><th>signatory</th>",
         escape(topic),
         escape(topic)
     );
-    for period in 0..=last {
+    for period in first..=last {
         let _ = write!(page, "<th>{}</th>", escape(&label(schedule, period)));
     }
     let _ = write!(page, "</tr></thead><tbody>");
     for signatory in &roster.signatories {
         let _ = write!(page, "<tr><th>{}</th>", signatory.id);
-        for period in 0..=last {
+        for period in first..=last {
             match periods.get(&signatory.id).and_then(|p| p.get(&period)) {
                 Some(report) => {
                     let (class, symbol, word) = state(report.status);
@@ -194,7 +312,14 @@ fn grid(page: &mut String, report: &AuditReport, roster: &Roster, schedule: &Sch
         }
         let _ = write!(page, "</tr>");
     }
-    let _ = write!(page, "</tbody></table><p class=\"legend\">");
+    let _ = write!(page, "</tbody></table>");
+    if first > 0 {
+        let _ = write!(
+            page,
+            "<p class=\"earlier\">The {first} earlier periods are not drawn; the findings above cover them all.</p>"
+        );
+    }
+    let _ = write!(page, "<p class=\"legend\">");
     for status in [
         PeriodStatus::OnTime,
         PeriodStatus::Late,
@@ -207,6 +332,7 @@ fn grid(page: &mut String, report: &AuditReport, roster: &Roster, schedule: &Sch
         let (class, symbol, word) = state(status);
         let _ = write!(page, "<span class=\"cell {class}\">{symbol}</span> {} ", escape(word));
     }
+    let _ = write!(page, "<span class=\"cell none\"></span> no obligation (the schedule does not bind it then) ");
     let _ = write!(
         page,
         "— judged on the date the quorum received each declaration, not on the sender's clock.</p></section>"
@@ -309,40 +435,51 @@ fn ack_cell(summary: &AckSummary) -> (&'static str, String) {
     (class, text)
 }
 
-/// One scheduled entry per row: the period from its start to its due date,
-/// the moment the quorum received the declaration, and the
-/// acknowledgement window that opened then.
-fn timeline(page: &mut String, report: &AuditReport, roster: &Roster, schedule: &Schedule) {
+/// One declaration per row: the period from its start to its due date;
+/// when it was issued (its author's claim) and published (the first
+/// checkpoint covering it), and the acknowledgement window that runs from
+/// publication; and when the quorum received it.
+fn timeline(
+    page: &mut String,
+    report: &AuditReport,
+    roster: &Roster,
+    schedule: &Schedule,
+    moments: &HashMap<Declared, Moments>,
+) {
     let topic = schedule.topic.as_str();
     let periods = periods_of(report, topic);
+    let Some(last) = periods.values().flat_map(|p| p.keys()).max().copied() else { return };
+    let first_period = last.saturating_sub(DRAWN_PERIODS - 1);
     let rows: Vec<(&SignatoryId, &PeriodReport)> = roster
         .signatories
         .iter()
-        .flat_map(|s| periods.get(&s.id).into_iter().flat_map(move |p| p.values().map(move |r| (&s.id, *r))))
+        .flat_map(|s| {
+            periods.get(&s.id).into_iter().flat_map(move |p| p.range(first_period..).map(move |(_, r)| (&s.id, *r)))
+        })
         .collect();
     let Some(first) = rows.iter().filter_map(|(_, r)| period_start(schedule, r.period)).min() else { return };
     let end = rows
         .iter()
         .map(|(_, r)| r.delivered.unwrap_or(r.due).max(r.due).0.saturating_add(schedule.ack_window.0))
         .max()
-        .unwrap_or(first.0)
-        .max(report.now.0.min(first.0.saturating_add(400 * 86_400_000)));
+        .unwrap_or(first.0);
     let span = (end.saturating_sub(first.0)).max(1) as f64;
     let (width, row, left) = (900.0, 22.0, 130.0);
-    let x = |t: Timestamp| left + (t.0.saturating_sub(first.0)) as f64 / span * (width - left - 10.0);
+    let x =
+        |t: Timestamp| left + (t.0.clamp(first.0, end)).saturating_sub(first.0) as f64 / span * (width - left - 10.0);
     let height = row * rows.len() as f64 + 40.0;
     let _ = write!(
         page,
-        "<section class=\"timeline\" data-topic=\"{}\"><h2>{} declarations in time</h2><p>Grey: the period, from its start to \
-         its due date. Dot: when the quorum received the declaration (its colour is the period's state). Pale band: the \
-         acknowledgement window that opened then.</p><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
-         role=\"img\" aria-label=\"timeline\">",
+        "<section class=\"timeline\" data-topic=\"{}\"><h2>{} declarations in time</h2><p>Grey: the period, from its start \
+         to its due date. Tick: when its author says it was issued. Pale band: the acknowledgement window, from its \
+         publication (the first checkpoint covering it). Dot: when the quorum received it (its colour is the period's \
+         state).</p><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" role=\"img\" \
+         aria-label=\"timeline\">",
         escape(topic),
         escape(topic)
     );
-    // An axis: each period's start, labelled, above the rows.
-    let last = rows.iter().map(|(_, r)| r.period).max().unwrap_or(0);
-    for period in 0..=last {
+    // An axis: each drawn period's start, labelled, above the rows.
+    for period in first_period..=last {
         let Some(start) = period_start(schedule, period) else { continue };
         let _ = write!(
             page,
@@ -355,31 +492,51 @@ fn timeline(page: &mut String, report: &AuditReport, roster: &Roster, schedule: 
     for (n, (who, report)) in rows.iter().enumerate() {
         let y = 20.0 + row * n as f64;
         let (class, _, word) = state(report.status);
+        let name = label(schedule, report.period);
         let start = period_start(schedule, report.period).unwrap_or(first);
         let due = due_at(schedule, report.period).unwrap_or(report.due);
         let _ = write!(
             page,
             "<g class=\"entry {class}\" data-signatory=\"{who}\" data-period=\"{}\"><text x=\"4\" y=\"{:.0}\">{who} {}</text>\
              <line class=\"period\" x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{:.0}\" y2=\"{:.0}\"/>",
-            escape(&label(schedule, report.period)),
+            escape(&name),
             y + 12.0,
-            escape(&label(schedule, report.period)),
+            escape(&name),
             x(start),
             x(due),
             y + 8.0,
             y + 8.0
         );
-        if let Some(delivered) = report.delivered {
-            let window_end = Timestamp(delivered.0.saturating_add(schedule.ack_window.0));
+        let moment = moments.get(&((*who).clone(), schedule.topic.clone(), report.period));
+        if let Some(published) = moment.and_then(|m| m.published) {
+            let window_end = Timestamp(published.0.saturating_add(schedule.ack_window.0));
             let _ = write!(
                 page,
-                "<rect class=\"window\" x=\"{:.1}\" y=\"{:.0}\" width=\"{:.1}\" height=\"10\"/><circle class=\"{class}\" cx=\"{:.1}\" cy=\"{:.0}\" r=\"5\"><title>{}: {word}, received {}</title></circle>",
-                x(delivered),
+                "<rect class=\"window\" x=\"{:.1}\" y=\"{:.0}\" width=\"{:.1}\" height=\"10\"><title>acknowledgement window: published {}, closes {}</title></rect>",
+                x(published),
                 y + 3.0,
-                (x(window_end) - x(delivered)).max(1.0),
+                (x(window_end) - x(published)).max(1.0),
+                escape(&words(published)),
+                escape(&words(window_end))
+            );
+        }
+        if let Some(issued) = moment.map(|m| m.issued) {
+            let _ = write!(
+                page,
+                "<line class=\"issued\" x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{1:.0}\" y2=\"{2:.0}\"><title>issued {3}</title></line>",
+                x(issued),
+                y + 1.0,
+                y + 15.0,
+                escape(&words(issued))
+            );
+        }
+        if let Some(delivered) = report.delivered {
+            let _ = write!(
+                page,
+                "<circle class=\"{class}\" cx=\"{:.1}\" cy=\"{:.0}\" r=\"5\"><title>{}: {word}, received by the quorum {}</title></circle>",
                 x(delivered),
                 y + 8.0,
-                escape(&format!("{who} {}", label(schedule, report.period))),
+                escape(&format!("{who} {name}")),
                 escape(&words(delivered))
             );
         }
@@ -388,42 +545,43 @@ fn timeline(page: &mut String, report: &AuditReport, roster: &Roster, schedule: 
     let _ = write!(page, "</svg></section>");
 }
 
-/// Each equivocation as a fork: one log, two branches, and who cosigned each.
+/// Each equivocation as a fork: one log, two checkpoints that cannot both
+/// be honest. A bundle holds the log its exporter held, so only the branch
+/// its entries follow can carry cosignatures in it; the other is known
+/// from the evidence alone.
 fn fork_section(page: &mut String, forks: &[Fork]) {
     let _ = write!(
         page,
         "<section id=\"equivocation\"><h2>Split views</h2><p>Each signatory below signed two checkpoints of its one log that \
-         cannot both be honest: it showed different parties different records. Each branch names who cosigned it — who \
-         was shown that view.</p>"
+         cannot both be honest: it showed different parties different records. A branch names who cosigned it in this \
+         bundle. A bundle holds the record its exporter held, so the other branch, known from the evidence, carries no \
+         cosignature here; another party's bundle would show who was shown it.</p>"
     );
     for fork in forks {
         let _ = write!(
             page,
-            "<svg class=\"fork\" data-owner=\"{}\" xmlns=\"http://www.w3.org/2000/svg\" width=\"900\" height=\"140\" role=\"img\" aria-label=\"fork\">",
-            fork.owner
+            "<svg class=\"fork\" data-owner=\"{}\" xmlns=\"http://www.w3.org/2000/svg\" width=\"900\" height=\"140\" role=\"img\" aria-label=\"fork\">\
+             <text x=\"4\" y=\"64\">{}'s log</text><line class=\"trunk\" x1=\"90\" y1=\"60\" x2=\"200\" y2=\"60\"/>",
+            fork.owner, fork.owner
         );
-        let _ = write!(
-            page,
-            "<text x=\"4\" y=\"64\">{}'s log</text><line class=\"trunk\" x1=\"90\" y1=\"60\" x2=\"200\" y2=\"60\"/>",
-            fork.owner
-        );
-        for (n, (body, cosigners)) in fork.sides.iter().enumerate() {
+        for (n, (size, root, timestamp, cosigners)) in fork.sides.iter().enumerate() {
             let y = if n == 0 { 25.0 } else { 105.0 };
             let seen = if cosigners.is_empty() {
-                "no cosignature in this bundle".to_owned()
+                "known from the evidence; no cosignature of it in this bundle".to_owned()
             } else {
-                format!("cosigned by {}", cosigners.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))
+                format!(
+                    "this bundle's branch, cosigned by {}",
+                    cosigners.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                )
             };
-            let root = body.root.to_string();
+            let root = root.to_string();
             let _ = write!(
                 page,
-                "<line class=\"branch\" x1=\"200\" y1=\"60\" x2=\"300\" y2=\"{y}\"/><g class=\"side\" data-size=\"{}\" data-root=\"{root}\">\
-                 <text x=\"310\" y=\"{:.0}\">size {} · root {}… · signed {}</text><text class=\"seen\" x=\"310\" y=\"{:.0}\">{}</text></g>",
-                body.size,
+                "<line class=\"branch\" x1=\"200\" y1=\"60\" x2=\"300\" y2=\"{y}\"/><g class=\"side\" data-size=\"{size}\" data-root=\"{root}\">\
+                 <text x=\"310\" y=\"{:.0}\">size {size} · root {}… · signed {}</text><text class=\"seen\" x=\"310\" y=\"{:.0}\">{}</text></g>",
                 y - 2.0,
-                body.size,
                 &root[..root.len().min(12)],
-                words(body.timestamp),
+                words(*timestamp),
                 y + 14.0,
                 escape(&seen)
             );
@@ -471,14 +629,15 @@ th{background:#f4f4f4;font-weight:600}.cell{min-width:3em;font-weight:700}\
 rect.window{fill:#fff3c4;stroke:#e0c060}circle.on-time{fill:#2e7d32}circle.late{fill:#ef6c00}circle.missing{fill:#c62828}\
 circle.early{fill:#ad1457}circle.pending{fill:#1565c0}circle.suspended,circle.withdrawn{fill:#616161}\
 line.trunk,line.branch{stroke:#555;stroke-width:3}svg.fork{display:block;margin:.5em 0}\
-line.tick{stroke:#e0e0e0}text.tick{fill:#757575;font-size:11px}text.seen{fill:#555;font-style:italic}";
+line.tick{stroke:#e0e0e0}text.tick{fill:#757575;font-size:11px}text.seen{fill:#555;font-style:italic}\
+line.issued{stroke:#37474f;stroke-width:2}.earlier{color:#555;font-style:italic}";
 
 #[cfg(test)]
 mod tests {
     use cbm_log::audit::{AuditReport, REPORT_VERSION, Verdict};
     use cbm_wire::Timestamp;
 
-    use super::render;
+    use super::{Drawn, render};
 
     fn report(verdict: Verdict, agreement: &str, problems: Vec<String>) -> AuditReport {
         AuditReport {
@@ -498,15 +657,86 @@ mod tests {
 
     #[test]
     fn text_from_the_bundle_is_escaped_in_the_page() {
-        let page = render(&report(Verdict::Ok, "<script>alert('x')</script> & co", vec![]), None, &[]);
+        let page = render(&report(Verdict::Ok, "<script>alert('x')</script> & co", vec![]), &Drawn::default());
         assert!(!page.contains("<script"), "{page}");
         assert!(page.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; co"));
+    }
+
+    /// A roster of AT and DE with a daily schedule.
+    fn daily_roster() -> cbm_wire::Roster {
+        use cbm_wire::{
+            Cadence, KeyId, PublicKey, Schedule, Signatory, SignatoryId, SigningKey, SigningKeyInfo, Text, TimeSpan,
+            Topic,
+        };
+        let signatory = |id: &str, seed: u8| Signatory {
+            id: SignatoryId::new(id).expect("id"),
+            name: Text::new(id).expect("name"),
+            signing_keys: vec![SigningKeyInfo {
+                id: KeyId(0),
+                key: PublicKey::of(&SigningKey::from_bytes(&[seed; 32])),
+                valid_from: Timestamp(0),
+                valid_until: None,
+            }],
+            transport_key: PublicKey::of(&SigningKey::from_bytes(&[seed + 1; 32])),
+            addresses: vec![],
+        };
+        cbm_wire::Roster {
+            agreement: cbm_wire::AgreementId::new("long").expect("id"),
+            version: 1,
+            title: Text::new("A long agreement").expect("title"),
+            signatories: vec![signatory("AT", 1), signatory("DE", 3)],
+            schedules: vec![Schedule {
+                topic: Topic::new("daily").expect("topic"),
+                cadence: Cadence::Every { span: TimeSpan(86_400_000) },
+                start: Timestamp(1_767_225_600_000),
+                due_offset: TimeSpan(86_400_000),
+                ack_window: TimeSpan::from_hours(48),
+                applies_to: None,
+            }],
+            quorum: cbm_wire::QuorumPolicy { threshold: 1 },
+            limits: cbm_wire::RosterLimits::default(),
+            previous: None,
+        }
+    }
+
+    /// An agreement of years of daily periods is drawn as its latest
+    /// periods: the page's size does not grow with its age.
+    #[test]
+    fn a_long_agreement_draws_its_latest_periods_only() {
+        use cbm_log::audit::{Judgements, SignatoryReport};
+        use cbm_log::schedule::{PeriodReport, PeriodStatus};
+        let roster = daily_roster();
+        let schedule = &roster.schedules[0];
+        let periods = (0..1000)
+            .map(|period| PeriodReport {
+                topic: schedule.topic.clone(),
+                period,
+                due: cbm_log::calendar::due_at(schedule, period).expect("due"),
+                status: PeriodStatus::OnTime,
+                entry: Some(period),
+                no_change: false,
+                delivered: None,
+                amendments: vec![],
+            })
+            .collect();
+        let mut long = report(Verdict::Ok, "long", vec![]);
+        long.signatories = vec![SignatoryReport {
+            signatory: Some(roster.signatories[0].id.clone()),
+            judged: Judgements { periods, ..Judgements::default() },
+            ..SignatoryReport::default()
+        }];
+        let drawn = Drawn { roster: Some(roster), ..Drawn::default() };
+        let page = render(&long, &drawn);
+        let cells = page.matches("<td class=\"cell on-time\"").count();
+        assert_eq!(cells as u64, super::DRAWN_PERIODS, "the latest periods only");
+        assert!(page.contains("The 964 earlier periods are not drawn"), "and it says so");
+        assert!(page.len() < 200_000, "{} bytes", page.len());
     }
 
     #[test]
     fn the_page_of_an_invalid_bundle_says_why_and_judges_no_one() {
         let why = "unreadable bundle: record 7 is truncated".to_owned();
-        let page = render(&report(Verdict::Invalid, "demo", vec![why.clone()]), None, &[]);
+        let page = render(&report(Verdict::Invalid, "demo", vec![why.clone()]), &Drawn::default());
         assert!(page.contains("data-verdict=\"invalid\"") && page.contains(&why));
         assert!(page.contains("nobody is accused on it"));
         assert!(!page.contains("class=\"cell") && !page.contains("class=\"ack"), "no obligation is drawn");

@@ -58,7 +58,25 @@ pub(crate) fn warn_if_unpinned(expected: Option<&AgreementHash>) {
 
 /// The agreement line of a human report: the hash checked, and whether it
 /// was the one expected.
-pub(crate) fn agreement_line(hash: &AgreementHash, pinned: bool) -> String {
-    let how = if pinned { "pinned: the agreement expected" } else { "UNPINNED" };
+pub(crate) fn agreement_line(hash: &AgreementHash, expected: Option<&AgreementHash>) -> String {
+    let how = match expected {
+        None => "UNPINNED".to_owned(),
+        Some(expected) if expected == hash => "pinned: the agreement expected".to_owned(),
+        Some(expected) => format!("NOT the agreement expected, {expected}"),
+    };
     format!("agreement hash {hash} ({how})")
+}
+
+/// How an audit report stands to its pin, in words: an audit given the
+/// agreement to expect accepts only a roster with that hash (it then
+/// reads the roster's agreement), so a pinned report without an agreement
+/// is one whose roster was refused.
+pub(crate) fn report_pin(report: &cbm_log::audit::AuditReport) -> &'static str {
+    match (report.pinned, report.agreement.is_some()) {
+        (false, _) => "UNPINNED: this shows only that some roster, adopted by its own keys, says so",
+        (true, true) => "pinned: this is the agreement the auditor expected",
+        (true, false) => {
+            "pinned, and the bundle's roster was refused: not the agreement expected, or not adopted (see why below)"
+        }
+    }
 }

@@ -63,7 +63,7 @@ pub(crate) fn check_proof(
                     proven.delivered,
                     witnesses.join(", ")
                 );
-                println!("{}", pin::agreement_line(&hash, pinned));
+                println!("{}", pin::agreement_line(&hash, expected.as_ref()));
                 print!("\nthe entry proven:\n{}", log_cmd::render(std::slice::from_ref(&statement)));
             }
             Ok(ExitCode::SUCCESS)
@@ -77,7 +77,7 @@ pub(crate) fn check_proof(
                 );
             } else {
                 println!("verdict     INVALID (entry proof): {e}");
-                println!("{}", pin::agreement_line(&hash, pinned));
+                println!("{}", pin::agreement_line(&hash, expected.as_ref()));
             }
             Ok(ExitCode::from(2))
         }
@@ -115,7 +115,7 @@ pub(crate) fn verify_opening(
                     "valid: field {} ({label}) of entry {} of {} opens to: {value}",
                     opening.field, proof.entry.body.index, proof.entry.body.signatory
                 );
-                println!("{}", pin::agreement_line(&hash, pinned));
+                println!("{}", pin::agreement_line(&hash, expected.as_ref()));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -128,7 +128,7 @@ pub(crate) fn verify_opening(
                 );
             } else {
                 println!("INVALID: {problem}");
-                println!("{}", pin::agreement_line(&hash, pinned));
+                println!("{}", pin::agreement_line(&hash, expected.as_ref()));
             }
             Ok(ExitCode::from(2))
         }

@@ -30,7 +30,7 @@ pub(crate) fn render(report: &AuditReport) -> String {
         let _ = writeln!(out, "agreement   {agreement}");
     }
     if let Some(hash) = &report.agreement_hash {
-        let _ = writeln!(out, "{}", crate::pin::agreement_line(hash, report.pinned));
+        let _ = writeln!(out, "agreement hash {hash} ({})", crate::pin::report_pin(report));
     }
     let _ = writeln!(out, "judged as of {}", report.now);
     let _ = writeln!(out, "records     {}", report.records);

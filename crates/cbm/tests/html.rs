@@ -110,8 +110,22 @@ fn the_audit_page_of_the_demo_shows_each_period_each_acknowledgement_and_the_spl
     assert!(html.contains("default-src 'none'"), "a content security policy forbids loading anything");
 
     // Loaded in Chromium: no console message (a load the policy blocked,
-    // an error), a screenshot, and the rendered document.
+    // an error), a screenshot, and the rendered document. First, the
+    // detector itself: a page under the same policy that tries to load an
+    // image must show up as a console message.
     let profile = dir.path().join("chromium-profile");
+    let control = dir.path().join("control.html");
+    std::fs::write(
+        &control,
+        "<!DOCTYPE html><html><head><meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'\">\
+         </head><body><img src=\"http://127.0.0.1:9/x.png\"></body></html>",
+    )
+    .expect("control page");
+    let (_, log) = look(&control, &profile, &["--dump-dom"]);
+    assert!(
+        log.contains(":CONSOLE"),
+        "a blocked load must be seen as a console message, or this test proves nothing:\n{log}"
+    );
     let shot = dir.path().join("report.png");
     let (_, log) = look(&page, &profile, &["--window-size=1100,2300", &format!("--screenshot={}", shot.display())]);
     let console: Vec<&str> = log.lines().filter(|l| l.contains(":CONSOLE")).collect();

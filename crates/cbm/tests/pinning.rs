@@ -63,6 +63,13 @@ fn a_proof_opening_and_bundle_under_a_forged_roster_are_refused_when_pinned_and_
             let report = json(&refused);
             assert_eq!(report["pinned"], true, "{report}");
             assert_eq!(report["agreement_hash"], forged_hash.as_str(), "{report}");
+            // In words too: never called the agreement expected.
+            let human = cbm(&[check, pin.as_slice()].concat(), d);
+            let stdout = String::from_utf8_lossy(&human.stdout);
+            assert!(
+                !stdout.contains("the agreement expected)") && !stdout.contains("auditor expected"),
+                "{check:?}:\n{stdout}"
+            );
         }
         // Unpinned: it verifies (a bundle's audit may have findings, exit
         // 1), but says it proves only what its own roster says.
