@@ -91,7 +91,7 @@ fn main() -> ExitCode {
 
 fn run_seeds(from: u64, seeds: u64) -> ExitCode {
     let done = AtomicU64::new(0);
-    let failures: Vec<Outcome> = (from..from + seeds)
+    let outcomes: Vec<Outcome> = (from..from + seeds)
         .into_par_iter()
         .map(|seed| {
             let outcome = run(seed, &Config::faulty());
@@ -105,10 +105,19 @@ fn run_seeds(from: u64, seeds: u64) -> ExitCode {
             }
             outcome
         })
-        .filter(|o| o.violation.is_some())
         .collect();
+    let mut healed: Vec<f64> = outcomes.iter().filter_map(|o| o.scale.rounds_after_heal).collect();
+    healed.sort_by(f64::total_cmp);
+    let publications: u64 = outcomes.iter().map(|o| o.scale.publications).sum();
+    let crashes: u64 = outcomes.iter().map(|o| o.scale.crashes).sum();
+    let mut failures: Vec<Outcome> = outcomes.into_iter().filter(|o| o.violation.is_some()).collect();
     println!("{} seeds from {from}: {} failed", seeds, failures.len());
-    let mut failures = failures;
+    if let (Some(worst), Some(p99)) = (healed.last(), healed.get(healed.len() * 99 / 100)) {
+        println!(
+            "rounds from healing until one view and the evidence everywhere: worst {worst:.0}, 99th percentile {p99:.0}; \
+             {publications} publications, {crashes} crashes"
+        );
+    }
     failures.sort_by_key(|o| o.seed);
     for outcome in &failures {
         print(&outcome.clone());
