@@ -115,6 +115,9 @@ pub(crate) enum AdminResponse {
     Status {
         status: NodeStatus,
         obligations: cbm_net::Obligations,
+        /// Asked to wait for every log to settle, and the time ran out.
+        #[serde(default)]
+        unsettled: bool,
     },
     Exported {
         entries: u64,
@@ -211,16 +214,20 @@ async fn execute(node: &Node, request: AdminRequest) -> Result<AdminResponse> {
             }
             Ok(AdminResponse::Published { index, size, earlier })
         }
-        AdminRequest::Status { wait_seconds: None } => {
-            Ok(AdminResponse::Status { status: node.status().await?, obligations: node.obligations().await? })
-        }
+        AdminRequest::Status { wait_seconds: None } => Ok(AdminResponse::Status {
+            status: node.status().await?,
+            obligations: node.obligations().await?,
+            unsettled: false,
+        }),
         AdminRequest::Status { wait_seconds: Some(seconds) } => {
-            let settled = |s: &NodeStatus| {
-                s.logs.iter().all(|l| l.checkpoint.as_ref().is_none_or(|(size, _, _)| l.settled_size >= *size))
-            };
             let timeout = std::time::Duration::from_secs(seconds);
-            let status = node.wait_until("every log settled", timeout, settled).await?;
-            Ok(AdminResponse::Status { status, obligations: node.obligations().await? })
+            // Out of time, the status is answered as it stands, marked.
+            let (status, unsettled) = match node.wait_until("every log settled", timeout, all_settled).await {
+                Ok(status) => (status, false),
+                Err(cbm_net::NodeError::Timeout(_)) => (node.status().await?, true),
+                Err(e) => return Err(e.into()),
+            };
+            Ok(AdminResponse::Status { status, obligations: node.obligations().await?, unsettled })
         }
         AdminRequest::Export { path, public } => {
             let summary = node.export(path, public).await?;
@@ -247,6 +254,11 @@ async fn execute(node: &Node, request: AdminRequest) -> Result<AdminResponse> {
             Ok(AdminResponse::Proved { path })
         }
     }
+}
+
+/// Whether every log held is settled at its newest checkpoint.
+pub(crate) fn all_settled(status: &NodeStatus) -> bool {
+    status.logs.iter().all(|l| l.checkpoint.as_ref().is_none_or(|(size, _, _)| l.settled_size >= *size))
 }
 
 /// Writes `bytes` to the new file `path`, readable by its owner only,

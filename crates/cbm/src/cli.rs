@@ -143,7 +143,9 @@ pub(crate) enum Command {
     Declare(Box<DeclareArgs>),
     /// Shows a running node's logs, settlement, cosigners and evidence.
     #[command(after_help = "Examples:\n  cbm status --data-dir ar --json\n  \
-                            cbm status --data-dir ar --wait 30   # once every log is settled")]
+                            cbm status --data-dir ar --wait 30   # once every log is settled\n\n\
+                            Exit codes: 0 the status (settled, with --wait); 2 no node answered or bad input; \
+                            3 --wait ran out: the status as it stands")]
     Status {
         /// The node's data directory.
         #[arg(long)]
@@ -152,7 +154,9 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
         /// Wait up to this many seconds until every log the node holds is
-        /// settled at its newest checkpoint; exit 2 if it is not by then.
+        /// settled at its newest checkpoint. If it is not by then, the
+        /// status is shown as it stands, saying which logs are not settled
+        /// and which peers do not answer, and the exit code is 3.
         #[arg(long, value_name = "SECONDS")]
         wait: Option<u64>,
     },

@@ -11,13 +11,14 @@ use crate::{admin, ask_node};
 pub(crate) fn status(data_dir: &std::path::Path, json: bool, wait: Option<u64>) -> Result<ExitCode> {
     let request = admin::AdminRequest::Status { wait_seconds: wait };
     let what = if wait.is_some() { "waiting for every log to be mirrored and settled" } else { "asking the node" };
-    let admin::AdminResponse::Status { status, obligations } = ask_node(data_dir, &request, what)? else {
+    let admin::AdminResponse::Status { status, obligations, unsettled } = ask_node(data_dir, &request, what)? else {
         anyhow::bail!("unexpected answer to a status request");
     };
+    let code = if unsettled { ExitCode::from(3) } else { ExitCode::SUCCESS };
     if json {
-        let both = serde_json::json!({ "status": status, "obligations": obligations });
+        let both = serde_json::json!({ "status": status, "obligations": obligations, "settled": !unsettled });
         println!("{}", serde_json::to_string_pretty(&both)?);
-        return Ok(ExitCode::SUCCESS);
+        return Ok(code);
     }
     println!("node {}", status.signatory);
     println!("\n{:<10} {:>8} {:>10} {:>9}  cosigned by", "log", "entries", "checkpoint", "settled");
@@ -70,5 +71,29 @@ pub(crate) fn status(data_dir: &std::path::Path, json: bool, wait: Option<u64>) 
         let who: Vec<String> = status.out_of_time_order.iter().map(ToString::to_string).collect();
         println!("checkpoints signed out of time order: evidence held against {}", who.join(", "));
     }
-    Ok(ExitCode::SUCCESS)
+    if unsettled {
+        println!("\n{}", why_unsettled(&status, wait.unwrap_or(0)));
+    }
+    Ok(code)
+}
+
+/// Which logs were not settled when `--wait` ran out, and which peers did
+/// not answer: what an operator looks at next.
+fn why_unsettled(status: &cbm_net::NodeStatus, seconds: u64) -> String {
+    let logs: Vec<String> = status
+        .logs
+        .iter()
+        .filter_map(|l| {
+            let (size, _, _) = l.checkpoint.as_ref()?;
+            (l.settled_size < *size).then(|| format!("{} (settled at {} of {size})", l.owner, l.settled_size))
+        })
+        .collect();
+    let unreachable: Vec<String> =
+        status.peers.iter().filter(|p| p.reachable == Some(false)).map(|p| p.peer.to_string()).collect();
+    let peers = if unreachable.is_empty() {
+        "every peer answers".to_owned()
+    } else {
+        format!("not answering: {}", unreachable.join(", "))
+    };
+    format!("NOT SETTLED after {seconds} s: {}; {peers}", logs.join(", "))
 }

@@ -173,4 +173,12 @@ fn a_node_tells_its_operator_what_it_does_in_plain_lines_and_names_a_peer_that_g
     assert_eq!((bo["peer"].as_str(), bo["reachable"].as_bool()), (Some("BO"), Some(false)), "{status}");
     assert!(bo["last_contact"].is_string(), "{status}");
     assert!(ok(&["status", "--data-dir", "ar"], d).contains("UNREACHABLE"));
+    // AR publishes with BO away: waiting for settlement runs out, and the
+    // status says which log is not settled and who does not answer (exit 3).
+    let stored = notify(d, "ar", 2, None);
+    assert!(stored.status.success(), "{}", common::said(&stored));
+    let waited = common::cbm(&["status", "--data-dir", "ar", "--wait", "1"], d);
+    assert_eq!(waited.status.code(), Some(3), "{}", common::said(&waited));
+    let said = common::said(&waited);
+    assert!(said.contains("NOT SETTLED after 1 s: AR (settled at 1 of 2); not answering: BO"), "{said}");
 }
