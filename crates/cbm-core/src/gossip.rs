@@ -286,7 +286,10 @@ impl<S: NodeStore> Core<S> {
         // One transaction: a newer checkpoint's receipts and older ones
         // become visible together.
         match self.store.add_cosignatures(&new) {
-            Ok(outcomes) if outcomes.contains(&Some(true)) => self.note(Note::Changed),
+            Ok(outcomes) if outcomes.contains(&Some(true)) => {
+                self.note(Note::Changed);
+                self.note_settlement();
+            }
             Ok(_) => {}
             Err(e) => self.note(Note::store(&e)),
         }

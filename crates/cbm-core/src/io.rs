@@ -183,6 +183,12 @@ pub enum Note {
         /// The log's new size.
         size: u64,
     },
+    /// The node's own log is settled at `size`: the roster's quorum of
+    /// witnesses cosigned (received) it.
+    Settled {
+        /// The size settled.
+        size: u64,
+    },
     /// The node cosigned `owner`'s log at `size`.
     Cosigned {
         /// The log's owner.

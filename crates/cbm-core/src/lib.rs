@@ -45,7 +45,7 @@ use std::time::Duration;
 
 use cbm_log::agreement::Agreement;
 use cbm_log::held::{LogFacts, StoreView};
-use cbm_log::store::StoreError;
+use cbm_log::store::{ReadStore, StoreError};
 use cbm_wire::{KeyId, LogId, Request, SignatoryId, SigningKey};
 use rand_core::CryptoRngCore;
 
@@ -183,6 +183,8 @@ pub struct Core<S: NodeStore> {
     work: VecDeque<Work>,
     /// Whether an [`Action::Continue`] is out and not yet fed back.
     continue_asked: bool,
+    /// The size at which the node's own log was last seen settled.
+    settled: u64,
     out: Vec<Action>,
 }
 
@@ -234,6 +236,7 @@ impl<S: NodeStore> Core<S> {
             receipts: Vec::new(),
             work: VecDeque::new(),
             continue_asked: false,
+            settled: 0,
             out: Vec::new(),
         })
     }
@@ -376,6 +379,21 @@ impl<S: NodeStore> Core<S> {
 
     fn note(&mut self, note: Note) {
         self.out.push(Action::Note(note));
+    }
+
+    /// After receipts were stored: tells of the node's own log newly
+    /// settled (received by the quorum).
+    fn note_settlement(&mut self) {
+        let log = self.agreement.log_of(&self.me);
+        let threshold = self.agreement.roster().quorum.threshold;
+        match self.store.reader().settled_size(&log, threshold) {
+            Ok(size) if size > self.settled => {
+                self.settled = size;
+                self.note(Note::Settled { size });
+            }
+            Ok(_) => {}
+            Err(e) => self.note(Note::store(&e)),
+        }
     }
 
     /// The held logs as the entry rules see them.

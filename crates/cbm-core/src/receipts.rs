@@ -49,6 +49,7 @@ impl<S: NodeStore> Core<S> {
         };
         if outcomes.contains(&Some(true)) {
             self.note(Note::Changed);
+            self.note_settlement();
         }
         for ((reply, _), outcome) in group.into_iter().zip(outcomes) {
             let response = match outcome {

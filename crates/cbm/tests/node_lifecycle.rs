@@ -162,7 +162,9 @@ fn a_node_tells_its_operator_what_it_does_in_plain_lines_and_names_a_peer_that_g
         assert!(Instant::now() < deadline, "AR never said BO is unreachable:\n{text}");
         std::thread::sleep(Duration::from_millis(100));
     };
-    for said in ["listening on", "peer reached", "published", "INFO", "WARN"] {
+    for said in
+        ["listening on", "peer reached", "published", "received by the quorum", "address=127.0.0.1:", "INFO", "WARN"]
+    {
         assert!(text.contains(said), "the log should say {said:?}:\n{text}");
     }
     assert!(!text.contains('\u{1b}'), "no terminal colour codes in a file:\n{text}");

@@ -323,6 +323,7 @@ impl Driver {
         match note {
             Note::Changed => shared.changed(),
             Note::Published { size } => info!(size, "published"),
+            Note::Settled { size } => info!(size, "received by the quorum: our log is settled"),
             Note::Cosigned { owner, size } => info!(log_owner = %owner, size, "cosigned"),
             Note::Evidence { against, out_of_time_order: true } => {
                 warn!(log_owner = %against, "checkpoints signed out of time order; evidence stored");
@@ -331,12 +332,13 @@ impl Driver {
                 warn!(equivocator = %against, "split view detected; evidence stored");
             }
             Note::Contact { peer, failure, before, at } => {
+                let address = shared.peers.addresses(&peer);
                 match (&failure, before) {
                     (None, Some(true)) => {}
-                    (None, Some(false)) => info!(%peer, "peer back: gossip answered again"),
-                    (None, None) => info!(%peer, "peer reached"),
-                    (Some(e), Some(false)) => debug!(%peer, "gossip failed: {e}"),
-                    (Some(e), _) => warn!(%peer, "peer unreachable: {e}"),
+                    (None, Some(false)) => info!(%peer, %address, "peer back: gossip answered again"),
+                    (None, None) => info!(%peer, %address, "peer reached"),
+                    (Some(e), Some(false)) => debug!(%peer, %address, "gossip failed: {e}"),
+                    (Some(e), _) => warn!(%peer, %address, "peer unreachable: {e}"),
                 }
                 shared.note_contact(&peer, failure.is_none(), at);
             }

@@ -61,6 +61,11 @@ impl Peers {
         }
     }
 
+    /// The roster addresses of `peer`, joined for a log line.
+    pub(crate) fn addresses(&self, peer: &SignatoryId) -> String {
+        self.directory.get(peer).map(|(_, addresses)| addresses.join(", ")).unwrap_or_default()
+    }
+
     /// The signatory presenting transport key `key`.
     pub(crate) fn who(&self, key: &PublicKey) -> Option<SignatoryId> {
         self.directory.iter().find(|(_, (k, _))| k == key).map(|(id, _)| id.clone())
