@@ -20,6 +20,30 @@ pub(crate) const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (protocol 
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
+    /// Log more: once for the steps of the work, twice for everything.
+    /// (`RUST_LOG` overrides both flags.)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub(crate) verbose: u8,
+    /// Log only errors, also for a node (which logs what it does by default).
+    #[arg(short, long, global = true)]
+    pub(crate) quiet: bool,
+}
+
+impl Cli {
+    /// The log level these flags ask for: a node logs what it does (info),
+    /// other commands speak for themselves and log errors only.
+    pub(crate) fn log_level(&self) -> &'static str {
+        let node = matches!(self.command, Command::Node { .. });
+        match (self.quiet, self.verbose, node) {
+            (true, _, _) => "error",
+            (false, 0, true) => "info",
+            (false, 0, false) => "error",
+            (false, 1, true) => "debug",
+            (false, 1, false) => "info",
+            (false, 2, false) => "debug",
+            (false, _, _) => "trace",
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -388,4 +412,29 @@ pub(crate) struct LogArgs {
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Cli;
+
+    fn level(args: &[&str]) -> Option<&'static str> {
+        Cli::try_parse_from(args).ok().map(|cli| cli.log_level())
+    }
+
+    #[test]
+    fn quiet_and_verbose_move_each_commands_own_log_level() {
+        let node = ["cbm", "node", "--config", "ar.toml"];
+        let status = ["cbm", "status", "--data-dir", "ar"];
+        assert_eq!(level(&node), Some("info"), "a node says what it does");
+        assert_eq!(level(&status), Some("error"), "a command speaks for itself");
+        assert_eq!(level(&[&node[..], &["-q"]].concat()), Some("error"));
+        assert_eq!(level(&[&node[..], &["-v"]].concat()), Some("debug"));
+        assert_eq!(level(&[&status[..], &["-v"]].concat()), Some("info"));
+        assert_eq!(level(&[&status[..], &["-vv"]].concat()), Some("debug"));
+        assert_eq!(level(&[&node[..], &["-vvv"]].concat()), Some("trace"));
+        assert_eq!(level(&[&status[..], &["-q", "-v"]].concat()), None, "one or the other");
+    }
 }

@@ -36,8 +36,9 @@ use cli::{Cli, Command, KeyCommand};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // A node tells its operator what it does; other commands speak for
-    // themselves and log errors only. `RUST_LOG` overrides either.
-    let level = if matches!(cli.command, Command::Node { .. }) { "info" } else { "error" };
+    // themselves and log errors only; -v and -q move that. `RUST_LOG`
+    // overrides either.
+    let level = cli.log_level();
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()))
