@@ -136,10 +136,19 @@ pub(crate) enum Command {
     ///
     /// The configuration names the signatory, the roster, the key files, a
     /// data directory (store and admin socket) and the listen address.
-    #[command(after_help = "Example node.toml:\n  signatory = \"AR\"\n  roster = \"roster.cbm\"\n  \
-                            signing_key = \"keys/AR.signing.key\"\n  transport_key = \"keys/AR.transport.key\"\n  \
-                            data_dir = \"ar\"\n  listen = \"127.0.0.1:7401\"\n  gossip_interval = \"2s\"\n\n\
-                            Example:\n  cbm node --config node.toml")]
+    #[command(after_help = "The configuration file, every key (relative paths are relative to the file's directory):\n  \
+        signatory        text, required      the signatory this node is, as the roster names it\n  \
+        roster           path, required      the adopted roster (cbm roster sign, every signature present)\n  \
+        signing_key      path, required      this signatory's signing key file (0600)\n  \
+        transport_key    path, required      its transport key file (0600)\n  \
+        data_dir         path, required      the store, its lock and the admin socket (created 0700)\n  \
+        listen           address, required   the UDP address to listen on, as 0.0.0.0:7400\n  \
+        gossip_interval  duration, optional  time between gossip rounds; 10s if absent\n\
+        A duration is numbers with units: 500ms, 5s, 2m, 1h 30m. An unknown key is refused.\n\n\
+        Example node.toml:\n  signatory = \"AR\"\n  roster = \"roster.cbm\"\n  \
+        signing_key = \"keys/AR.signing.key\"\n  transport_key = \"keys/AR.transport.key\"\n  \
+        data_dir = \"ar\"\n  listen = \"127.0.0.1:7401\"\n  gossip_interval = \"2s\"\n\n\
+        Example:\n  cbm node --config node.toml")]
     Node {
         /// The node's configuration file.
         #[arg(long)]
