@@ -136,7 +136,8 @@ pub(crate) enum Command {
     ///
     /// The configuration names the signatory, the roster, the key files, a
     /// data directory (store and admin socket) and the listen address.
-    #[command(after_help = "The configuration file, every key (relative paths are relative to the file's directory):\n  \
+    #[command(
+        after_help = "The configuration file, every key (relative paths are relative to the file's directory):\n  \
         signatory        text, required      the signatory this node is, as the roster names it\n  \
         roster           path, required      the adopted roster (cbm roster sign, every signature present)\n  \
         signing_key      path, required      this signatory's signing key file (0600)\n  \
@@ -148,7 +149,8 @@ pub(crate) enum Command {
         Example node.toml:\n  signatory = \"AR\"\n  roster = \"roster.cbm\"\n  \
         signing_key = \"keys/AR.signing.key\"\n  transport_key = \"keys/AR.transport.key\"\n  \
         data_dir = \"ar\"\n  listen = \"127.0.0.1:7401\"\n  gossip_interval = \"2s\"\n\n\
-        Example:\n  cbm node --config node.toml")]
+        Example:\n  cbm node --config node.toml"
+    )]
     Node {
         /// The node's configuration file.
         #[arg(long)]
@@ -211,6 +213,9 @@ pub(crate) enum Command {
         /// Include the openings of committed fields the node holds.
         #[arg(long)]
         with_openings: bool,
+        /// Print what was written as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Writes a single-entry proof: the entry, its inclusion, a quorum-cosigned checkpoint and the roster.
     #[command(after_help = "Example:\n  cbm prove --data-dir ar --signatory BO --index 0 --out bo-0.proof")]
@@ -220,6 +225,9 @@ pub(crate) enum Command {
         /// The proof file to write.
         #[arg(long)]
         out: PathBuf,
+        /// Print what was written as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Checks a single-entry proof offline. Exit 0 if it verifies, 2 if not.
     ///
@@ -251,6 +259,9 @@ pub(crate) enum Command {
         /// The opening file to write.
         #[arg(long)]
         out: PathBuf,
+        /// Print the value and what was written as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Checks an opening offline against the entry of a single-entry proof:
     /// the value is the one the signatory committed to in its log.
@@ -320,6 +331,10 @@ pub(crate) struct DeclareArgs {
     /// The node's data directory.
     #[arg(long)]
     pub(crate) data_dir: PathBuf,
+    /// Print the outcome as JSON: the entry's index, the log's size, whether
+    /// it was published earlier, whether the quorum received it.
+    #[arg(long)]
+    pub(crate) json: bool,
     /// The kind of entry.
     #[arg(long, value_enum, default_value_t = Kind::Declaration)]
     pub(crate) kind: Kind,

@@ -101,29 +101,29 @@ pub(crate) async fn declare(args: DeclareArgs) -> Result<ExitCode> {
         }
         Err(e) => return Err(e),
     };
-    let published = |index: u64, size: u64, earlier: bool| {
+    let (index, size, earlier, received) = match answer {
+        admin::AdminResponse::Published { index, size, earlier } => (index, size, earlier, args.wait.map(|_| true)),
+        admin::AdminResponse::NotYetReceived { index, size, earlier, waited_seconds } => {
+            eprintln!(
+                "entry {index} is published and stored, but the quorum has not received it within {waited_seconds} s \
+                 (are the peers reachable? it is delivered when they are)"
+            );
+            (index, size, earlier, Some(false))
+        }
+        other => anyhow::bail!("unexpected answer: {other:?}"),
+    };
+    if args.json {
+        let outcome = serde_json::json!({ "index": index, "size": size, "earlier": earlier, "received": received });
+        println!("{}", serde_json::to_string_pretty(&outcome)?);
+    } else {
         if earlier {
             println!("entry {index} was already published (the log then held {size}); not published again");
         } else {
             println!("published entry {index}; the log now holds {size}");
         }
-    };
-    match answer {
-        admin::AdminResponse::Published { index, size, earlier } => {
-            published(index, size, earlier);
-            if args.wait.is_some() {
-                println!("received by the quorum");
-            }
+        if received == Some(true) {
+            println!("received by the quorum");
         }
-        admin::AdminResponse::NotYetReceived { index, size, earlier, waited_seconds } => {
-            published(index, size, earlier);
-            eprintln!(
-                "entry {index} is published and stored, but the quorum has not received it within {waited_seconds} s \
-                 (are the peers reachable? it is delivered when they are)"
-            );
-            return Ok(ExitCode::from(EXIT_NOT_YET_RECEIVED));
-        }
-        other => anyhow::bail!("unexpected answer: {other:?}"),
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if received == Some(false) { ExitCode::from(EXIT_NOT_YET_RECEIVED) } else { ExitCode::SUCCESS })
 }

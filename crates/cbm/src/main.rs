@@ -119,13 +119,15 @@ fn run(command: Command) -> Result<ExitCode> {
         }
         Command::Declare(args) => runtime()?.block_on(declare_cmd::declare(*args)),
         Command::Status { data_dir, json, wait } => status_cmd::status(&data_dir, json, wait),
-        Command::Export { data_dir, out, with_openings } => share_cmd::export(&data_dir, &out, with_openings),
-        Command::Prove { entry, out } => share_cmd::prove(entry, &out),
+        Command::Export { data_dir, out, with_openings, json } => {
+            share_cmd::export(&data_dir, &out, with_openings, json)
+        }
+        Command::Prove { entry, out, json } => share_cmd::prove(entry, &out, json),
         Command::VerifyProof { proof, pin, json } => {
             let expected = pin.expected()?;
             proof_cmd::check_proof(&read_wire(&proof, "an entry proof")?, json, expected)
         }
-        Command::Reveal { entry, field, out } => share_cmd::reveal(entry, field, &out),
+        Command::Reveal { entry, field, out, json } => share_cmd::reveal(entry, field, &out, json),
         Command::VerifyOpening { opening, proof, pin, json } => {
             let expected = pin.expected()?;
             proof_cmd::verify_opening(&opening, &proof, json, expected)

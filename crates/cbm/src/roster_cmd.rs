@@ -88,6 +88,10 @@ pub(crate) enum RosterCommand {
         /// Their signing key file.
         #[arg(long)]
         key: PathBuf,
+        /// Print who signed, who is still to sign, and (once every one
+        /// has) the agreement hash, as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Checks that every signatory adopted the roster; prints the agreement hash.
     #[command(after_help = "Example:\n  cbm roster verify roster.cbm")]
@@ -183,7 +187,7 @@ pub(crate) fn run(command: RosterCommand) -> Result<std::process::ExitCode> {
             save(&path, &signed)?;
             println!("added {id}; {} signatories; every one must now sign", signed.roster.signatories.len());
         }
-        RosterCommand::Sign { roster: path, id, key } => {
+        RosterCommand::Sign { roster: path, id, key, json } => {
             let mut signed = read_roster(&path)?;
             let key = read_key(&key)?;
             let info = signed
@@ -206,16 +210,23 @@ pub(crate) fn run(command: RosterCommand) -> Result<std::process::ExitCode> {
                 .filter(|o| !signed.signatures.iter().any(|s| &s.signatory == *o))
                 .map(ToString::to_string)
                 .collect();
-            if missing.is_empty() {
-                // Whether the roster is adopted is what `Agreement::adopt`
-                // says, not the count of signatures.
+            // Whether the roster is adopted is what `Agreement::adopt` says,
+            // not the count of signatures.
+            let adopted = if missing.is_empty() {
                 let agreement = Agreement::adopt(&signed).with_context(|| {
                     format!("signed by {id}; every signatory has signed, but the roster is not adopted")
                 })?;
-                println!(
-                    "signed by {id}; every signatory has signed: the roster is adopted; agreement hash {}",
-                    agreement.hash()
-                );
+                Some(agreement.hash().to_string())
+            } else {
+                None
+            };
+            if json {
+                let outcome = serde_json::json!({
+                    "signed_by": id.to_string(), "still_to_sign": missing, "agreement_hash": adopted,
+                });
+                println!("{}", serde_json::to_string_pretty(&outcome)?);
+            } else if let Some(hash) = adopted {
+                println!("signed by {id}; every signatory has signed: the roster is adopted; agreement hash {hash}");
             } else {
                 println!("signed by {id}; still to sign: {}", missing.join(", "));
             }
