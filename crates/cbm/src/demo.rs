@@ -331,13 +331,17 @@ async fn tell(demo: &mut Demo, story: &Story) -> Result<Verdict> {
     story.step("acknowledgements missing");
 
     // DO equivocates: a second node under DO's keys, started from a copy of
-    // its store, shows AR a different March declaration.
+    // its store taken before its March declaration, shows AR a different
+    // one. The first settles before the second is signed, so what AR holds
+    // first (and so the audit's verdict on DO's March) never depends on
+    // which of two racing messages arrives first.
     let twin_store = demo.dir.join("DO-twin.db");
     demo.node(DO)?.snapshot(twin_store.clone()).await?;
-    let twin_config = demo.agreement.node_config(DO, twin_store, Arc::clone(&demo.clock) as _, Some(vec![id("AR")]))?;
-    let twin = Node::start(twin_config).await?;
     demo.clock.set(at(2, 2, 9));
     demo.node(DO)?.publish(vec![declaration(2, "cert@do.example")]).await?;
+    demo.settle("DO's March declaration settled", &[(DO, 3)]).await?;
+    let twin_config = demo.agreement.node_config(DO, twin_store, Arc::clone(&demo.clock) as _, Some(vec![id("AR")]))?;
+    let twin = Node::start(twin_config).await?;
     twin.publish(vec![declaration(2, "nobody@do.example — a different story, for AR only")]).await?;
     for index in [AR, BO] {
         demo.node(index)?
@@ -347,8 +351,9 @@ async fn tell(demo: &mut Demo, story: &Story) -> Result<Verdict> {
     twin.shutdown().await;
     story.say(
         "✗",
-        "DO shows AR one March declaration and everyone else another: when AR and BO gossip they compare \
-         checkpoints, catch it, and hold evidence anyone can check with the roster alone",
+        "DO signs a second, different March declaration and shows it to AR alone: AR holds both signed \
+         checkpoints of the same size, gossips them to BO, and both hold evidence anyone can check with the \
+         roster alone",
     );
     story.step("equivocation caught");
 
