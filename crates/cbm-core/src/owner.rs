@@ -84,7 +84,7 @@ pub enum PublishError {
         index: u64,
     },
     /// The store failed.
-    #[error("store: {0}")]
+    #[error("store")]
     Store(#[from] StoreError),
 }
 

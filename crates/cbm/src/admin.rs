@@ -279,7 +279,26 @@ pub(crate) fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-async fn cite(node: &Node, signatory: SignatoryId, index: u64) -> Result<EntryRef> {
+/// Refuses `signatory` unless the roster names it: a commitment, request
+/// or citation naming anyone else could never be answered.
+fn check_signatory(node: &Node, signatory: &SignatoryId) -> Result<()> {
+    if node.agreement().roster().signatory(signatory).is_none() {
+        bail!("{signatory} is not a signatory of the roster");
+    }
+    Ok(())
+}
+
+/// The reference to entry `index` of `signatory`'s log, to `what` (amend,
+/// cite); refused, saying how many entries the log holds, if the node does
+/// not hold it.
+async fn cite(node: &Node, signatory: SignatoryId, index: u64, what: &str) -> Result<EntryRef> {
+    check_signatory(node, &signatory)?;
+    let held = node.status().await?.log(&signatory).map_or(0, |l| l.size);
+    if index >= held {
+        let entries = if held == 1 { "entry" } else { "entries" };
+        let here = if &signatory == node.signatory() { "" } else { " here" };
+        bail!("there is no entry {index} to {what}: {signatory}'s log holds {held} {entries}{here}");
+    }
     let entry = node.entry(&signatory, index).await.with_context(|| format!("entry {index} of {signatory}"))?;
     Ok(EntryRef { signatory, index, hash: entry.hash() })
 }
@@ -318,12 +337,19 @@ async fn draft(node: &Node, kind: KindSpec, fields: Vec<FieldSpec>) -> Result<Dr
             EntryKind::NoChange { period: period_number(node, &topic, period.as_ref())?, topic }
         }
         KindSpec::Notification { topic } => EntryKind::Notification { topic },
-        KindSpec::Amendment { index, reason } => EntryKind::Amendment { amends: cite(node, me, index).await?, reason },
-        KindSpec::Objection { signatory, index, reason } => {
-            EntryKind::Objection { cites: cite(node, signatory, index).await?, reason }
+        KindSpec::Amendment { index, reason } => {
+            EntryKind::Amendment { amends: cite(node, me, index, "amend").await?, reason }
         }
-        KindSpec::Response { signatory, index } => EntryKind::Response { cites: cite(node, signatory, index).await? },
-        KindSpec::Request { to, reply_by } => EntryKind::Request { to, reply_by },
+        KindSpec::Objection { signatory, index, reason } => {
+            EntryKind::Objection { cites: cite(node, signatory, index, "object to").await?, reason }
+        }
+        KindSpec::Response { signatory, index } => {
+            EntryKind::Response { cites: cite(node, signatory, index, "respond to").await? }
+        }
+        KindSpec::Request { to, reply_by } => {
+            to.iter().try_for_each(|signatory| check_signatory(node, signatory))?;
+            EntryKind::Request { to, reply_by }
+        }
         KindSpec::Status { topic, change, effective_from } => EntryKind::Status {
             topic,
             change: match change {
@@ -334,6 +360,9 @@ async fn draft(node: &Node, kind: KindSpec, fields: Vec<FieldSpec>) -> Result<Dr
             effective_from: effective_from.unwrap_or(now),
         },
     };
+    for recipient in fields.iter().flat_map(|f| f.committed_to.iter().flatten()) {
+        check_signatory(node, recipient)?;
+    }
     let fields = fields
         .into_iter()
         .map(|f| match f.committed_to {

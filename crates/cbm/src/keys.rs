@@ -26,6 +26,12 @@ pub(crate) fn write_key(path: &Path, key: &SigningKey) -> Result<()> {
 
 /// Reads a key written by [`write_key`], refusing a file others can read.
 pub(crate) fn read_key(path: &Path) -> Result<SigningKey> {
+    if path.is_dir() {
+        bail!(
+            "{} is a directory, not a key file (keygen writes ID.signing.key and ID.transport.key in it)",
+            path.display()
+        );
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;

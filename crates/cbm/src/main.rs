@@ -12,6 +12,7 @@ mod cli;
 mod declare_cmd;
 mod demo;
 mod html;
+mod inputs;
 mod keygen_cmd;
 mod keys;
 mod log_cmd;
@@ -88,6 +89,7 @@ fn run(command: Command) -> Result<ExitCode> {
                 }
                 proof_cmd::check_proof(&proof, json, expected)
             } else {
+                inputs::check_bundle(&bundle)?;
                 audit_cmd::audit(&bundle, &output, expected, at)
             }
         }
@@ -142,8 +144,7 @@ pub(crate) fn now() -> Timestamp {
 
 /// The wire object of type `T` in the file `path`, `what` naming it in errors.
 pub(crate) fn read_wire<T: cbm_wire::Wire>(path: &std::path::Path, what: &str) -> Result<T> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    T::decode(&bytes).with_context(|| format!("{} is not {what}", path.display()))
+    inputs::read_as(path, what)
 }
 
 /// Runs `request` against the node of `data_dir`, with a spinner saying

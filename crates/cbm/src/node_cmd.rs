@@ -29,8 +29,9 @@ pub(crate) struct NodeFile {
     pub(crate) transport_key: PathBuf,
     /// Directory for the store and the admin socket.
     pub(crate) data_dir: PathBuf,
-    /// Address to listen on, e.g. `0.0.0.0:7400`.
-    pub(crate) listen: SocketAddr,
+    /// Address to listen on, e.g. `0.0.0.0:7400` (as a roster address is
+    /// written: see `inputs::check_address`).
+    pub(crate) listen: String,
     /// Time between gossip rounds, e.g. `"5s"`; 10 s if absent.
     #[serde(default)]
     pub(crate) gossip_interval: Option<String>,
@@ -41,8 +42,40 @@ pub(crate) fn read_config(path: &Path) -> Result<(NodeFile, PathBuf)> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let file: NodeFile =
         toml::from_str(&text).with_context(|| format!("{} is not a valid node configuration", path.display()))?;
+    crate::inputs::check_address(&file.listen).with_context(|| format!("{}: listen", path.display()))?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     Ok((file, base))
+}
+
+/// The socket address `listen` names (a name is looked up).
+fn listen_address(listen: &str) -> Result<SocketAddr> {
+    use std::net::ToSocketAddrs as _;
+    listen
+        .to_socket_addrs()
+        .with_context(|| format!("{listen} cannot be looked up"))?
+        .next()
+        .with_context(|| format!("{listen} names no address"))
+}
+
+/// Refuses a roster not every signatory has signed, naming who has not.
+fn check_adopted(path: &Path, roster: &SignedRoster) -> Result<()> {
+    let missing: Vec<String> = roster
+        .roster
+        .signatories
+        .iter()
+        .filter(|s| !roster.signatures.iter().any(|sig| sig.signatory == s.id))
+        .map(|s| s.id.to_string())
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "{} is not adopted: {} {} not signed it (cbm roster sign {} --id ID --key ID.signing.key)",
+            path.display(),
+            missing.join(", "),
+            if missing.len() == 1 { "has" } else { "have" },
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 /// Reads a signed roster file.
@@ -55,18 +88,36 @@ pub(crate) async fn run(config: &Path) -> Result<()> {
     let (file, base) = read_config(config)?;
     let at = |p: &Path| base.join(p);
     let data_dir = at(&file.data_dir);
-    let _lock = claim_data_dir(&data_dir)?;
+    // Everything the configuration names is checked before anything is
+    // created: the data directory, then the socket.
     let gossip_interval = match &file.gossip_interval {
         Some(text) => humantime_span(text)?,
         None => Duration::from_secs(10),
     };
+    let roster = read_roster(&at(&file.roster))?;
+    check_adopted(&at(&file.roster), &roster)?;
+    let (signing_key, transport_key) = (read_key(&at(&file.signing_key))?, read_key(&at(&file.transport_key))?);
+    let listen = listen_address(&file.listen)?;
+    // The socket before the directory: a port in use leaves nothing behind.
+    let socket = std::net::UdpSocket::bind(listen).map_err(|e| match e.kind() {
+        // A node already running here holds the directory's lock too: that is the better sentence.
+        std::io::ErrorKind::AddrInUse if runs_on(&data_dir) => anyhow::anyhow!(
+            "another cbm node is running on the data directory {}; one directory serves one node",
+            data_dir.display()
+        ),
+        std::io::ErrorKind::AddrInUse => {
+            anyhow::anyhow!("{} is in use: another node or program listens there", file.listen)
+        }
+        _ => anyhow::anyhow!("cannot listen on {}: {e}", file.listen),
+    })?;
+    let _lock = claim_data_dir(&data_dir)?;
     let node = Node::start(NodeConfig {
-        roster: read_roster(&at(&file.roster))?,
+        roster,
         signatory: file.signatory.clone(),
-        signing_key: read_key(&at(&file.signing_key))?,
-        transport_key: read_key(&at(&file.transport_key))?,
+        signing_key,
+        transport_key,
         store: data_dir.join("store.db"),
-        listen: Listen::Address(file.listen),
+        listen: Listen::Socket(socket),
         partners: None,
         gossip_interval,
         limits: NodeLimits::default(),
@@ -157,6 +208,15 @@ fn claim_data_dir(dir: &Path) -> Result<std::fs::File> {
         }
         Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("locking {}", path.display())),
     }
+}
+
+/// Whether a node holds the lock of the data directory `dir` (which is
+/// looked at, not created).
+fn runs_on(dir: &Path) -> bool {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(dir.join(LOCK))
+        .is_ok_and(|lock| matches!(lock.try_lock(), Err(std::fs::TryLockError::WouldBlock)))
 }
 
 fn humantime_span(text: &str) -> Result<Duration> {

@@ -64,7 +64,7 @@ pub(crate) enum RosterCommand {
         #[arg(long)]
         name: Text,
         /// Where the node listens (host:port); repeat for several.
-        #[arg(long = "address", required = true)]
+        #[arg(long = "address", required = true, value_parser = crate::inputs::parse_address)]
         addresses: Vec<Address>,
         /// Directory with `<ID>.signing.pub` and `<ID>.transport.pub` (from
         /// `cbm keygen`, handed over by the state).

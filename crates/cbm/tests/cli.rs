@@ -267,7 +267,11 @@ fn every_command_has_help_with_examples() {
 fn bad_input_gets_a_clear_error_and_exit_code_2() {
     let missing = cbm(&["audit", "/nonexistent/bundle.cbor"]);
     assert_eq!(code(&missing), 2);
-    assert!(text(&missing).contains("error: opening /nonexistent/bundle.cbor"), "{}", text(&missing));
+    assert!(
+        text(&missing).contains("error: /nonexistent/bundle.cbor cannot be read: No such file"),
+        "{}",
+        text(&missing)
+    );
     let dir = tempfile::tempdir().expect("tempdir");
     let garbage = dir.path().join("garbage.cbor");
     std::fs::write(&garbage, b"this is not a bundle").expect("write");

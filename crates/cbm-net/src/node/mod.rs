@@ -117,24 +117,26 @@ pub struct NodeConfig {
     pub clock: Arc<dyn Clock>,
 }
 
-/// Why a node could not start or act.
+/// Why a node could not start or act. A variant that wraps another error
+/// says what failed and leaves the why to its source (print the chain, as
+/// `anyhow`'s `{:#}` does, to read both).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum NodeError {
     /// The roster is not adopted by every signatory, or is malformed.
-    #[error("roster: {0}")]
+    #[error("the roster is not adopted")]
     Roster(#[from] RosterError),
     /// The configured signatory or keys do not match the roster.
     #[error("configuration: {0}")]
     Config(String),
     /// The store failed.
-    #[error("store: {0}")]
+    #[error("store")]
     Store(#[from] StoreError),
     /// TLS could not be configured.
     #[error(transparent)]
     Tls(#[from] TlsError),
     /// The socket could not be bound.
-    #[error("listening: {0}")]
+    #[error("listening")]
     Listen(#[from] std::io::Error),
     /// An entry to publish breaks the rules; nothing was published.
     #[error("entry {index} refused: {error}")]
@@ -145,7 +147,7 @@ pub enum NodeError {
         error: EntryError,
     },
     /// An export failed; no bundle was left behind.
-    #[error("export: {0}")]
+    #[error("export")]
     Export(#[from] ExportError),
     /// A wait for a condition ran out of time.
     #[error("timed out waiting for {0}")]
