@@ -1,9 +1,10 @@
 //! The offline audit of whole bundles: a clean record is `ok`, missed
 //! obligations and equivocation are `findings`, and any damage is `invalid`.
 
-use cbm_log::audit::{Verdict, audit};
+use cbm_log::audit::{MAX_SPLIT_VIEWS, Verdict, audit};
 use cbm_log::bundle::{BundleReader, BundleWriter};
 use cbm_log::evidence::same_size;
+use cbm_log::findings::FindingKind;
 use cbm_log::merkle::{MemoryTree, root};
 use cbm_tests::logs::LogWriter;
 use cbm_tests::samples::{self, EPOCH};
@@ -150,6 +151,47 @@ fn equivocation_evidence_is_a_finding() {
     let report = audit(&bundle(&records)[..], None, at(5), |_| {});
     assert_eq!(report.verdict, Verdict::Findings);
     assert!(report.signatories[0].judged.equivocated);
+}
+
+#[test]
+fn a_split_view_names_who_was_shown_each_side_once_whatever_the_order_the_evidence_holds_them_in() {
+    let mut records = records();
+    let (_, checkpoint) = at_log();
+    let mut fork = LogWriter::with_agreement("AT", 1, samples::agreement(), "fork");
+    let (_, other) = fork.batch(2);
+    // The one conflict as two witnesses would each have kept it.
+    for (a, b) in [(&checkpoint, &other), (&other, &checkpoint)] {
+        records.push(BundleRecord::Evidence { evidence: same_size(a, b).expect("conflict") });
+    }
+    let report = audit(&bundle(&records)[..], None, at(5), |_| {});
+    let views = &report.signatories[0].judged.split_views;
+    assert_eq!(views.len(), 1, "one split view, however many kept it: {views:?}");
+    let [held, other_view] = &views[0].views;
+    assert_eq!((held.size, held.in_bundle, held.cosigned_by.clone()), (2, true, vec![id("DE"), id("FI")]));
+    assert_eq!((other_view.root, other_view.in_bundle), (other.body.root, false));
+    assert!(other_view.cosigned_by.is_empty(), "no one cosigned the other side in this bundle");
+    let finding = report.findings.iter().find(|f| f.kind == FindingKind::Equivocation).expect("the finding");
+    assert!(finding.text.contains("DE and FI were shown its log of 2 entries"), "{}", finding.text);
+    assert!(finding.text.contains("the one this bundle holds"), "{}", finding.text);
+    assert!(finding.text.contains("is known only from the evidence"), "{}", finding.text);
+}
+
+#[test]
+fn a_bundle_full_of_conflicting_checkpoints_reports_a_bounded_number_of_split_views() {
+    let mut records = records();
+    let (_, checkpoint) = at_log();
+    let invented = MAX_SPLIT_VIEWS + 4;
+    for n in 0..invented {
+        let flavour: &'static str = Box::leak(format!("fork {n}").into_boxed_str());
+        let mut fork = LogWriter::with_agreement("AT", 1, samples::agreement(), flavour);
+        let (_, other) = fork.batch(2);
+        records.push(BundleRecord::Evidence { evidence: same_size(&checkpoint, &other).expect("conflict") });
+    }
+    let report = audit(&bundle(&records)[..], None, at(5), |_| {});
+    assert!(report.signatories[0].judged.equivocated);
+    assert_eq!(report.signatories[0].judged.split_views.len(), MAX_SPLIT_VIEWS);
+    let finding = report.findings.iter().find(|f| f.kind == FindingKind::Equivocation).expect("the finding");
+    assert!(finding.text.contains(&format!("and {} more split views", MAX_SPLIT_VIEWS - 3)), "{}", finding.text);
 }
 
 #[test]
@@ -457,11 +499,7 @@ fn the_audit_report_vector_holds_both_ways() {
     assert!(serde_json::from_value::<cbm_log::audit::AuditReport>(newer).is_err());
     // Every finding names the party at fault; acknowledgement findings the author too.
     assert!(!read.findings.is_empty());
-    assert!(
-        read.findings
-            .iter()
-            .any(|f| f.kind == cbm_log::findings::FindingKind::Equivocation && f.party.as_str() == "AT")
-    );
+    assert!(read.findings.iter().any(|f| f.kind == FindingKind::Equivocation && f.party.as_str() == "AT"));
 }
 
 /// Audits run in parallel on rayon's global pool: each audit waits for its

@@ -7,7 +7,7 @@
 //! bytes per entry (the entry hashes citations are checked against): see
 //! spec/log.md §7.4.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Read;
 
 use cbm_wire::{
@@ -101,10 +101,48 @@ pub struct Judgements {
     pub acknowledgements: Vec<AckSummary>,
     /// Whether it was caught equivocating.
     pub equivocated: bool,
+    /// Each split view the evidence shows, in bundle order, a pair of
+    /// checkpoints once whatever its order, with who was shown which side
+    /// as far as the bundle tells (at most [`MAX_SPLIT_VIEWS`]).
+    #[serde(default)]
+    pub split_views: Vec<SplitView>,
     /// Whether it signed checkpoints whose times run against their sizes
     /// (a larger one timed before a smaller one), in the bundle's
     /// checkpoints or in evidence.
     pub out_of_time_order: bool,
+}
+
+/// Split views reported per signatory, at most: each is one item of
+/// evidence, and a hostile bundle may carry any number of them.
+pub const MAX_SPLIT_VIEWS: usize = 16;
+
+/// Two checkpoints of one log that cannot both be honest, from `SameSize`
+/// or `Inconsistent` evidence: the two views the owner showed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitView {
+    /// The two sides, in the evidence's order (`first`, `second`; or
+    /// `older`, `newer`).
+    pub views: [View; 2],
+}
+
+/// One side of a split view, and who the bundle shows was shown it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct View {
+    /// The checkpoint's size.
+    pub size: u64,
+    /// Its root.
+    pub root: cbm_wire::RootHash,
+    /// The time the owner signed it at.
+    pub timestamp: Timestamp,
+    /// Whether it is an accepted checkpoint of the bundle's log: the view
+    /// the exporter held.
+    pub in_bundle: bool,
+    /// Witnesses (bytewise order) with an accepted cosignature of it or,
+    /// when it is in the bundle, of a larger accepted checkpoint of the
+    /// log, which extends it: the parties the bundle shows were shown it.
+    pub cosigned_by: Vec<SignatoryId>,
 }
 
 /// What the records read of an invalid bundle would say about one
@@ -189,6 +227,10 @@ struct LogState {
     cosignatures: Vec<Cosignature>,
     kept: Vec<SignedEntry>,
     rotated: Vec<SigningKeyInfo>,
+    /// The two checkpoints of each item of valid equivocation evidence
+    /// naming the owner, at most [`MAX_SPLIT_VIEWS`]; a pair already held,
+    /// in either order, is not held twice.
+    forks: Vec<[Checkpoint; 2]>,
     /// The committed fields of accepted entries, by (entry index, field
     /// number), to check openings against (their values are not kept).
     committed: BTreeMap<(u64, u32), Field>,
@@ -349,6 +391,7 @@ impl Auditor {
                             cosignatures: Vec::new(),
                             kept: Vec::new(),
                             rotated: Vec::new(),
+                            forks: Vec::new(),
                             committed: BTreeMap::new(),
                             report,
                         };
@@ -419,9 +462,25 @@ impl Auditor {
                         let log = agreement.log_of(&owner);
                         if let Some(state) = self.logs.get_mut(&log) {
                             let judged = &mut state.report.judged;
-                            match evidence {
-                                EquivocationEvidence::OutOfTimeOrder { .. } => judged.out_of_time_order = true,
-                                _ => judged.equivocated = true,
+                            let fork = match evidence {
+                                EquivocationEvidence::OutOfTimeOrder { .. } => {
+                                    judged.out_of_time_order = true;
+                                    None
+                                }
+                                EquivocationEvidence::SameSize { first: a, second: b }
+                                | EquivocationEvidence::Inconsistent { older: a, newer: b, .. } => {
+                                    judged.equivocated = true;
+                                    Some([a.body, b.body])
+                                }
+                            };
+                            let known = |[a, b]: &[Checkpoint; 2]| {
+                                state.forks.iter().any(|f| (f[0] == *a && f[1] == *b) || (f[0] == *b && f[1] == *a))
+                            };
+                            if let Some(fork) = fork
+                                && state.forks.len() < MAX_SPLIT_VIEWS
+                                && !known(&fork)
+                            {
+                                state.forks.push(fork);
                             }
                         }
                     }
@@ -611,8 +670,7 @@ impl Auditor {
         for signatory in &agreement.roster().signatories {
             let Some(mut state) = logs.remove(&agreement.log_of(&signatory.id)) else { continue };
             let receipts = Receipts::new(&state.cosignatures);
-            let mut witnesses: std::collections::HashMap<&Checkpoint, std::collections::BTreeSet<&SignatoryId>> =
-                std::collections::HashMap::new();
+            let mut witnesses: HashMap<&Checkpoint, BTreeSet<&SignatoryId>> = HashMap::new();
             for cosignature in &state.cosignatures {
                 witnesses.entry(&cosignature.body.checkpoint).or_default().insert(&cosignature.body.witness);
             }
@@ -620,7 +678,7 @@ impl Auditor {
                 .checkpoints
                 .iter()
                 .map(|c| {
-                    let cosigners = witnesses.get(&c.body).map_or(0, std::collections::BTreeSet::len);
+                    let cosigners = witnesses.get(&c.body).map_or(0, BTreeSet::len);
                     CheckpointQuorum {
                         size: c.body.size,
                         timestamp: c.body.timestamp,
@@ -630,6 +688,7 @@ impl Auditor {
                 })
                 .collect();
             state.report.settled_size = quorums.iter().filter(|q| q.settled).map(|q| q.size).max().unwrap_or(0);
+            state.report.judged.split_views = split_views(&state.forks, &state.checkpoints, &witnesses);
             state.report.checkpoint_quorums = quorums;
             let record = judge_record(&agreement, &signatory.id, &state.kept, &state.checkpoints, &receipts, now);
             let judged = &state.report.judged;
@@ -665,6 +724,35 @@ impl Auditor {
             unestablished,
         }
     }
+}
+
+/// The split views of `forks`, each side with who the bundle shows was
+/// shown it: the witnesses of its exact checkpoint in `witnesses` and, for
+/// a side among the log's accepted `checkpoints`, those of every larger
+/// accepted checkpoint (the accepted checkpoints are one log, so a larger
+/// one extends it).
+fn split_views(
+    forks: &[[Checkpoint; 2]],
+    checkpoints: &[SignedCheckpoint],
+    witnesses: &HashMap<&Checkpoint, BTreeSet<&SignatoryId>>,
+) -> Vec<SplitView> {
+    let view = |side: &Checkpoint| {
+        let in_bundle = checkpoints.iter().any(|c| c.body == *side);
+        let mut seen: BTreeSet<&SignatoryId> = witnesses.get(side).into_iter().flatten().copied().collect();
+        if in_bundle {
+            for later in checkpoints.iter().filter(|c| c.body.size > side.size) {
+                seen.extend(witnesses.get(&later.body).into_iter().flatten().copied());
+            }
+        }
+        View {
+            size: side.size,
+            root: side.root,
+            timestamp: side.timestamp,
+            in_bundle,
+            cosigned_by: seen.into_iter().cloned().collect(),
+        }
+    };
+    forks.iter().map(|[a, b]| SplitView { views: [view(a), view(b)] }).collect()
 }
 
 /// Audits a bundle read from `input` (spec/log.md §7), as of `now`. With

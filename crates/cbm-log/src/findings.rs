@@ -4,7 +4,7 @@
 use cbm_wire::{Schedule, SignatoryId, TimeSpan, Timestamp, Topic};
 use serde::{Deserialize, Serialize};
 
-use crate::audit::SignatoryReport;
+use crate::audit::{SignatoryReport, SplitView, View};
 use crate::calendar::period_label;
 use crate::schedule::{AckStatus, PeriodStatus};
 use crate::words::{span_words, time_words};
@@ -172,7 +172,8 @@ pub fn findings(signatories: &[SignatoryReport], schedules: &[Schedule]) -> Vec<
         }
         if judged.equivocated {
             let text = format!(
-                "{party} showed different views of its log to different parties (the evidence verifies offline)"
+                "{party} showed different views of its log to different parties{} (the evidence verifies offline)",
+                split_view_words(&judged.split_views)
             );
             found.push(Finding::new(FindingKind::Equivocation, party, text));
         }
@@ -182,4 +183,51 @@ pub fn findings(signatories: &[SignatoryReport], schedules: &[Schedule]) -> Vec<
         }
     }
     found
+}
+
+/// Split views listed in a finding's words, at most; the report's
+/// `split_views` holds them all.
+const WORDED_SPLIT_VIEWS: usize = 3;
+
+/// Which parties were shown which view, in words, after a colon: ": AR and
+/// BO were shown its log of 3 entries with root 1a2b3c4d… (signed …), the
+/// one this bundle holds; its log of 3 entries with root … is known only
+/// from the evidence …". Empty when there is no split view to name.
+fn split_view_words(split_views: &[SplitView]) -> String {
+    let mut worded: Vec<String> = split_views
+        .iter()
+        .take(WORDED_SPLIT_VIEWS)
+        .map(|split| {
+            // The view the bundle holds first: the one its reader can check.
+            let [a, b] = &split.views;
+            let (held, other) = if b.in_bundle && !a.in_bundle { (b, a) } else { (a, b) };
+            format!("{}; {}", view_words(held), view_words(other))
+        })
+        .collect();
+    if split_views.len() > WORDED_SPLIT_VIEWS {
+        worded.push(format!("and {} more split views", split_views.len() - WORDED_SPLIT_VIEWS));
+    }
+    if worded.is_empty() { String::new() } else { format!(": {}", worded.join("; and ")) }
+}
+
+/// One side of a split view in words: who was shown it, as far as the
+/// bundle tells.
+fn view_words(view: &View) -> String {
+    let root = view.root.to_string();
+    let log = format!(
+        "its log of {} {} with root {}… (signed {})",
+        view.size,
+        if view.size == 1 { "entry" } else { "entries" },
+        &root[..8],
+        time_words(view.timestamp)
+    );
+    let held = if view.in_bundle { ", the one this bundle holds" } else { "" };
+    match view.cosigned_by.as_slice() {
+        [] => format!("{log}{held} is known only from the evidence: no cosignature of it is in this bundle"),
+        [one] => format!("{one} was shown {log}{held}"),
+        [many @ .., last] => {
+            let many: Vec<String> = many.iter().map(ToString::to_string).collect();
+            format!("{} and {last} were shown {log}{held}", many.join(", "))
+        }
+    }
 }

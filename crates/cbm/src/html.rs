@@ -11,26 +11,15 @@ use std::fmt::Write as _;
 use std::io::Read;
 
 use anyhow::{Context, Result};
-use cbm_log::audit::{AuditReport, Verdict};
+use cbm_log::audit::{AuditReport, SplitView, Verdict};
 use cbm_log::bundle::BundleReader;
 use cbm_log::calendar::{due_at, period_label, period_start};
 use cbm_log::schedule::{AckSummary, PeriodReport, PeriodStatus};
 use cbm_log::words::span_words;
-use cbm_wire::{
-    BundleRecord, EntryKind, EquivocationEvidence, LogId, RootHash, Roster, Schedule, SignatoryId, Timestamp, Topic,
-};
+use cbm_wire::{BundleRecord, EntryKind, LogId, Roster, Schedule, SignatoryId, Timestamp, Topic};
 
 /// Periods of each schedule the page draws, the latest.
 pub(crate) const DRAWN_PERIODS: u64 = 36;
-
-/// An equivocation as the bundle shows it: the two checkpoints that cannot
-/// both be honest, and who cosigned each in the bundle.
-#[derive(Debug)]
-pub(crate) struct Fork {
-    owner: SignatoryId,
-    /// Each side: size, root, time, and its cosigners in the bundle.
-    sides: [(u64, RootHash, Timestamp, Vec<SignatoryId>); 2],
-}
 
 /// When a drawn declaration was issued (its own claim) and published (the
 /// time of the first checkpoint of its log that covers it, from which its
@@ -42,13 +31,11 @@ struct Moments {
 }
 
 /// What the page draws beyond the report, read from the bundle again: its
-/// roster, when each drawn declaration was issued and published, and each
-/// split view with who cosigned each side.
+/// roster, and when each drawn declaration was issued and published.
 #[derive(Debug, Default)]
 pub(crate) struct Drawn {
     roster: Option<Roster>,
     moments: HashMap<Declared, Moments>,
-    forks: Vec<Fork>,
 }
 
 /// A declaration by who made it, for which topic and period.
@@ -62,14 +49,9 @@ impl Drawn {
     /// If the bundle cannot be read to its end, or is not the one audited
     /// (another roster).
     pub(crate) fn read(input: impl Read, report: &AuditReport) -> Result<Self> {
-        let equivocators: Vec<SignatoryId> =
-            report.signatories.iter().filter(|s| s.judged.equivocated).filter_map(|s| s.signatory.clone()).collect();
         let first_drawn = first_drawn_periods(report);
         let mut drawn = Self::default();
-        let mut logs: HashMap<LogId, SignatoryId> = HashMap::new();
         let mut pending: HashMap<LogId, VecDeque<(u64, Declared)>> = HashMap::new();
-        let mut cosigners: HashMap<(LogId, u64, RootHash), Vec<SignatoryId>> = HashMap::new();
-        let mut evidence = Vec::new();
         for record in BundleReader::new(input) {
             match record.context("the bundle no longer reads as it did")? {
                 BundleRecord::Roster { roster } => {
@@ -77,8 +59,6 @@ impl Drawn {
                     if report.agreement_hash != Some(hash) {
                         anyhow::bail!("the bundle's roster is not the one audited: it changed meanwhile");
                     }
-                    logs =
-                        roster.roster.signatories.iter().map(|s| (LogId::derive(&hash, &s.id), s.id.clone())).collect();
                     drawn.roster = Some(roster.roster);
                 }
                 BundleRecord::Entry { entry } => {
@@ -106,39 +86,7 @@ impl Drawn {
                         }
                     }
                 }
-                BundleRecord::Cosignature { cosignature } => {
-                    let body = &cosignature.body.checkpoint;
-                    if logs.get(&body.log).is_some_and(|owner| equivocators.contains(owner)) {
-                        let witnesses = cosigners.entry((body.log, body.size, body.root)).or_default();
-                        if !witnesses.contains(&cosignature.body.witness) {
-                            witnesses.push(cosignature.body.witness);
-                        }
-                    }
-                }
-                BundleRecord::Evidence { evidence: item } => evidence.push(item),
                 _ => {}
-            }
-        }
-        if let Some(roster) = &drawn.roster {
-            for item in &evidence {
-                let (a, b) = match item {
-                    EquivocationEvidence::SameSize { first, second } => (&first.body, &second.body),
-                    EquivocationEvidence::Inconsistent { older, newer, .. } => (&older.body, &newer.body),
-                    EquivocationEvidence::OutOfTimeOrder { .. } => continue,
-                };
-                let Ok(owner) = cbm_log::evidence::verify_evidence(roster, item) else { continue };
-                let side = |c: &cbm_wire::Checkpoint| {
-                    let seen = cosigners.get(&(c.log, c.size, c.root)).cloned().unwrap_or_default();
-                    (c.size, c.root, c.timestamp, seen)
-                };
-                let fork = Fork { owner, sides: [side(a), side(b)] };
-                let same = |f: &Fork| {
-                    f.owner == fork.owner
-                        && f.sides.iter().map(|s| (s.0, s.1)).eq(fork.sides.iter().map(|s| (s.0, s.1)))
-                };
-                if equivocators.contains(&fork.owner) && !drawn.forks.iter().any(same) {
-                    drawn.forks.push(fork);
-                }
             }
         }
         Ok(drawn)
@@ -196,9 +144,7 @@ pub(crate) fn render(report: &AuditReport, drawn: &Drawn) -> String {
             timeline(&mut page, report, roster, schedule, &drawn.moments);
         }
     }
-    if !drawn.forks.is_empty() {
-        fork_section(&mut page, &drawn.forks);
-    }
+    fork_section(&mut page, report);
     let _ = writeln!(page, "</body></html>");
     page
 }
@@ -546,10 +492,20 @@ fn timeline(
 }
 
 /// Each equivocation as a fork: one log, two checkpoints that cannot both
-/// be honest. A bundle holds the log its exporter held, so only the branch
-/// its entries follow can carry cosignatures in it; the other is known
-/// from the evidence alone.
-fn fork_section(page: &mut String, forks: &[Fork]) {
+/// be honest, each branch with who the bundle shows was shown it (the
+/// report's split views). A bundle holds the log its exporter held, so only
+/// the branch its entries follow can carry cosignatures in it; the other is
+/// known from the evidence alone.
+fn fork_section(page: &mut String, report: &AuditReport) {
+    let forks: Vec<(&SignatoryId, &SplitView)> = report
+        .signatories
+        .iter()
+        .filter_map(|s| Some((s.signatory.as_ref()?, &s.judged.split_views)))
+        .flat_map(|(owner, views)| views.iter().map(move |v| (owner, v)))
+        .collect();
+    if forks.is_empty() {
+        return;
+    }
     let _ = write!(
         page,
         "<section id=\"equivocation\"><h2>Split views</h2><p>Each signatory below signed two checkpoints of its one log that \
@@ -557,31 +513,31 @@ fn fork_section(page: &mut String, forks: &[Fork]) {
          bundle. A bundle holds the record its exporter held, so the other branch, known from the evidence, carries no \
          cosignature here; another party's bundle would show who was shown it.</p>"
     );
-    for fork in forks {
+    for (owner, split) in forks {
         let _ = write!(
             page,
-            "<svg class=\"fork\" data-owner=\"{}\" xmlns=\"http://www.w3.org/2000/svg\" width=\"900\" height=\"140\" role=\"img\" aria-label=\"fork\">\
-             <text x=\"4\" y=\"64\">{}'s log</text><line class=\"trunk\" x1=\"90\" y1=\"60\" x2=\"200\" y2=\"60\"/>",
-            fork.owner, fork.owner
+            "<svg class=\"fork\" data-owner=\"{owner}\" xmlns=\"http://www.w3.org/2000/svg\" width=\"900\" height=\"140\" role=\"img\" aria-label=\"fork\">\
+             <text x=\"4\" y=\"64\">{owner}'s log</text><line class=\"trunk\" x1=\"90\" y1=\"60\" x2=\"200\" y2=\"60\"/>"
         );
-        for (n, (size, root, timestamp, cosigners)) in fork.sides.iter().enumerate() {
+        for (n, view) in split.views.iter().enumerate() {
             let y = if n == 0 { 25.0 } else { 105.0 };
-            let seen = if cosigners.is_empty() {
-                "known from the evidence; no cosignature of it in this bundle".to_owned()
-            } else {
-                format!(
-                    "this bundle's branch, cosigned by {}",
-                    cosigners.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
-                )
+            let cosigners = view.cosigned_by.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+            let seen = match (view.in_bundle, cosigners.is_empty()) {
+                (true, false) => format!("this bundle's branch, cosigned by {cosigners}"),
+                (true, true) => "this bundle's branch; no cosignature of it here".to_owned(),
+                (false, false) => format!("cosigned by {cosigners}"),
+                (false, true) => "known from the evidence; no cosignature of it in this bundle".to_owned(),
             };
-            let root = root.to_string();
+            let root = view.root.to_string();
             let _ = write!(
                 page,
-                "<line class=\"branch\" x1=\"200\" y1=\"60\" x2=\"300\" y2=\"{y}\"/><g class=\"side\" data-size=\"{size}\" data-root=\"{root}\">\
-                 <text x=\"310\" y=\"{:.0}\">size {size} · root {}… · signed {}</text><text class=\"seen\" x=\"310\" y=\"{:.0}\">{}</text></g>",
+                "<line class=\"branch\" x1=\"200\" y1=\"60\" x2=\"300\" y2=\"{y}\"/><g class=\"side\" data-size=\"{}\" data-root=\"{root}\">\
+                 <text x=\"310\" y=\"{:.0}\">size {} · root {}… · signed {}</text><text class=\"seen\" x=\"310\" y=\"{:.0}\">{}</text></g>",
+                view.size,
                 y - 2.0,
-                &root[..root.len().min(12)],
-                words(*timestamp),
+                view.size,
+                &root[..12],
+                words(view.timestamp),
                 y + 14.0,
                 escape(&seen)
             );

@@ -36,7 +36,13 @@ pub(crate) fn run(args: LogArgs) -> Result<ExitCode> {
     let shown = if source.is_dir() {
         let roster = roster.context("reading a data directory needs its roster: add --roster FILE")?;
         let bundle = crate::audit_cmd::export_data_dir(&source, &roster, false)?;
-        entries(std::io::BufReader::new(bundle.reopen()?), &filter)?
+        let mut shown = entries(std::io::BufReader::new(bundle.reopen()?), &filter)?;
+        let agreement =
+            Agreement::adopt(&crate::node_cmd::read_roster(&roster)?).context("the roster is not adopted")?;
+        let store = cbm_log::store::Store::open_reader(&source.join("store.db"))
+            .with_context(|| format!("opening {}", source.join("store.db").display()))?;
+        add_recipients(&store, &agreement, &mut shown)?;
+        shown
     } else {
         let file = std::fs::File::open(&source).with_context(|| format!("opening {}", source.display()))?;
         entries(std::io::BufReader::new(file), &filter)?
@@ -96,6 +102,12 @@ struct ShownField {
     committed: bool,
     /// The value (as text, lossily); for a committed field, only if opened here.
     value: Option<String>,
+    /// For a committed field read from a node's data directory: the
+    /// signatories it was opened to, as that node knows (all of them for
+    /// the owner's node; itself, for a recipient's). `null` where the
+    /// source does not say: a bundle keeps openings, not their addressees.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    opened_to: Option<Vec<SignatoryId>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -169,12 +181,14 @@ pub(crate) fn statement<'a>(
                 media_type: media_type.to_string(),
                 committed: false,
                 value: Some(String::from_utf8_lossy(&value.0).into_owned()),
+                opened_to: None,
             },
             Field::Committed { label, media_type, .. } => ShownField {
                 label: label.to_string(),
                 media_type: media_type.to_string(),
                 committed: true,
                 value: opened(number).map(|o| String::from_utf8_lossy(&o.value.0).into_owned()),
+                opened_to: None,
             },
         })
         .collect();
@@ -196,6 +210,51 @@ pub(crate) fn statement<'a>(
             .map(|s| ShownReceipt { recipient: s.id.clone(), at: receipts.and_then(|r| r.receipt(&s.id, body.index)) })
             .collect(),
     }
+}
+
+/// Fills in, for each committed field of `shown`, whom `store` (a node's)
+/// knows it was opened to. Each log's openings are read once, a page at a
+/// time.
+///
+/// # Errors
+/// On a database failure.
+fn add_recipients(store: &cbm_log::store::Store, agreement: &Agreement, shown: &mut [Shown]) -> Result<()> {
+    const PAGE_BYTES: usize = 1 << 20;
+    let mut opened_to: BTreeMap<(SignatoryId, u64, u32), Vec<SignatoryId>> = BTreeMap::new();
+    let owners: std::collections::BTreeSet<SignatoryId> =
+        shown.iter().filter(|e| e.fields.iter().any(|f| f.committed)).map(|e| e.signatory.clone()).collect();
+    for owner in owners {
+        let log = agreement.log_of(&owner);
+        let (mut start, mut budget) = (0, PAGE_BYTES);
+        loop {
+            let page = store.openings(&log, start, None, budget).context("reading the store's openings")?;
+            // A page that ends inside one entry's openings is read again
+            // from that entry, with room for all of them; rows read twice
+            // are deduplicated below.
+            let last = page.openings.last().map(|(_, o)| o.entry.index);
+            if page.more && last == Some(start) {
+                budget = budget.saturating_mul(2);
+                continue;
+            }
+            for (to, opening) in &page.openings {
+                let key = (owner.clone(), opening.entry.index, opening.field);
+                opened_to.entry(key).or_default().push(to.clone());
+            }
+            match last {
+                Some(last) if page.more => (start, budget) = (last, PAGE_BYTES),
+                _ => break,
+            }
+        }
+    }
+    for entry in shown {
+        for (number, field) in (0u32..).zip(entry.fields.iter_mut()).filter(|(_, f)| f.committed) {
+            let mut to = opened_to.get(&(entry.signatory.clone(), entry.index, number)).cloned().unwrap_or_default();
+            to.sort();
+            to.dedup();
+            field.opened_to = Some(to);
+        }
+    }
+    Ok(())
 }
 
 /// Reads the bundle, keeping only the entries `filter` wants (and the
@@ -315,10 +374,16 @@ pub(crate) fn render(shown: &[Shown]) -> String {
             let _ = writeln!(out, "    detail      {detail}");
         }
         for field in &entry.fields {
-            let value = match (&field.value, field.committed) {
-                (Some(value), false) => value.clone(),
-                (Some(value), true) => format!("{value}  (committed; opened here)"),
-                (None, _) => "(committed; not opened here)".to_owned(),
+            let to = field.opened_to.as_deref().filter(|to| !to.is_empty()).map(|to| {
+                let names: Vec<String> = to.iter().map(ToString::to_string).collect();
+                names.join(", ")
+            });
+            let value = match (&field.value, field.committed, to) {
+                (Some(value), false, _) => value.clone(),
+                (Some(value), true, Some(to)) => format!("{value}  (committed, opened to {to})"),
+                (Some(value), true, None) => format!("{value}  (committed; opened here)"),
+                (None, _, Some(to)) => format!("(committed, opened to {to}; not opened here)"),
+                (None, _, None) => "(committed; not opened here)".to_owned(),
             };
             let _ = writeln!(out, "    field       {} = {value}", field.label);
         }

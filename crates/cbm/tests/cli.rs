@@ -76,6 +76,10 @@ fn the_demo_tells_the_story_and_its_bundle_audits_offline_with_findings() {
         .map(|s| s["signatory"].as_str().expect("id").to_owned())
         .collect();
     assert_eq!(equivocators, ["DO"]);
+    // Who was shown which view, as far as the bundle tells.
+    let split = findings.iter().find(|f| f["kind"] == "equivocation").and_then(|f| f["text"].as_str()).unwrap_or("");
+    assert!(split.contains("AR and BO were shown its log of 3 entries"), "{split}");
+    assert!(split.contains("is known only from the evidence"), "{split}");
 
     // The record, read entry by entry: periods as months, who received what.
     let log = cbm(&["log", bundle.to_str().expect("utf-8"), "--signatory", "BO", "--kind", "declaration"]);
@@ -449,6 +453,12 @@ fn every_kind_of_entry_can_be_declared_from_flags_or_files() {
     assert!(request["detail"].as_str().is_some_and(|d| d.starts_with("asks BO, reply by 2030-01-01")), "{request}");
     let committed = log.as_array().into_iter().flatten().flat_map(|e| e["fields"].as_array().into_iter().flatten());
     assert!(committed.clone().any(|f| f["committed"] == true && f["value"] == "toml"), "{log}");
+    assert!(committed.clone().any(|f| f["value"] == "toml" && f["opened_to"] == serde_json::json!(["BO"])), "{log}");
+    let text = common::ok(&["log", "ar", "--roster", "roster.cbm", "AR:4"], d);
+    assert!(
+        text.contains("summary = toml  (committed, opened to BO)"),
+        "the owner knows whom it opened a field to: {text}"
+    );
     // An export to a place that cannot be written is refused clearly, and leaves nothing.
     let unwritable = common::cbm(&["export", "--data-dir", "bo", "--out", "missing-dir/record.cbm"], d);
     assert_eq!(code(&unwritable), 2);

@@ -179,6 +179,7 @@ fn the_audit_page_of_the_demo_shows_each_period_each_acknowledgement_and_the_spl
     let sides = fork.matches("<g class=\"side\" data-size=\"3\"").count();
     assert_eq!(sides, 2, "two branches of size 3");
     assert!(fork.contains("cosigned by AR, BO"), "who saw the honest branch");
+    assert_eq!(dom.matches("<svg class=\"fork\"").count(), 1, "one split view, drawn once");
     // The findings in words.
     assert!(dom.contains("DO's points-of-contact declaration for 2026-02 (period 1) was 4 days 16 h late"));
     assert!(dom.contains("DO showed different views of its log to different parties"));
