@@ -30,6 +30,22 @@ pub(crate) struct Cli {
 }
 
 impl Cli {
+    /// Parses the command line and checks what the argument definitions
+    /// cannot say alone (an argument that does not apply to the kind of
+    /// entry declared); exits with clap's usage error (code 2) if either
+    /// fails. Touches neither disk nor network.
+    pub(crate) fn parse_checked() -> Self {
+        let cli: Self = clap::Parser::parse();
+        if let Command::Declare(args) = &cli.command
+            && let Some(problem) = args.inapplicable()
+        {
+            let mut command = <Self as clap::CommandFactory>::command();
+            let declare = command.find_subcommand_mut("declare").map(std::mem::take).unwrap_or_default();
+            declare.bin_name("cbm declare").error(clap::error::ErrorKind::ArgumentConflict, problem).exit();
+        }
+        cli
+    }
+
     /// The log level these flags ask for: a node logs what it does (info),
     /// other commands speak for themselves and log errors only.
     pub(crate) fn log_level(&self) -> &'static str {
@@ -398,8 +414,30 @@ pub(crate) struct DeclareArgs {
     pub(crate) idempotency_key: Option<String>,
 }
 
+impl DeclareArgs {
+    /// The first argument given that does not apply to the kind declared,
+    /// as a sentence naming the kinds it is for.
+    fn inapplicable(&self) -> Option<String> {
+        use Kind::{Amend, Declaration, NoChange, Notification, Object, Request, Respond, Status};
+        let given: [(&str, bool, &[Kind]); 9] = [
+            ("--topic", self.topic.is_some(), &[Declaration, NoChange, Notification, Status]),
+            ("--period", self.period.is_some(), &[Declaration, NoChange]),
+            ("--amends", self.amends.is_some(), &[Amend]),
+            ("--cites", self.cites.is_some(), &[Object, Respond]),
+            ("--reason", self.reason.is_some(), &[Amend, Object]),
+            ("--ask", !self.ask.is_empty(), &[Request]),
+            ("--reply-by", self.reply_by.is_some(), &[Request]),
+            ("--change", self.change.is_some(), &[Status]),
+            ("--effective-from", self.effective_from.is_some(), &[Status]),
+        ];
+        let (flag, _, kinds) = given.into_iter().find(|(_, present, kinds)| *present && !kinds.contains(&self.kind))?;
+        let names: Vec<String> = kinds.iter().map(|k| format!("--kind {}", k.name())).collect();
+        Some(format!("{flag} does not apply to --kind {}: it is for {}", self.kind.name(), names.join(", ")))
+    }
+}
+
 /// Entry kinds, as `cbm declare --kind` names them.
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum Kind {
     Declaration,
     NoChange,
@@ -409,6 +447,13 @@ pub(crate) enum Kind {
     Respond,
     Request,
     Status,
+}
+
+impl Kind {
+    /// The kind as `--kind` names it.
+    pub(crate) fn name(self) -> String {
+        clap::ValueEnum::to_possible_value(&self).map(|v| v.get_name().to_owned()).unwrap_or_default()
+    }
 }
 
 /// What `cbm log` lists.

@@ -31,7 +31,7 @@ pub(crate) fn run(args: LogArgs) -> Result<ExitCode> {
             Ok((who.parse()?, index.parse().context("the entry's index")?))
         })
         .transpose()?;
-    let kind = kind.and_then(|k| clap::ValueEnum::to_possible_value(&k)).map(|v| v.get_name().to_owned());
+    let kind = kind.map(crate::cli::Kind::name);
     let filter = Filter { signatory, kind, topic, period, entry };
     let shown = if source.is_dir() {
         let roster = roster.context("reading a data directory needs its roster: add --roster FILE")?;

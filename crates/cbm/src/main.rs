@@ -29,13 +29,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use cbm_wire::{PublicKey, Timestamp};
-use clap::Parser;
 use indicatif::ProgressBar;
 
 use cli::{Cli, Command, KeyCommand};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_checked();
     // A node tells its operator what it does; other commands speak for
     // themselves and log errors only; -v and -q move that. `RUST_LOG`
     // overrides either.

@@ -90,3 +90,22 @@ fn a_declaration_naming_what_the_roster_or_log_does_not_hold_is_refused_saying_s
         "there is no entry 7 to amend: AR's log holds 1 entry",
     );
 }
+
+#[test]
+fn an_argument_that_does_not_apply_to_the_kind_declared_is_refused_before_the_node_is_asked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    // No node, no data directory: the parser answers first.
+    for (args, said) in [
+        (&["--topic", "points-of-contact", "--cites", "AR:0"][..], "--cites does not apply to --kind declaration"),
+        (&["--kind", "respond", "--cites", "AR:0", "--reason", "r"][..], "--reason does not apply to --kind respond"),
+        (&["--kind", "notification", "--topic", "incident", "--period", "2026-03"][..], "--period does not apply"),
+        (
+            &["--kind", "request", "--reply-by", "2030-01-01T00:00:00Z", "--topic", "t"][..],
+            "it is for --kind declaration",
+        ),
+    ] {
+        refused(&[&["declare", "--data-dir", "nowhere"][..], args].concat(), d, said);
+    }
+    assert!(!d.join("nowhere").exists());
+}
