@@ -35,7 +35,7 @@ impl Cli {
     /// entry declared); exits with clap's usage error (code 2) if either
     /// fails. Touches neither disk nor network.
     pub(crate) fn parse_checked() -> Self {
-        let cli: Self = clap::Parser::parse();
+        let cli = Self::parse();
         if let Command::Declare(args) = &cli.command
             && let Some(problem) = args.inapplicable()
         {
