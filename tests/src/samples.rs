@@ -89,12 +89,27 @@ pub fn roster() -> Roster {
         quorum: QuorumPolicy { threshold: 2 },
         limits: RosterLimits::default(),
         previous: None,
+        notices: vec![],
+    }
+}
+
+/// The sample roster with a hotline: notifications on `incident` are to be
+/// acknowledged within an hour.
+pub fn roster_with_notices() -> Roster {
+    Roster {
+        notices: vec![cbm_wire::Notice { topic: topic("incident"), ack_window: TimeSpan::from_hours(1) }],
+        ..roster()
     }
 }
 
 /// The sample roster adopted by all three signatories.
 pub fn signed_roster() -> SignedRoster {
-    let roster = roster();
+    adopted(roster())
+}
+
+/// `roster` (the sample roster, changed) adopted by the three sample
+/// signatories with their sample keys.
+pub fn adopted(roster: Roster) -> SignedRoster {
     let signatures = SIGNATORIES
         .iter()
         .enumerate()

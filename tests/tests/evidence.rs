@@ -31,6 +31,7 @@ fn roster() -> Roster {
         quorum: QuorumPolicy { threshold: 1 },
         limits: RosterLimits::default(),
         previous: None,
+        notices: vec![],
     }
 }
 

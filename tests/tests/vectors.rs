@@ -94,18 +94,24 @@ fn vector<T: Wire>(name: &str, value: &T, signatures: Vec<SigningRecord>) -> Vec
 
 /// Every vector, generated from the code.
 fn generate() -> Vec<Vector> {
-    let roster = samples::signed_roster();
     let agreement = samples::agreement();
-    let roster_records = roster
-        .signatures
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let message = signing_message(context::ROSTER, &agreement, s.key, &roster.roster);
-            record(samples::signing_seed(i), context::ROSTER, agreement, s.key, message)
-        })
-        .collect();
-    let mut out = vec![vector("signed-roster", &roster, roster_records)];
+    let roster_vector = |name: &str, roster: &SignedRoster| {
+        let hash = roster.roster.agreement_hash();
+        let records = roster
+            .signatures
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let message = signing_message(context::ROSTER, &hash, s.key, &roster.roster);
+                record(samples::signing_seed(i), context::ROSTER, hash, s.key, message)
+            })
+            .collect();
+        vector(name, roster, records)
+    };
+    let mut out = vec![
+        roster_vector("signed-roster", &samples::signed_roster()),
+        roster_vector("signed-roster-notices", &samples::adopted(samples::roster_with_notices())),
+    ];
     for (name, entry) in samples::entries() {
         let mut records = vec![signed_record(&entry, samples::signing_seed(0))];
         if let cbm_wire::EntryKind::KeyRotation { new_key, .. } = &entry.body.kind {

@@ -51,6 +51,7 @@ fn agreement() -> TestResult<(Agreement, Vec<(SignatoryId, SigningKey)>)> {
         quorum: QuorumPolicy { threshold: 1 },
         limits: RosterLimits::default(),
         previous: None,
+        notices: vec![],
     };
     let signatures = parties.iter().map(|(id, key)| roster.sign_adoption(id, KeyId(0), key)).collect();
     Ok((Agreement::adopt(&SignedRoster { roster, signatures })?, parties))

@@ -91,6 +91,7 @@ fn roster_with(schedules: Vec<Schedule>) -> SignedRoster {
         quorum: QuorumPolicy { threshold: 2 },
         limits: RosterLimits::default(),
         previous: None,
+        notices: vec![],
     };
     let signatures = keys.iter().map(|(id, key)| roster.sign_adoption(id, KeyId(0), key)).collect();
     SignedRoster { roster, signatures }

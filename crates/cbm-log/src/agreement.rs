@@ -6,12 +6,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use cbm_wire::limits::{MAX_ENTRY_BYTES, MAX_FRAME_BYTES, MAX_PAGE_ITEMS};
 use cbm_wire::{
     AgreementHash, Cadence, Cosignature, KeyId, LogId, PublicKey, Roster, Signable, Signatory, SignatoryId, Signed,
-    SignedCheckpoint, SignedRoster, SigningKeyInfo, Timestamp, Verifier, VerifyError,
+    SignedCheckpoint, SignedRoster, SigningKeyInfo, TimeSpan, Timestamp, Verifier, VerifyError,
 };
 
 /// The shortest fixed cadence a schedule may have. CBM obligations run in
 /// days to years; the floor also bounds how many periods an audit judges.
-pub const MIN_CADENCE: cbm_wire::TimeSpan = cbm_wire::TimeSpan::from_hours(1);
+pub const MIN_CADENCE: TimeSpan = TimeSpan::from_hours(1);
 
 /// Why a signed roster cannot be adopted.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -32,9 +32,17 @@ pub enum RosterError {
     /// One public key is listed for two signatories, or as a signing and a transport key.
     #[error("a public key of {0} is also listed elsewhere in the roster")]
     SharedKey(SignatoryId),
-    /// Two schedules govern one topic.
-    #[error("topic {0} has two schedules")]
+    /// Two schedules or notices govern one topic.
+    #[error("topic {0} has two schedules or notices")]
     DuplicateTopic(String),
+    /// A notice gives its topic no time to acknowledge.
+    #[error("notice for {topic}: {reason}")]
+    BadNotice {
+        /// The notice's topic.
+        topic: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// A schedule has a zero cadence or names an unknown signatory.
     #[error("schedule for {topic}: {reason}")]
     BadSchedule {
@@ -242,6 +250,15 @@ fn check_roster(roster: &Roster) -> Result<(), RosterError> {
         }
         if schedule.applies_to.iter().flatten().any(|s| !ids.contains(s)) {
             return Err(RosterError::BadSchedule { topic, reason: "applies to an unknown signatory" });
+        }
+    }
+    // A topic is scheduled (declarations) or noticed (notifications), once.
+    for notice in &roster.notices {
+        if !topics.insert(&notice.topic) {
+            return Err(RosterError::DuplicateTopic(notice.topic.to_string()));
+        }
+        if notice.ack_window == TimeSpan(0) {
+            return Err(RosterError::BadNotice { topic: notice.topic.to_string(), reason: "a zero window" });
         }
     }
     let others = roster.signatories.len() - 1;

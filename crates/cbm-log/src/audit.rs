@@ -19,6 +19,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::agreement::Agreement;
+use crate::answers::{AnswerProblem, AnswerSummary, Responses, judge_answers};
 use crate::bundle::{BundleError, BundleReader, EndDigest, decode_record};
 use crate::evidence::verify_evidence;
 use crate::findings::{self, Finding};
@@ -99,6 +100,13 @@ pub struct Judgements {
     pub ack_problems: Vec<AckProblem>,
     /// Acknowledgements of its scheduled entries per recipient, with their delays.
     pub acknowledgements: Vec<AckSummary>,
+    /// Answers to its requests that were late or are missing (§5.5).
+    #[serde(default)]
+    pub answer_problems: Vec<AnswerProblem>,
+    /// Per party its requests asked, in the bytewise order of their ids:
+    /// how it answered them.
+    #[serde(default)]
+    pub answers: Vec<AnswerSummary>,
     /// Whether it was caught equivocating.
     pub equivocated: bool,
     /// Each split view the evidence shows, in bundle order, a pair of
@@ -537,7 +545,7 @@ impl Auditor {
                 state.committed.insert((entry.body.index, number), field.clone());
             }
         }
-        if schedule_relevant(&entry) {
+        if schedule_relevant(agreement.roster(), &entry) {
             state.kept.push(entry);
         }
     }
@@ -665,11 +673,16 @@ impl Auditor {
             };
         };
         let quorum = agreement.roster().quorum.threshold as usize;
+        // Requests are answered in other logs: every log's receipts and
+        // responses first.
+        let receipts: BTreeMap<SignatoryId, Receipts> =
+            logs.values().map(|state| (state.owner.clone(), Receipts::new(&state.cosignatures))).collect();
+        let responses = Responses::new(logs.values().flat_map(|state| &state.kept));
         let mut signatories = Vec::new();
         let mut findings = false;
         for signatory in &agreement.roster().signatories {
             let Some(mut state) = logs.remove(&agreement.log_of(&signatory.id)) else { continue };
-            let receipts = Receipts::new(&state.cosignatures);
+            let Some(own_receipts) = receipts.get(&signatory.id) else { continue };
             let mut witnesses: HashMap<&Checkpoint, BTreeSet<&SignatoryId>> = HashMap::new();
             for cosignature in &state.cosignatures {
                 witnesses.entry(&cosignature.body.checkpoint).or_default().insert(&cosignature.body.witness);
@@ -690,12 +703,19 @@ impl Auditor {
             state.report.settled_size = quorums.iter().filter(|q| q.settled).map(|q| q.size).max().unwrap_or(0);
             state.report.judged.split_views = split_views(&state.forks, &state.checkpoints, &witnesses);
             state.report.checkpoint_quorums = quorums;
-            let record = judge_record(&agreement, &signatory.id, &state.kept, &state.checkpoints, &receipts, now);
+            let record = judge_record(&agreement, &signatory.id, &state.kept, &state.checkpoints, own_receipts, now);
+            let answered =
+                judge_answers(&agreement, &signatory.id, &state.kept, &state.checkpoints, &responses, &receipts, now);
             let judged = &state.report.judged;
-            findings |= judged.equivocated || judged.out_of_time_order || record.has_findings();
+            findings |= judged.equivocated
+                || judged.out_of_time_order
+                || record.has_findings()
+                || !answered.problems.is_empty();
             state.report.judged.periods = record.periods;
             state.report.judged.ack_problems = record.ack_problems;
             state.report.judged.acknowledgements = record.acknowledgements;
+            state.report.judged.answer_problems = answered.problems;
+            state.report.judged.answers = answered.answers;
             signatories.push(state.report);
         }
         let mut unestablished = Vec::new();

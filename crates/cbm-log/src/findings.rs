@@ -4,9 +4,10 @@
 use cbm_wire::{Schedule, SignatoryId, TimeSpan, Timestamp, Topic};
 use serde::{Deserialize, Serialize};
 
+use crate::answers::AnswerStatus;
 use crate::audit::{SignatoryReport, SplitView, View};
 use crate::calendar::period_label;
-use crate::schedule::{AckStatus, PeriodStatus};
+use crate::schedule::{AckStatus, AckedKind, PeriodStatus};
 use crate::words::{span_words, time_words};
 
 /// What kind of fault a finding is.
@@ -24,6 +25,11 @@ pub enum FindingKind {
     LateAcknowledgement,
     /// An entry a recipient did not acknowledge within its window.
     MissingAcknowledgement,
+    /// A request an asked party answered after its reply-by time (or whose
+    /// answer had not reached the requester by then).
+    LateAnswer,
+    /// A request an asked party did not answer by its reply-by time.
+    UnansweredRequest,
     /// Different views of one log shown to different parties.
     Equivocation,
     /// Checkpoints whose times run against their sizes.
@@ -143,14 +149,17 @@ pub fn findings(signatories: &[SignatoryReport], schedules: &[Schedule]) -> Vec<
         }
         for problem in &judged.ack_problems {
             let (recipient, entry) = (&problem.recipient, problem.entry);
-            let what = match (&problem.topic, problem.period) {
-                (Some(topic), Some(period)) => match calendar_name(schedules, topic, period) {
+            let what = match (&problem.topic, problem.period, problem.kind) {
+                (Some(topic), Some(period), _) => match calendar_name(schedules, topic, period) {
                     Some(label) => {
                         format!("{party}'s {topic} declaration for {label} (period {period}, entry {entry})")
                     }
                     None => format!("{party}'s {topic} declaration for period {period} (entry {entry})"),
                 },
-                (Some(topic), None) => format!("{party}'s {topic} status change (entry {entry})"),
+                (Some(topic), None, AckedKind::Notification) => {
+                    format!("{party}'s {topic} notification (entry {entry})")
+                }
+                (Some(topic), None, _) => format!("{party}'s {topic} status change (entry {entry})"),
                 _ => format!("{party}'s entry {entry}"),
             };
             let (kind, text, delay) = match problem.status {
@@ -168,6 +177,40 @@ pub fn findings(signatories: &[SignatoryReport], schedules: &[Schedule]) -> Vec<
             };
             let mut finding = Finding::new(kind, recipient, text);
             (finding.other, finding.entry, finding.delay) = (Some(party.clone()), Some(entry), delay);
+            found.push(finding);
+        }
+        for problem in &judged.answer_problems {
+            let (asked, entry, reply_by) = (&problem.party, problem.entry, problem.reply_by);
+            let what = format!("{party}'s request (entry {entry})");
+            let due = time_words(reply_by);
+            let (kind, text, delay) = match problem.status {
+                AnswerStatus::Late { answered: Some(answered), response, .. } => {
+                    let late = answered.saturating_since(reply_by);
+                    (
+                        FindingKind::LateAnswer,
+                        format!(
+                            "{asked} answered {what} {} late: reply by {due}, its response (entry {response}) reached {party} {}",
+                            span_words(late),
+                            time_words(answered)
+                        ),
+                        Some(late),
+                    )
+                }
+                AnswerStatus::Late { answered: None, response, .. } => (
+                    FindingKind::LateAnswer,
+                    format!(
+                        "{asked} answered {what} (entry {response}), but the answer had not reached {party} by the reply-by time, {due}, and still has not"
+                    ),
+                    None,
+                ),
+                AnswerStatus::Unanswered => {
+                    (FindingKind::UnansweredRequest, format!("{asked} did not answer {what}, due by {due}"), None)
+                }
+                AnswerStatus::InTime { .. } | AnswerStatus::Pending => continue,
+            };
+            let mut finding = Finding::new(kind, asked, text);
+            (finding.other, finding.entry, finding.due, finding.delay) =
+                (Some(party.clone()), Some(entry), Some(reply_by), delay);
             found.push(finding);
         }
         if judged.equivocated {

@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 
 pub mod agreement;
+pub mod answers;
 pub mod audit;
 pub mod author;
 pub mod bundle;

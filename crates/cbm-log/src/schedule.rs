@@ -9,8 +9,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use cbm_wire::{
-    Cosignature, EntryHash, EntryKind, SignatoryId, SignedCheckpoint, SignedEntry, StatusChange, TimeSpan, Timestamp,
-    Topic,
+    Cosignature, EntryHash, EntryKind, Roster, SignatoryId, SignedCheckpoint, SignedEntry, StatusChange, TimeSpan,
+    Timestamp, Topic,
 };
 
 use crate::agreement::Agreement;
@@ -154,9 +154,14 @@ pub struct EntryAcks {
     pub recipients: Vec<(SignatoryId, AckStatus)>,
 }
 
-/// The ack window for an entry: that of its topic's schedule, if one binds the owner.
-fn ack_window(agreement: &Agreement, entry: &SignedEntry) -> Option<TimeSpan> {
+/// The ack window for an entry: that of its topic's notice, for a
+/// notification on a noticed topic; otherwise that of its topic's
+/// schedule, if one binds the owner.
+fn ack_window(roster: &Roster, entry: &SignedEntry) -> Option<TimeSpan> {
     let topic = match &entry.body.kind {
+        EntryKind::Notification { topic } if roster.notice(topic).is_some() => {
+            return roster.notice(topic).map(|n| n.ack_window);
+        }
         EntryKind::Declaration { topic, .. }
         | EntryKind::NoChange { topic, .. }
         | EntryKind::Notification { topic }
@@ -164,7 +169,21 @@ fn ack_window(agreement: &Agreement, entry: &SignedEntry) -> Option<TimeSpan> {
         _ => return None,
     };
     let owner = &entry.body.signatory;
-    agreement.roster().schedule(topic).filter(|s| s.binds(owner)).map(|s| s.ack_window)
+    roster.schedule(topic).filter(|s| s.binds(owner)).map(|s| s.ack_window)
+}
+
+/// The publication time of each entry index of a log: `(size, time)` of
+/// its checkpoints, each time turned into the earliest of any checkpoint
+/// at least that large. Look an index up with [`published_at`].
+pub(crate) fn publication_times(checkpoints: &[SignedCheckpoint]) -> Vec<(u64, Timestamp)> {
+    let mut published: Vec<(u64, Timestamp)> = checkpoints.iter().map(|c| (c.body.size, c.body.timestamp)).collect();
+    earliest_from_size(&mut published);
+    published
+}
+
+/// PUBLISHED(`index`) (spec/log.md §5.4) from [`publication_times`].
+pub(crate) fn published_at(published: &[(u64, Timestamp)], index: u64) -> Option<Timestamp> {
+    published.get(published.partition_point(|(size, _)| *size <= index)).map(|(_, t)| *t)
 }
 
 /// Judges each entry's acknowledgements (spec/log.md §5.4). `checkpoints`
@@ -177,14 +196,13 @@ pub fn acknowledgements(
     receipts: &Receipts,
     now: Timestamp,
 ) -> Vec<EntryAcks> {
-    let mut published: Vec<(u64, Timestamp)> = checkpoints.iter().map(|c| (c.body.size, c.body.timestamp)).collect();
-    earliest_from_size(&mut published);
+    let published = publication_times(checkpoints);
     entries
         .iter()
         .map(|entry| {
             let index = entry.body.index;
-            let at = published.get(published.partition_point(|(size, _)| *size <= index)).map(|(_, t)| *t);
-            let window = ack_window(agreement, entry);
+            let at = published_at(&published, index);
+            let window = ack_window(agreement.roster(), entry);
             let recipients = agreement
                 .roster()
                 .signatories
@@ -332,16 +350,34 @@ pub fn judge_periods(
     reports
 }
 
-/// Whether the schedule rules look at `entry`: declarations, no-change
-/// entries, status changes and amendments. Only these need to be kept to
-/// judge a log (spec/log.md §7.4).
-pub fn schedule_relevant(entry: &SignedEntry) -> bool {
+/// Whether the rules that judge a log look at `entry` under `roster`:
+/// declarations, no-change entries, status changes and amendments (the
+/// schedules, §5.3–5.4); notifications on a topic with an acknowledgement
+/// window (§5.4); requests and responses (§5.5). Only these need to be kept
+/// to judge a log (spec/log.md §7.4).
+pub fn schedule_relevant(roster: &Roster, entry: &SignedEntry) -> bool {
+    match &entry.body.kind {
+        EntryKind::Declaration { .. }
+        | EntryKind::NoChange { .. }
+        | EntryKind::Status { .. }
+        | EntryKind::Amendment { .. }
+        | EntryKind::Request { .. }
+        | EntryKind::Response { .. } => true,
+        EntryKind::Notification { .. } => ack_window(roster, entry).is_some(),
+        EntryKind::Objection { .. } | EntryKind::KeyRotation { .. } => false,
+    }
+}
+
+/// Whether §5.4 judges the acknowledgements of `entry`, one of the kept:
+/// declarations, no-change entries, status changes and notifications (kept
+/// only on a topic with a window) — not amendments, requests or responses.
+fn acknowledged(entry: &SignedEntry) -> bool {
     matches!(
         entry.body.kind,
         EntryKind::Declaration { .. }
             | EntryKind::NoChange { .. }
             | EntryKind::Status { .. }
-            | EntryKind::Amendment { .. }
+            | EntryKind::Notification { .. }
     )
 }
 
@@ -356,11 +392,29 @@ pub struct Record {
     pub acknowledgements: Vec<AckSummary>,
 }
 
+/// The kinds of entry whose acknowledgements are judged (§5.4).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AckedKind {
+    /// A `Declaration`.
+    #[default]
+    Declaration,
+    /// A `NoChange`.
+    NoChange,
+    /// A `Status` change.
+    Status,
+    /// A `Notification`.
+    Notification,
+}
+
 /// An entry one recipient acknowledged late, or not at all.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AckProblem {
     /// The entry's index in its author's log.
     pub entry: u64,
+    /// The entry's kind.
+    #[serde(default)]
+    pub kind: AckedKind,
     /// The entry's topic.
     pub topic: Option<Topic>,
     /// The entry's period, for a declaration or a "no change".
@@ -422,18 +476,19 @@ pub fn judge_record(
     now: Timestamp,
 ) -> Record {
     let periods = judge_periods(agreement, owner, kept, receipts, now);
-    let scheduled: Vec<SignedEntry> =
-        kept.iter().filter(|e| !matches!(e.body.kind, EntryKind::Amendment { .. })).cloned().collect();
-    // What each scheduled entry is about, for its acknowledgement problems.
-    let about: BTreeMap<u64, (Option<Topic>, Option<u64>)> = scheduled
+    let scheduled: Vec<SignedEntry> = kept.iter().filter(|e| acknowledged(e)).cloned().collect();
+    // What each judged entry is about, for its acknowledgement problems.
+    let about: BTreeMap<u64, (AckedKind, Option<Topic>, Option<u64>)> = scheduled
         .iter()
         .map(|e| {
             let about = match &e.body.kind {
-                EntryKind::Declaration { topic, period } | EntryKind::NoChange { topic, period } => {
-                    (Some(topic.clone()), Some(*period))
+                EntryKind::Declaration { topic, period } => {
+                    (AckedKind::Declaration, Some(topic.clone()), Some(*period))
                 }
-                EntryKind::Status { topic, .. } => (Some(topic.clone()), None),
-                _ => (None, None),
+                EntryKind::NoChange { topic, period } => (AckedKind::NoChange, Some(topic.clone()), Some(*period)),
+                EntryKind::Status { topic, .. } => (AckedKind::Status, Some(topic.clone()), None),
+                EntryKind::Notification { topic } => (AckedKind::Notification, Some(topic.clone()), None),
+                _ => (AckedKind::Declaration, None, None),
             };
             (e.body.index, about)
         })
@@ -467,8 +522,8 @@ pub fn judge_record(
                 summary.longest_delay = summary.longest_delay.max(Some(delay));
             }
             if matches!(status, AckStatus::Late { .. } | AckStatus::Missing) {
-                let (topic, period) = about.get(&acks.index).cloned().unwrap_or_default();
-                ack_problems.push(AckProblem { entry: acks.index, topic, period, recipient, status });
+                let (kind, topic, period) = about.get(&acks.index).cloned().unwrap_or_default();
+                ack_problems.push(AckProblem { entry: acks.index, kind, topic, period, recipient, status });
             }
         }
     }

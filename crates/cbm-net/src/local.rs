@@ -93,6 +93,7 @@ impl LocalAgreement {
             quorum: QuorumPolicy { threshold: terms.quorum },
             limits: RosterLimits::default(),
             previous: None,
+            notices: vec![],
         };
         let signatures = bound.iter().map(|p| roster.sign_adoption(&p.id, KeyId(0), &p.signing_key)).collect();
         Ok(Self { roster: SignedRoster { roster, signatures }, parties: bound })

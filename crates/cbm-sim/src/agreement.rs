@@ -59,6 +59,7 @@ pub(crate) fn agreement(n: usize, quorum: u32, rng: &mut impl RngCore) -> (Agree
         quorum: QuorumPolicy { threshold: quorum },
         limits: RosterLimits::default(),
         previous: None,
+        notices: vec![],
     };
     let signatures = parties.iter().map(|p| roster.sign_adoption(&p.id, KeyId(0), &p.signing_key)).collect();
     let signed = SignedRoster { roster, signatures };

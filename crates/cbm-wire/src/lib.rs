@@ -56,7 +56,8 @@ pub use limits::Limits;
 pub use message::{ErrorCode, Request, Response};
 pub use proof::{ConsistencyProof, EntryProof, InclusionProof};
 pub use roster::{
-    Cadence, QuorumPolicy, Roster, RosterLimits, RosterSignature, Schedule, Signatory, SignedRoster, SigningKeyInfo,
+    Cadence, Notice, QuorumPolicy, Roster, RosterLimits, RosterSignature, Schedule, Signatory, SignedRoster,
+    SigningKeyInfo,
 };
 pub use sign::{
     Signable, Signed, Verifier, certificate_binding_message, context, sign_message, signing_message, verify_message,

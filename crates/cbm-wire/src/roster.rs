@@ -33,6 +33,10 @@ pub struct Roster {
     /// Hash of the roster version this one replaces, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous: Option<AgreementHash>,
+    /// Notification topics with their own acknowledgement window (an
+    /// incident topic: minutes or hours); absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<Notice>,
 }
 
 /// One party to the agreement.
@@ -95,6 +99,19 @@ pub struct Schedule {
     /// Signatories bound by this schedule; all of them if absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applies_to: Option<Vec<SignatoryId>>,
+}
+
+/// A notification topic whose notifications every other signatory must
+/// acknowledge (cosign) within a window: the hotline's clock.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(any(test, feature = "arbitrary"), derive(arbitrary::Arbitrary))]
+#[serde(deny_unknown_fields)]
+pub struct Notice {
+    /// The notification topic.
+    pub topic: Topic,
+    /// Each other signatory must acknowledge a notification on the topic
+    /// within this long of its publication.
+    pub ack_window: TimeSpan,
 }
 
 /// How periods are counted from a schedule's start.
@@ -212,6 +229,11 @@ impl Roster {
     pub fn schedule(&self, topic: &Topic) -> Option<&Schedule> {
         self.schedules.iter().find(|s| &s.topic == topic)
     }
+
+    /// The notice for `topic`, if notifications on it have their own window.
+    pub fn notice(&self, topic: &Topic) -> Option<&Notice> {
+        self.notices.iter().find(|n| &n.topic == topic)
+    }
 }
 
 impl Roster {
@@ -255,6 +277,7 @@ impl Bounded for Roster {
     fn check_limits(&self, object: &'static str) -> Result<(), DecodeError> {
         check_len(object, "Roster.signatories", self.signatories.len(), limits::MAX_SIGNATORIES)?;
         check_len(object, "Roster.schedules", self.schedules.len(), limits::MAX_SCHEDULES)?;
+        check_len(object, "Roster.notices", self.notices.len(), limits::MAX_SCHEDULES)?;
         for signatory in &self.signatories {
             check_len(object, "Signatory.signing_keys", signatory.signing_keys.len(), limits::MAX_KEYS_PER_SIGNATORY)?;
             check_len(object, "Signatory.addresses", signatory.addresses.len(), limits::MAX_ADDRESSES)?;

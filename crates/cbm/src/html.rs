@@ -652,6 +652,7 @@ mod tests {
             quorum: cbm_wire::QuorumPolicy { threshold: 1 },
             limits: cbm_wire::RosterLimits::default(),
             previous: None,
+            notices: vec![],
         }
     }
 

@@ -50,7 +50,7 @@ pub(crate) fn render(report: &AuditReport) -> String {
         "acks short",
         "equivocated"
     );
-    let mut acknowledgements = Vec::new();
+    let (mut acknowledgements, mut answers) = (Vec::new(), Vec::new());
     let judged = report.verdict != Verdict::Invalid;
     for s in &report.signatories {
         let who = s.signatory.as_ref().map_or_else(|| "?".to_owned(), ToString::to_string);
@@ -67,11 +67,29 @@ pub(crate) fn render(report: &AuditReport) -> String {
                 ack.recipient, ack.in_time, ack.late, ack.missing, ack.pending
             ));
         }
+        for answer in &s.judged.answers {
+            let delays = match (answer.median_delay, answer.longest_delay) {
+                (Some(median), Some(longest)) => {
+                    format!(", median answer time {}, longest {}", span_words(median), span_words(longest))
+                }
+                _ => String::new(),
+            };
+            answers.push(format!(
+                "{} answering {who}: {} in time, {} late, {} unanswered, {} pending{delays}",
+                answer.party, answer.in_time, answer.late, answer.unanswered, answer.pending
+            ));
+        }
     }
     let _ = writeln!(out, "{LEGEND}");
     if !acknowledgements.is_empty() {
-        let _ = writeln!(out, "\nacknowledgements of scheduled entries (on receipts):");
+        let _ = writeln!(out, "\nacknowledgements of scheduled entries and notifications (on receipts):");
         for line in acknowledgements {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    if !answers.is_empty() {
+        let _ = writeln!(out, "\nrequests answered by their reply-by time (on receipts):");
+        for line in answers {
             let _ = writeln!(out, "  {line}");
         }
     }

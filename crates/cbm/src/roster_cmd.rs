@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use cbm_log::agreement::Agreement;
 use cbm_wire::{
-    Address, AgreementId, Cadence, KeyId, PublicKey, QuorumPolicy, Roster, RosterLimits, Schedule, Signatory,
+    Address, AgreementId, Cadence, KeyId, Notice, PublicKey, QuorumPolicy, Roster, RosterLimits, Schedule, Signatory,
     SignatoryId, SignedRoster, SigningKeyInfo, Text, TimeSpan, Timestamp, Topic, Wire,
 };
 use clap::Subcommand;
@@ -22,7 +22,8 @@ pub(crate) enum RosterCommand {
     /// Starts a roster with no signatories yet.
     #[command(
         after_help = "Example:\n  cbm roster new roster.cbm --agreement osce-cyber --title \"Cyber CBMs\" \\\n    \
-                            --schedule points-of-contact:monthly:7d:48h --quorum 1 --start 2026-01-01T00:00:00Z"
+                            --schedule points-of-contact:monthly:7d:48h --notice incident:1h --quorum 1 \\\n    \
+                            --start 2026-01-01T00:00:00Z"
     )]
     New {
         /// The roster file to create.
@@ -37,6 +38,11 @@ pub(crate) enum RosterCommand {
         /// quarterly, yearly or a span like 30d; DUE and ACK are spans.
         #[arg(long = "schedule")]
         schedules: Vec<String>,
+        /// A notification topic on a clock, `TOPIC:ACK`: every other
+        /// signatory must acknowledge each notification on it within ACK
+        /// (a span like 1h) of its publication.
+        #[arg(long = "notice")]
+        notices: Vec<String>,
         /// Cosignatures that settle a checkpoint.
         #[arg(long, default_value_t = 1)]
         quorum: u32,
@@ -132,6 +138,14 @@ fn parse_schedule(text: &str, start: Timestamp) -> Result<Schedule> {
     })
 }
 
+fn parse_notice(text: &str) -> Result<Notice> {
+    let Some((topic, window)) = text.split_once(':') else {
+        bail!("notice {text:?} is not TOPIC:ACK");
+    };
+    let ack_window = window.parse::<TimeSpan>().map_err(|e| anyhow!("notice {text:?}: window {window:?}: {e}"))?;
+    Ok(Notice { topic: Topic::new(topic)?, ack_window })
+}
+
 fn save(path: &Path, roster: &SignedRoster) -> Result<()> {
     replace_file(path, &roster.encode())
 }
@@ -139,11 +153,12 @@ fn save(path: &Path, roster: &SignedRoster) -> Result<()> {
 /// Runs a roster subcommand.
 pub(crate) fn run(command: RosterCommand) -> Result<std::process::ExitCode> {
     match command {
-        RosterCommand::New { roster: path, agreement, title, schedules, quorum, start, max_clock_skew } => {
+        RosterCommand::New { roster: path, agreement, title, schedules, notices, quorum, start, max_clock_skew } => {
             if path.exists() {
                 bail!("{} already exists", path.display());
             }
             let schedules = schedules.iter().map(|s| parse_schedule(s, start)).collect::<Result<Vec<_>>>()?;
+            let notices = notices.iter().map(|n| parse_notice(n)).collect::<Result<Vec<_>>>()?;
             let roster = Roster {
                 agreement,
                 version: 1,
@@ -153,6 +168,7 @@ pub(crate) fn run(command: RosterCommand) -> Result<std::process::ExitCode> {
                 quorum: QuorumPolicy { threshold: quorum },
                 limits: RosterLimits { max_clock_skew, ..RosterLimits::default() },
                 previous: None,
+                notices,
             };
             save(&path, &SignedRoster { roster, signatures: Vec::new() })?;
             println!("created {}; add signatories with `cbm roster add`", path.display());
@@ -307,6 +323,12 @@ fn show(signed: &SignedRoster, json: bool) -> Result<()> {
             c.ack_window.to_string(),
             c.start
         );
+    }
+    if !roster.notices.is_empty() {
+        println!("\n{:<24} ack", "notice");
+        for n in &roster.notices {
+            println!("{:<24} {}", n.topic.to_string(), n.ack_window);
+        }
     }
     Ok(())
 }

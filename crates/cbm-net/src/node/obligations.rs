@@ -71,7 +71,7 @@ pub(crate) async fn obligations(shared: &Arc<Shared>) -> Result<Obligations, Sto
                 while next < size {
                     let page = store.entries(&log, next, PAGE)?;
                     next += page.len() as u64;
-                    kept.extend(page.into_iter().filter(schedule_relevant));
+                    kept.extend(page.into_iter().filter(|e| schedule_relevant(agreement.roster(), e)));
                 }
                 let cosignatures = store.cosignatures(&log)?;
                 let receipts = Receipts::new(&cosignatures);

@@ -136,6 +136,7 @@ fn roster_adoption_signatures() {
         quorum: QuorumPolicy { threshold: 0 },
         limits: RosterLimits::default(),
         previous: None,
+        notices: vec![],
     };
     let adoption = roster.sign_adoption(&signatory, KeyId(0), &key(6));
     assert_eq!(roster.verify_adoption(&adoption), Ok(()));

@@ -1,0 +1,241 @@
+//! The hotline's clocks (spec/log.md §5.4–5.5), with synthetic receipts:
+//! notifications on a noticed topic acknowledged within their window, and
+//! requests answered by their reply-by time.
+
+use std::collections::BTreeMap;
+
+use cbm_log::agreement::{Agreement, RosterError};
+use cbm_log::answers::{AnswerStatus, Responses, judge_answers};
+use cbm_log::schedule::{AckStatus, AckedKind, Receipts, judge_record, schedule_relevant};
+use cbm_tests::samples::{self, EPOCH};
+use cbm_wire::{
+    Checkpoint, CosignBody, Cosignature, Entry, EntryKind, EntryRef, KeyId, LogId, Notice, RootHash, SignatoryId,
+    Signature, Signed, SignedCheckpoint, SignedEntry, TimeSpan, Timestamp, Topic,
+};
+use proptest::prelude::*;
+
+const HOUR: u64 = 3_600_000;
+
+fn id(s: &str) -> SignatoryId {
+    SignatoryId::new(s).expect("id")
+}
+
+fn incident() -> Topic {
+    Topic::new("incident").expect("topic")
+}
+
+/// The sample agreement with notifications on `incident` acknowledged
+/// within an hour.
+fn agreement() -> Agreement {
+    Agreement::adopt(&samples::adopted(samples::roster_with_notices())).expect("adopt")
+}
+
+fn entry(owner: &str, index: u64, kind: EntryKind) -> SignedEntry {
+    samples::sign_entry(Entry {
+        agreement: samples::agreement(),
+        signatory: id(owner),
+        index,
+        issued_at: Timestamp(EPOCH.0 + index),
+        kind,
+        fields: vec![],
+    })
+}
+
+fn log(owner: &str) -> LogId {
+    LogId::derive(&samples::agreement(), &id(owner))
+}
+
+/// A cosignature by `witness` of `owner`'s checkpoint of `size` at `at`
+/// (receipts are judged on time and size only).
+fn cosignature(owner: &str, witness: &str, size: u64, at: u64) -> Cosignature {
+    let checkpoint = Checkpoint { log: log(owner), size, root: RootHash([0; 32]), timestamp: Timestamp(at) };
+    Signed {
+        body: CosignBody { witness: id(witness), checkpoint, cosigned_at: Timestamp(at) },
+        key: KeyId(0),
+        signature: Signature([0; 64]),
+    }
+}
+
+fn checkpoint(owner: &str, size: u64, at: u64) -> SignedCheckpoint {
+    let body = Checkpoint { log: log(owner), size, root: RootHash([0; 32]), timestamp: Timestamp(at) };
+    Signed { body, key: KeyId(0), signature: Signature([0; 64]) }
+}
+
+/// When AT's notification, published at EPOCH, was acknowledged by DE and
+/// FI (`None`: not at all), judged at `now`: the acknowledgement problems.
+fn notification_acks(de: Option<u64>, fi: Option<u64>, now: u64) -> Vec<(SignatoryId, AckedKind, AckStatus)> {
+    let agreement = agreement();
+    let notification = entry("AT", 0, EntryKind::Notification { topic: incident() });
+    assert!(schedule_relevant(agreement.roster(), &notification), "kept: its topic has a window");
+    let cosignatures: Vec<Cosignature> = [("DE", de), ("FI", fi)]
+        .into_iter()
+        .filter_map(|(who, at)| at.map(|at| cosignature("AT", who, 1, EPOCH.0 + at)))
+        .collect();
+    let record = judge_record(
+        &agreement,
+        &id("AT"),
+        &[notification],
+        &[checkpoint("AT", 1, EPOCH.0)],
+        &Receipts::new(&cosignatures),
+        Timestamp(EPOCH.0 + now),
+    );
+    record.ack_problems.into_iter().map(|p| (p.recipient, p.kind, p.status)).collect()
+}
+
+#[test]
+fn a_notification_on_a_noticed_topic_is_acknowledged_on_its_own_clock() {
+    // DE in half an hour, FI in two: FI was late.
+    let late = notification_acks(Some(HOUR / 2), Some(2 * HOUR), 3 * HOUR);
+    let two_hours = TimeSpan(2 * HOUR);
+    assert_eq!(late, [(id("FI"), AckedKind::Notification, AckStatus::Late { delay: two_hours })]);
+    // Exactly at the window's end is in time.
+    assert!(notification_acks(Some(HOUR), Some(HOUR), 3 * HOUR).is_empty());
+    // FI silent: pending while the window is open, missing once it closed.
+    assert!(notification_acks(Some(HOUR / 2), None, HOUR).is_empty());
+    assert_eq!(
+        notification_acks(Some(HOUR / 2), None, HOUR + 1),
+        [(id("FI"), AckedKind::Notification, AckStatus::Missing)]
+    );
+}
+
+#[test]
+fn a_notification_on_a_topic_without_a_window_is_not_kept_for_judging() {
+    let agreement = agreement();
+    let chat = entry("AT", 0, EntryKind::Notification { topic: Topic::new("chat").expect("topic") });
+    assert!(!schedule_relevant(agreement.roster(), &chat));
+}
+
+#[test]
+fn a_roster_may_not_schedule_and_notice_one_topic_nor_give_a_notice_no_time() {
+    let mut roster = samples::roster();
+    roster.notices = vec![Notice { topic: Topic::new("points-of-contact").expect("topic"), ack_window: TimeSpan(1) }];
+    let refused = Agreement::adopt(&samples::adopted(roster));
+    assert!(matches!(refused, Err(RosterError::DuplicateTopic(_))), "{refused:?}");
+    let mut roster = samples::roster();
+    roster.notices = vec![Notice { topic: incident(), ack_window: TimeSpan(0) }];
+    let refused = Agreement::adopt(&samples::adopted(roster));
+    assert!(matches!(refused, Err(RosterError::BadNotice { .. })), "{refused:?}");
+}
+
+/// AT asks (`to`, empty for all) with a reply due `reply_by` after EPOCH;
+/// `answers` are (responder, the time AT cosigned its response). Judged
+/// at `now`: each asked party's status.
+fn answers_to(
+    to: &[&str],
+    reply_by: u64,
+    answers: &[(&str, Option<u64>)],
+    now: u64,
+) -> Vec<(SignatoryId, AnswerStatus)> {
+    let agreement = agreement();
+    let to: Vec<SignatoryId> = to.iter().map(|s| id(s)).collect();
+    let request = entry("AT", 0, EntryKind::Request { to, reply_by: Timestamp(EPOCH.0 + reply_by) });
+    // AT's entry 1 is a declaration: a response citing it answers nothing.
+    let declaration =
+        entry("AT", 1, EntryKind::Declaration { topic: Topic::new("points-of-contact").expect("topic"), period: 0 });
+    let cites = |index| EntryRef { signatory: id("AT"), index, hash: cbm_wire::EntryHash([0; 32]) };
+    let mut logs: BTreeMap<SignatoryId, Vec<SignedEntry>> = BTreeMap::new();
+    let mut receipts = BTreeMap::new();
+    for (who, received) in answers {
+        // Entry 0 responds to the declaration, entry 1 to the request.
+        let responses = vec![
+            entry(who, 0, EntryKind::Response { cites: cites(1) }),
+            entry(who, 1, EntryKind::Response { cites: cites(0) }),
+        ];
+        logs.insert(id(who), responses);
+        let cosignatures: Vec<Cosignature> =
+            received.iter().map(|at| cosignature(who, "AT", 2, EPOCH.0 + at)).collect();
+        receipts.insert(id(who), Receipts::new(&cosignatures));
+    }
+    let responses = Responses::new(logs.values().flatten());
+    let record = judge_answers(
+        &agreement,
+        &id("AT"),
+        &[request, declaration],
+        &[checkpoint("AT", 2, EPOCH.0)],
+        &responses,
+        &receipts,
+        Timestamp(EPOCH.0 + now),
+    );
+    let statuses: Vec<(SignatoryId, AnswerStatus)> = record
+        .answers
+        .iter()
+        .map(|summary| {
+            let problem = record.problems.iter().find(|p| p.party == summary.party).map(|p| p.status);
+            let status = problem.unwrap_or(if summary.in_time == 1 {
+                AnswerStatus::InTime { response: 1, delay: summary.longest_delay.expect("a delay") }
+            } else {
+                AnswerStatus::Pending
+            });
+            (summary.party.clone(), status)
+        })
+        .collect();
+    statuses
+}
+
+#[test]
+fn a_request_to_all_is_answered_in_time_late_or_not_at_all_by_each_other_signatory() {
+    // Reply by 4 h: DE's answer reached AT after 1 h, FI's never.
+    let judged = answers_to(&[], 4 * HOUR, &[("DE", Some(HOUR))], 5 * HOUR);
+    assert_eq!(
+        judged,
+        [(id("DE"), AnswerStatus::InTime { response: 1, delay: TimeSpan(HOUR) }), (id("FI"), AnswerStatus::Unanswered),]
+    );
+    // Before the reply-by time, silence is pending.
+    let early = answers_to(&[], 4 * HOUR, &[("DE", Some(HOUR))], 2 * HOUR);
+    assert_eq!(early[1], (id("FI"), AnswerStatus::Pending));
+    // DE's answer reached AT after 6 h: late, by the receipt.
+    let late = answers_to(&["DE"], 4 * HOUR, &[("DE", Some(6 * HOUR))], 7 * HOUR);
+    let at = Some(Timestamp(EPOCH.0 + 6 * HOUR));
+    assert_eq!(late, [(id("DE"), AnswerStatus::Late { response: 1, answered: at, delay: Some(TimeSpan(6 * HOUR)) })]);
+    // Answered, but not yet received: pending until the reply-by time, late after it.
+    assert_eq!(answers_to(&["DE"], 4 * HOUR, &[("DE", None)], 3 * HOUR), [(id("DE"), AnswerStatus::Pending)]);
+    assert_eq!(
+        answers_to(&["DE"], 4 * HOUR, &[("DE", None)], 5 * HOUR),
+        [(id("DE"), AnswerStatus::Late { response: 1, answered: None, delay: None })]
+    );
+}
+
+/// The status the rules give one asked party, written out case by case.
+fn reference(answered: bool, received: Option<u64>, reply_by: u64, now: u64) -> &'static str {
+    match (answered, received) {
+        (false, _) if now > reply_by => "unanswered",
+        (false, _) => "pending",
+        (true, Some(at)) if at <= reply_by => "in time",
+        (true, Some(_)) => "late",
+        (true, None) if now <= reply_by => "pending",
+        (true, None) => "late",
+    }
+}
+
+proptest! {
+    #[test]
+    fn each_answer_is_judged_as_the_reference_says(
+        answered in any::<bool>(),
+        received in proptest::option::of(0u64..10 * HOUR),
+        reply_by in 0u64..10 * HOUR,
+        now in 0u64..20 * HOUR,
+    ) {
+        let answers: Vec<(&str, Option<u64>)> = if answered { vec![("DE", received)] } else { vec![] };
+        let judged = answers_to(&["DE"], reply_by, &answers, now);
+        let word = match judged[0].1 {
+            AnswerStatus::InTime { .. } => "in time",
+            AnswerStatus::Late { .. } => "late",
+            AnswerStatus::Unanswered => "unanswered",
+            AnswerStatus::Pending => "pending",
+        };
+        prop_assert_eq!(word, reference(answered, received, reply_by, now));
+    }
+}
+
+#[test]
+fn a_roster_with_an_empty_list_of_notices_is_not_canonical() {
+    use cbm_wire::{SignedRoster, Wire};
+    let bytes = samples::adopted(samples::roster_with_notices()).encode();
+    assert!(SignedRoster::decode(&bytes).is_ok());
+    // Key 8, a list of one notice {0: "incident", 1: 3600000}, becomes an
+    // empty list: the same roster as one without the key, in another form.
+    let notice = [&[0x08, 0x81, 0xa2, 0x00, 0x68][..], b"incident", &[0x01, 0x1a, 0x00, 0x36, 0xee, 0x80]].concat();
+    let at = bytes.windows(notice.len()).position(|w| w == notice).expect("the notices member");
+    let empty = [&bytes[..at], &[0x08, 0x80][..], &bytes[at + notice.len()..]].concat();
+    assert!(SignedRoster::decode(&empty).is_err(), "an empty list is written by leaving the key out");
+}
