@@ -39,7 +39,9 @@ impl Responses {
         Self { first }
     }
 
-    fn of(&self, requester: &SignatoryId, request: u64, responder: &SignatoryId) -> Option<u64> {
+    /// The index of `responder`'s first response to `requester`'s entry
+    /// `request`, if it made one.
+    pub fn of(&self, requester: &SignatoryId, request: u64, responder: &SignatoryId) -> Option<u64> {
         self.first.get(&(requester.clone(), request, responder.clone())).copied()
     }
 }
@@ -74,16 +76,16 @@ pub enum AnswerStatus {
     Pending,
 }
 
-/// A request one asked party answered late, or not at all.
+/// One asked party's answer to one request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AnswerProblem {
+pub struct Answer {
     /// The request's index in the requester's log.
     pub entry: u64,
     /// Who was asked.
     pub party: SignatoryId,
     /// When the answer was due.
     pub reply_by: Timestamp,
-    /// `Late` or `Unanswered`.
+    /// How it was answered.
     #[serde(flatten)]
     pub status: AnswerStatus,
 }
@@ -113,8 +115,10 @@ pub struct AnswerSummary {
 /// How a signatory's requests were answered.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnswerRecord {
-    /// Answers that were late or are missing.
-    pub problems: Vec<AnswerProblem>,
+    /// Answers that were late or are missing: the answer problems.
+    pub problems: Vec<Answer>,
+    /// Answers not given yet, their reply-by time still ahead.
+    pub pending: Vec<Answer>,
     /// Per asked party, in the bytewise order of their ids: how it answered.
     pub answers: Vec<AnswerSummary>,
 }
@@ -194,8 +198,11 @@ pub fn judge_answers(
                 AnswerStatus::Unanswered => summary.unanswered += 1,
                 AnswerStatus::Pending => summary.pending += 1,
             }
-            if matches!(status, AnswerStatus::Late { .. } | AnswerStatus::Unanswered) {
-                record.problems.push(AnswerProblem { entry: index, party: party.clone(), reply_by, status });
+            let answer = Answer { entry: index, party: party.clone(), reply_by, status };
+            match status {
+                AnswerStatus::Late { .. } | AnswerStatus::Unanswered => record.problems.push(answer),
+                AnswerStatus::Pending => record.pending.push(answer),
+                AnswerStatus::InTime { .. } => {}
             }
         }
     }

@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::agreement::Agreement;
-use crate::answers::{AnswerProblem, AnswerSummary, Responses, judge_answers};
+use crate::answers::{Answer, AnswerSummary, Responses, judge_answers};
 use crate::bundle::{BundleError, BundleReader, EndDigest, decode_record};
 use crate::evidence::verify_evidence;
 use crate::findings::{self, Finding};
@@ -102,7 +102,7 @@ pub struct Judgements {
     pub acknowledgements: Vec<AckSummary>,
     /// Answers to its requests that were late or are missing (§5.5).
     #[serde(default)]
-    pub answer_problems: Vec<AnswerProblem>,
+    pub answer_problems: Vec<Answer>,
     /// Per party its requests asked, in the bytewise order of their ids:
     /// how it answered them.
     #[serde(default)]

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
+use cbm_log::answers::AnswerStatus;
 
 use crate::{admin, ask_node};
 
@@ -59,6 +60,27 @@ pub(crate) fn status(data_dir: &std::path::Path, json: bool, wait: Option<u64>) 
         println!("\nacknowledgements of our entries owed or late:");
         for a in &obligations.acknowledgements {
             println!("  entry {} by {}: {:?}", a.index, a.recipient, a.status);
+        }
+    }
+    if !obligations.to_answer.is_empty() {
+        println!("\nrequests waiting for our answer:");
+        for a in &obligations.to_answer {
+            println!("  {}'s request (entry {}): reply by {}", a.requester, a.index, a.reply_by);
+        }
+    }
+    if !obligations.answers.is_empty() {
+        println!("\nrequests answered late or not at all:");
+        for a in &obligations.answers {
+            let how = match a.status {
+                AnswerStatus::Late { response, answered: Some(at), .. } => {
+                    format!("answered late (entry {response}), received {at}")
+                }
+                AnswerStatus::Late { response, answered: None, .. } => {
+                    format!("answered (entry {response}), not received by then")
+                }
+                _ => "not answered".to_owned(),
+            };
+            println!("  {} asked {} (entry {}), reply by {}: {how}", a.requester, a.party, a.index, a.reply_by);
         }
     }
     if status.equivocators.is_empty() {

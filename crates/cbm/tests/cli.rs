@@ -554,3 +554,29 @@ fn declare_refuses_a_kind_without_its_arguments_before_it_reaches_the_node() {
         assert!(!said.contains("no node is running"), "{args:?} reached for the node: {said}");
     }
 }
+
+#[test]
+fn status_names_the_requests_waiting_for_our_answer_until_we_answer_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    common::agreement(d, &["AR", "BO"], 1, 2);
+    let _nodes = common::Nodes(vec![common::start_node(d, "ar"), common::start_node(d, "bo")]);
+    let ask = ["--kind", "request", "--ask", "BO", "--reply-by", "2099-01-01T00:00:00Z", "--field", "q=who?"];
+    common::ok(&[&["declare", "--data-dir", "ar", "--wait", "30"][..], &ask[..]].concat(), d);
+    common::ok(&["status", "--data-dir", "bo", "--wait", "30"], d);
+    let waiting = |data_dir: &str| -> serde_json::Value {
+        let status = common::ok(&["status", "--data-dir", data_dir, "--json"], d);
+        let status: serde_json::Value = serde_json::from_str(&status).expect("JSON");
+        status["obligations"]["to_answer"].clone()
+    };
+    let owed = waiting("bo");
+    assert_eq!((owed[0]["requester"].as_str(), owed[0]["index"].as_u64()), (Some("AR"), Some(0)), "{owed}");
+    assert_eq!(waiting("ar"), serde_json::json!([]), "AR was not asked");
+    let text = common::ok(&["status", "--data-dir", "bo"], d);
+    assert!(text.contains("requests waiting for our answer:\n  AR's request (entry 0): reply by 2099-01-01"), "{text}");
+    common::ok(
+        &["declare", "--data-dir", "bo", "--kind", "respond", "--cites", "AR:0", "--field", "a=us", "--wait", "30"],
+        d,
+    );
+    assert_eq!(waiting("bo"), serde_json::json!([]), "answered");
+}

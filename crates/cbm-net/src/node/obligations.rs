@@ -1,9 +1,14 @@
 //! What each signatory owes, as this node sees it: declarations overdue by
-//! the schedules, and acknowledgements of this node's own entries that
-//! peers owe or gave late, judged on the receipts the node holds.
+//! the schedules, acknowledgements of this node's own entries (scheduled,
+//! and notifications on a noticed topic) that peers owe or gave late, and
+//! requests answered late or not at all, or waiting for this node's answer,
+//! judged on the receipts the node holds.
+
+use std::collections::BTreeMap;
 
 use std::sync::Arc;
 
+use cbm_log::answers::{Answer, AnswerStatus, Responses, judge_answers};
 use cbm_log::schedule::{AckStatus, PeriodStatus, Receipts, judge_record, schedule_relevant};
 use cbm_log::store::StoreError;
 use cbm_wire::{SignatoryId, Timestamp, Topic};
@@ -21,9 +26,32 @@ pub struct Obligations {
     pub at: Option<Timestamp>,
     /// Declarations due and not delivered on time, by any signatory.
     pub overdue: Vec<Overdue>,
-    /// Acknowledgements of the node's own scheduled entries that are
-    /// missing or were late.
+    /// Acknowledgements of the node's own scheduled entries (and
+    /// notifications on a noticed topic) that are missing or were late.
     pub acknowledgements: Vec<Unacknowledged>,
+    /// Requests, by any signatory, that an asked party answered late or not
+    /// at all.
+    #[serde(default)]
+    pub answers: Vec<Unanswered>,
+    /// Requests that ask this node and that it has not answered yet, their
+    /// reply-by time still ahead.
+    #[serde(default)]
+    pub to_answer: Vec<Unanswered>,
+}
+
+/// A request an asked party owes an answer to, or answered late.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unanswered {
+    /// Who asked.
+    pub requester: SignatoryId,
+    /// The request's index in the requester's log.
+    pub index: u64,
+    /// Who was asked.
+    pub party: SignatoryId,
+    /// When the answer is due.
+    pub reply_by: Timestamp,
+    /// Late, unanswered or pending.
+    pub status: AnswerStatus,
 }
 
 /// A period whose declaration was late or is missing.
@@ -63,6 +91,9 @@ pub(crate) async fn obligations(shared: &Arc<Shared>) -> Result<Obligations, Sto
     shared
         .with_reader(move |store| {
             let mut found = Obligations { at: Some(now), ..Obligations::default() };
+            // Requests are answered in other logs: read every log first.
+            let mut logs = Vec::new();
+            let mut receipts = BTreeMap::new();
             for signatory in &agreement.roster().signatories {
                 let log = agreement.log_of(&signatory.id);
                 let size = store.size(&log)?;
@@ -73,10 +104,14 @@ pub(crate) async fn obligations(shared: &Arc<Shared>) -> Result<Obligations, Sto
                     next += page.len() as u64;
                     kept.extend(page.into_iter().filter(|e| schedule_relevant(agreement.roster(), e)));
                 }
-                let cosignatures = store.cosignatures(&log)?;
-                let receipts = Receipts::new(&cosignatures);
-                let checkpoints = store.checkpoints(&log)?;
-                let record = judge_record(&agreement, &signatory.id, &kept, &checkpoints, &receipts, now);
+                receipts.insert(signatory.id.clone(), Receipts::new(&store.cosignatures(&log)?));
+                logs.push((signatory, kept, store.checkpoints(&log)?));
+            }
+            let responses = Responses::new(logs.iter().flat_map(|(_, kept, _)| kept));
+            for (signatory, kept, checkpoints) in &logs {
+                let (kept, checkpoints) = (kept.as_slice(), checkpoints.as_slice());
+                let Some(own_receipts) = receipts.get(&signatory.id) else { continue };
+                let record = judge_record(&agreement, &signatory.id, kept, checkpoints, own_receipts, now);
                 found.overdue.extend(
                     record
                         .periods
@@ -98,6 +133,17 @@ pub(crate) async fn obligations(shared: &Arc<Shared>) -> Result<Obligations, Sto
                         .map(|p| Unacknowledged { index: p.entry, recipient: p.recipient, status: p.status })
                         .collect();
                 }
+                let answered = judge_answers(&agreement, &signatory.id, kept, checkpoints, &responses, &receipts, now);
+                let unanswered = |a: Answer| Unanswered {
+                    requester: signatory.id.clone(),
+                    index: a.entry,
+                    party: a.party,
+                    reply_by: a.reply_by,
+                    status: a.status,
+                };
+                found.answers.extend(answered.problems.into_iter().map(unanswered));
+                let mine = |a: &Answer| a.party == me && responses.of(&signatory.id, a.entry, &me).is_none();
+                found.to_answer.extend(answered.pending.into_iter().filter(mine).map(unanswered));
             }
             Ok(found)
         })
