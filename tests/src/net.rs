@@ -25,6 +25,7 @@ pub fn terms(quorum: u32) -> Terms {
         agreement: AgreementId::new("test-cbm").expect("id"),
         title: Text::new("Test agreement").expect("title"),
         schedules: vec![Schedule::monthly(topic(), START, TimeSpan::from_hours(24 * 7), TimeSpan::from_hours(48))],
+        notices: vec![],
         quorum,
         start: START,
     }

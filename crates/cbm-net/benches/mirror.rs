@@ -43,6 +43,7 @@ fn agreement() -> LocalAgreement {
         agreement: AgreementId::new("bench").expect("id"),
         title: Text::new("bench").expect("title"),
         schedules: vec![],
+        notices: vec![],
         quorum: 1,
         start: START,
     };

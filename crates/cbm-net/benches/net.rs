@@ -28,6 +28,7 @@ async fn network(quorum: u32) -> (LocalAgreement, Vec<Node>, tempfile::TempDir) 
         agreement: AgreementId::new("bench").expect("id"),
         title: Text::new("bench").expect("title"),
         schedules: vec![],
+        notices: vec![],
         quorum,
         start: START,
     };

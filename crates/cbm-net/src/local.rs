@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cbm_wire::{
-    Address, AgreementId, KeyId, PublicKey, QuorumPolicy, Roster, RosterLimits, Schedule, Signatory, SignatoryId,
-    SignedRoster, SigningKey, SigningKeyInfo, Text, Timestamp,
+    Address, AgreementId, KeyId, Notice, PublicKey, QuorumPolicy, Roster, RosterLimits, Schedule, Signatory,
+    SignatoryId, SignedRoster, SigningKey, SigningKeyInfo, Text, Timestamp,
 };
 
 use crate::clock::Clock;
@@ -25,6 +25,8 @@ pub struct Terms {
     pub title: Text,
     /// The obligations.
     pub schedules: Vec<Schedule>,
+    /// Notification topics on a clock.
+    pub notices: Vec<Notice>,
     /// Cosignatures that settle a checkpoint.
     pub quorum: u32,
     /// When the parties' keys become valid.
@@ -93,7 +95,7 @@ impl LocalAgreement {
             quorum: QuorumPolicy { threshold: terms.quorum },
             limits: RosterLimits::default(),
             previous: None,
-            notices: vec![],
+            notices: terms.notices,
         };
         let signatures = bound.iter().map(|p| roster.sign_adoption(&p.id, KeyId(0), &p.signing_key)).collect();
         Ok(Self { roster: SignedRoster { roster, signatures }, parties: bound })

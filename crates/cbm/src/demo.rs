@@ -16,7 +16,7 @@ use cbm_log::calendar::period_start;
 use cbm_net::local::{LocalAgreement, Terms};
 use cbm_net::{Clock as _, ManualClock, Node};
 use cbm_wire::{
-    AgreementHash, AgreementId, EntryKind, EntryRef, Label, MediaType, Schedule, SignatoryId, Text, TimeSpan,
+    AgreementHash, AgreementId, EntryKind, EntryRef, Label, MediaType, Notice, Schedule, SignatoryId, Text, TimeSpan,
     Timestamp, Topic, Wire as _,
 };
 use indicatif::{ProgressBar, ProgressStyle};
@@ -38,7 +38,7 @@ const START: Timestamp = Timestamp(1_767_225_600_000);
 const PATIENCE: Duration = Duration::from_secs(20);
 
 /// Steps of the story, for the progress bar.
-const STEPS: u64 = 12;
+const STEPS: u64 = 14;
 
 fn id(s: &str) -> SignatoryId {
     SignatoryId::new(s).unwrap_or_else(|_| unreachable!("the demo's ids are valid"))
@@ -58,6 +58,15 @@ fn text_field(label: &str, value: &str) -> DraftField {
 
 fn declaration(period: u64, contact: &str) -> Draft {
     Draft { kind: EntryKind::Declaration { topic: topic(), period }, fields: vec![text_field("contact", contact)] }
+}
+
+fn incident() -> Topic {
+    Topic::new("incident").unwrap_or_else(|_| unreachable!("valid topic"))
+}
+
+/// Incident notifications: every other state acknowledges within an hour.
+fn notice() -> Notice {
+    Notice { topic: incident(), ack_window: TimeSpan::from_hours(1) }
 }
 
 /// Points of contact, monthly, due a week into the month, acknowledged within 48 h.
@@ -173,6 +182,7 @@ pub(crate) async fn run(dir: Option<PathBuf>) -> Result<Verdict> {
         agreement: AgreementId::new("demo-cyber-cbm")?,
         title: Text::new("Demonstration agreement on cyber confidence-building measures")?,
         schedules: vec![schedule()],
+        notices: vec![notice()],
         quorum: 2,
         start: START,
     };
@@ -330,6 +340,40 @@ async fn tell(demo: &mut Demo, story: &Story) -> Result<Verdict> {
     story.say("!", "AR and BO declare; AR, BO and DO cosign, so both settle at quorum, but CA never acknowledges");
     story.step("acknowledgements missing");
 
+    // The hotline: an incident, and a request for assistance.
+    demo.clock.set(at(2, 1, 13));
+    let notification = Draft {
+        kind: EntryKind::Notification { topic: incident() },
+        fields: vec![text_field("summary", "scanning of our CERT's mail servers from addresses in BO's space")],
+    };
+    demo.node(AR)?.publish(vec![notification]).await?;
+    demo.settle("AR's incident notification settled", &[(AR, 5)]).await?;
+    story.say("!", "AR notifies an incident; BO and DO acknowledge within the hour, CA (down) never does");
+    story.step("incident notified");
+    let reply_by = at(2, 1, 18);
+    let request = Draft {
+        kind: EntryKind::Request { to: vec![id("AR"), id("DO")], reply_by },
+        fields: vec![text_field("question", "did you see this traffic too? please send your indicators")],
+    };
+    demo.node(BO)?.publish(vec![request]).await?;
+    demo.settle("BO's request settled", &[(BO, 5)]).await?;
+    let asked = demo.entry_ref(AR, BO, 4).await?;
+    demo.clock.set(at(2, 1, 15));
+    let answer = |text: &str| Draft {
+        kind: EntryKind::Response { cites: asked.clone() },
+        fields: vec![text_field("answer", text)],
+    };
+    demo.node(AR)?.publish(vec![answer("yes: indicators attached to our CERT's ticket 2026-031")]).await?;
+    demo.settle("AR's answer settled", &[(AR, 6)]).await?;
+    demo.clock.set(at(2, 2, 8));
+    demo.node(DO)?.publish(vec![answer("nothing seen here")]).await?;
+    demo.settle("DO's answer settled", &[(DO, 3)]).await?;
+    story.say(
+        "!",
+        &format!("BO asks AR and DO for assistance by {reply_by}; AR answers in two hours, DO the next morning, late"),
+    );
+    story.step("request answered");
+
     // DO equivocates: a second node under DO's keys, started from a copy of
     // its store taken before its March declaration, shows AR a different
     // one. The first settles before the second is signed, so what AR holds
@@ -339,7 +383,7 @@ async fn tell(demo: &mut Demo, story: &Story) -> Result<Verdict> {
     demo.node(DO)?.snapshot(twin_store.clone()).await?;
     demo.clock.set(at(2, 2, 9));
     demo.node(DO)?.publish(vec![declaration(2, "cert@do.example")]).await?;
-    demo.settle("DO's March declaration settled", &[(DO, 3)]).await?;
+    demo.settle("DO's March declaration settled", &[(DO, 4)]).await?;
     let twin_config = demo.agreement.node_config(DO, twin_store, Arc::clone(&demo.clock) as _, Some(vec![id("AR")]))?;
     let twin = Node::start(twin_config).await?;
     twin.publish(vec![declaration(2, "nobody@do.example — a different story, for AR only")]).await?;
@@ -384,8 +428,9 @@ async fn tell(demo: &mut Demo, story: &Story) -> Result<Verdict> {
     println!(
         "What this shows: nobody can deny what they declared (every entry is signed and mirrored), revise it \
          silently (amendments keep the original), claim it was never received (cosignatures are dated receipts), \
-         or tell different parties different things (the split view became evidence). A verifier with only the \
-         bundle and the roster reaches the same verdict."
+         or tell different parties different things (the split view became evidence); and the hotline runs on \
+         clocks anyone can check (who acknowledged the incident within the hour, who answered by the deadline). \
+         A verifier with only the bundle and the roster reaches the same verdict."
     );
     as_the_story_expects(&report)?;
     crate::audit_cmd::write_page(&bundle, &report, &demo.page)?;

@@ -78,8 +78,31 @@ fn the_demo_tells_the_story_and_its_bundle_audits_offline_with_findings() {
     assert_eq!(equivocators, ["DO"]);
     // Who was shown which view, as far as the bundle tells.
     let split = findings.iter().find(|f| f["kind"] == "equivocation").and_then(|f| f["text"].as_str()).unwrap_or("");
-    assert!(split.contains("AR and BO were shown its log of 3 entries"), "{split}");
+    assert!(split.contains("AR and BO were shown its log of 4 entries"), "{split}");
     assert!(split.contains("is known only from the evidence"), "{split}");
+    // The hotline: CA, down, never acknowledged AR's incident within the
+    // hour; DO answered BO's request for assistance after the deadline.
+    let said_of = |kind: &str, party: &str| {
+        findings
+            .iter()
+            .filter(|f| f["kind"] == kind && f["party"] == party)
+            .filter_map(|f| f["text"].as_str())
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        said_of("missing_acknowledgement", "CA").iter().any(|t| t.contains("AR's incident notification")),
+        "{report}"
+    );
+    let late = said_of("late_answer", "DO");
+    assert_eq!(late.len(), 1, "{report}");
+    assert!(
+        late[0].starts_with("DO answered BO's request (entry 4) 14 h late: reply by 2026-03-02 18:00 UTC"),
+        "{late:?}"
+    );
+    assert!(
+        said_of("late_answer", "AR").is_empty() && said_of("unanswered_request", "AR").is_empty(),
+        "AR answered in time"
+    );
 
     // The record, read entry by entry: periods as months, who received what.
     let log = cbm(&["log", bundle.to_str().expect("utf-8"), "--signatory", "BO", "--kind", "declaration"]);

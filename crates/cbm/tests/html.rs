@@ -173,11 +173,11 @@ fn the_audit_page_of_the_demo_shows_each_period_each_acknowledgement_and_the_spl
         dom.contains("<g class=\"entry late\" data-signatory=\"DO\" data-period=\"2026-02\">"),
         "DO's late February"
     );
-    // The split view as a fork: DO's log, two checkpoints of size 3, one
+    // The split view as a fork: DO's log, two checkpoints of size 4, one
     // cosigned by those who were shown it.
     let fork = dom.split("<svg class=\"fork\" data-owner=\"DO\"").nth(1).expect("DO's split view is drawn");
-    let sides = fork.matches("<g class=\"side\" data-size=\"3\"").count();
-    assert_eq!(sides, 2, "two branches of size 3");
+    let sides = fork.matches("<g class=\"side\" data-size=\"4\"").count();
+    assert_eq!(sides, 2, "two branches of size 4");
     assert!(fork.contains("cosigned by AR, BO"), "who saw the honest branch");
     assert_eq!(dom.matches("<svg class=\"fork\"").count(), 1, "one split view, drawn once");
     // The findings in words.

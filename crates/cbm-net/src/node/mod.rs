@@ -579,6 +579,7 @@ mod tests {
             agreement: AgreementId::new("panic-test")?,
             title: Text::new("A core that panics")?,
             schedules: vec![],
+            notices: vec![],
             quorum: 1,
             start,
         };
