@@ -1,7 +1,7 @@
 //! The offline audit of whole bundles: a clean record is `ok`, missed
 //! obligations and equivocation are `findings`, and any damage is `invalid`.
 
-use cbm_log::audit::{MAX_SPLIT_VIEWS, Verdict, audit};
+use cbm_log::audit::{MAX_SPLIT_VIEWS, REPORT_VERSION, Verdict, audit};
 use cbm_log::bundle::{BundleReader, BundleWriter};
 use cbm_log::evidence::same_size;
 use cbm_log::findings::FindingKind;
@@ -494,9 +494,11 @@ fn the_audit_report_vector_holds_both_ways() {
     let bundle = hex::decode(&stored.bundle).expect("hex");
     assert_eq!(audit(&bundle[..], None, stored.now, |_| {}), read);
     // A report of a version this build does not know is refused.
-    let mut newer = stored.report.clone();
-    newer["report_version"] = 2.into();
-    assert!(serde_json::from_value::<cbm_log::audit::AuditReport>(newer).is_err());
+    for unknown in [REPORT_VERSION - 1, REPORT_VERSION + 1] {
+        let mut other = stored.report.clone();
+        other["report_version"] = unknown.into();
+        assert!(serde_json::from_value::<cbm_log::audit::AuditReport>(other).is_err(), "version {unknown}");
+    }
     // Every finding names the party at fault; acknowledgement findings the author too.
     assert!(!read.findings.is_empty());
     assert!(read.findings.iter().any(|f| f.kind == FindingKind::Equivocation && f.party.as_str() == "AT"));

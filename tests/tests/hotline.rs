@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use cbm_log::agreement::{Agreement, RosterError};
 use cbm_log::answers::{AnswerStatus, Responses, judge_answers};
-use cbm_log::schedule::{AckStatus, AckedKind, Receipts, judge_record, schedule_relevant};
+use cbm_log::schedule::{AckStatus, AckedKind, Receipts, judge_record, kept_for_judging};
 use cbm_tests::samples::{self, EPOCH};
 use cbm_wire::{
     Checkpoint, CosignBody, Cosignature, Entry, EntryKind, EntryRef, KeyId, LogId, Notice, RootHash, SignatoryId,
@@ -66,7 +66,8 @@ fn checkpoint(owner: &str, size: u64, at: u64) -> SignedCheckpoint {
 fn notification_acks(de: Option<u64>, fi: Option<u64>, now: u64) -> Vec<(SignatoryId, AckedKind, AckStatus)> {
     let agreement = agreement();
     let notification = entry("AT", 0, EntryKind::Notification { topic: incident() });
-    assert!(schedule_relevant(agreement.roster(), &notification), "kept: its topic has a window");
+    let kept = kept_for_judging(agreement.roster(), notification.clone()).expect("kept: its topic has a window");
+    assert_eq!(kept.body.index, 0);
     let cosignatures: Vec<Cosignature> = [("DE", de), ("FI", fi)]
         .into_iter()
         .filter_map(|(who, at)| at.map(|at| cosignature("AT", who, 1, EPOCH.0 + at)))
@@ -102,7 +103,7 @@ fn a_notification_on_a_noticed_topic_is_acknowledged_on_its_own_clock() {
 fn a_notification_on_a_topic_without_a_window_is_not_kept_for_judging() {
     let agreement = agreement();
     let chat = entry("AT", 0, EntryKind::Notification { topic: Topic::new("chat").expect("topic") });
-    assert!(!schedule_relevant(agreement.roster(), &chat));
+    assert!(kept_for_judging(agreement.roster(), chat).is_none());
 }
 
 #[test]
@@ -117,33 +118,41 @@ fn a_roster_may_not_schedule_and_notice_one_topic_nor_give_a_notice_no_time() {
     assert!(matches!(refused, Err(RosterError::BadNotice { .. })), "{refused:?}");
 }
 
-/// AT asks (`to`, empty for all) with a reply due `reply_by` after EPOCH;
-/// `answers` are (responder, the time AT cosigned its response). Judged
-/// at `now`: each asked party's status.
-fn answers_to(
+/// AT's request (entry 0) to `to` (empty: all), due `reply_by` after
+/// EPOCH, received by the quorum (DE and FI) at `delivered` (`None`:
+/// never); each answer is (responder, who first received its response,
+/// when; `None`: no one yet). AT's entry 1 is a declaration, and every
+/// responder's entry 0 responds to it: a response citing what is not a
+/// request answers nothing. Judged at `now`: each asked party's status.
+fn judged(
     to: &[&str],
     reply_by: u64,
-    answers: &[(&str, Option<u64>)],
+    delivered: Option<u64>,
+    answers: &[(&str, &str, Option<u64>)],
     now: u64,
 ) -> Vec<(SignatoryId, AnswerStatus)> {
     let agreement = agreement();
     let to: Vec<SignatoryId> = to.iter().map(|s| id(s)).collect();
     let request = entry("AT", 0, EntryKind::Request { to, reply_by: Timestamp(EPOCH.0 + reply_by) });
-    // AT's entry 1 is a declaration: a response citing it answers nothing.
     let declaration =
         entry("AT", 1, EntryKind::Declaration { topic: Topic::new("points-of-contact").expect("topic"), period: 0 });
     let cites = |index| EntryRef { signatory: id("AT"), index, hash: cbm_wire::EntryHash([0; 32]) };
     let mut logs: BTreeMap<SignatoryId, Vec<SignedEntry>> = BTreeMap::new();
     let mut receipts = BTreeMap::new();
-    for (who, received) in answers {
-        // Entry 0 responds to the declaration, entry 1 to the request.
+    let request_receipts: Vec<Cosignature> = delivered
+        .iter()
+        .flat_map(|at| ["DE", "FI"].map(|witness| cosignature("AT", witness, 2, EPOCH.0 + at)))
+        .collect();
+    receipts.insert(id("AT"), Receipts::new(&request_receipts));
+    for (who, witness, received) in answers {
         let responses = vec![
             entry(who, 0, EntryKind::Response { cites: cites(1) }),
             entry(who, 1, EntryKind::Response { cites: cites(0) }),
+            entry(who, 2, EntryKind::Response { cites: cites(0) }),
         ];
         logs.insert(id(who), responses);
         let cosignatures: Vec<Cosignature> =
-            received.iter().map(|at| cosignature(who, "AT", 2, EPOCH.0 + at)).collect();
+            received.iter().map(|at| cosignature(who, witness, 3, EPOCH.0 + at)).collect();
         receipts.insert(id(who), Receipts::new(&cosignatures));
     }
     let responses = Responses::new(logs.values().flatten());
@@ -156,43 +165,75 @@ fn answers_to(
         &receipts,
         Timestamp(EPOCH.0 + now),
     );
-    let statuses: Vec<(SignatoryId, AnswerStatus)> = record
+    record
         .answers
         .iter()
         .map(|summary| {
-            let problem = record.problems.iter().find(|p| p.party == summary.party).map(|p| p.status);
-            let status = problem.unwrap_or(if summary.in_time == 1 {
-                AnswerStatus::InTime { response: 1, delay: summary.longest_delay.expect("a delay") }
-            } else {
-                AnswerStatus::Pending
-            });
+            let listed = record.problems.iter().chain(&record.pending).find(|a| a.party == summary.party);
+            let status = listed.map_or_else(
+                || {
+                    assert_eq!(summary.in_time, 1, "{summary:?}");
+                    let answer_time = summary.longest_answer_time.expect("an answer time");
+                    AnswerStatus::InTime { response: 1, answer_time }
+                },
+                |a| a.status,
+            );
             (summary.party.clone(), status)
         })
-        .collect();
-    statuses
+        .collect()
 }
 
 #[test]
 fn a_request_to_all_is_answered_in_time_late_or_not_at_all_by_each_other_signatory() {
-    // Reply by 4 h: DE's answer reached AT after 1 h, FI's never.
-    let judged = answers_to(&[], 4 * HOUR, &[("DE", Some(HOUR))], 5 * HOUR);
+    // Reply by 4 h: DE's answer (its first response, entry 1) reached AT
+    // after 1 h; FI never answered.
+    let all = judged(&[], 4 * HOUR, Some(0), &[("DE", "AT", Some(HOUR))], 5 * HOUR);
+    let hour = TimeSpan(HOUR);
     assert_eq!(
-        judged,
-        [(id("DE"), AnswerStatus::InTime { response: 1, delay: TimeSpan(HOUR) }), (id("FI"), AnswerStatus::Unanswered),]
+        all,
+        [(id("DE"), AnswerStatus::InTime { response: 1, answer_time: hour }), (id("FI"), AnswerStatus::Unanswered)]
     );
     // Before the reply-by time, silence is pending.
-    let early = answers_to(&[], 4 * HOUR, &[("DE", Some(HOUR))], 2 * HOUR);
+    let early = judged(&[], 4 * HOUR, Some(0), &[("DE", "AT", Some(HOUR))], 2 * HOUR);
     assert_eq!(early[1], (id("FI"), AnswerStatus::Pending));
-    // DE's answer reached AT after 6 h: late, by the receipt.
-    let late = answers_to(&["DE"], 4 * HOUR, &[("DE", Some(6 * HOUR))], 7 * HOUR);
+    // DE's answer first received after 6 h: late.
+    let late = judged(&["DE"], 4 * HOUR, Some(0), &[("DE", "AT", Some(6 * HOUR))], 7 * HOUR);
     let at = Some(Timestamp(EPOCH.0 + 6 * HOUR));
-    assert_eq!(late, [(id("DE"), AnswerStatus::Late { response: 1, answered: at, delay: Some(TimeSpan(6 * HOUR)) })]);
-    // Answered, but not yet received: pending until the reply-by time, late after it.
-    assert_eq!(answers_to(&["DE"], 4 * HOUR, &[("DE", None)], 3 * HOUR), [(id("DE"), AnswerStatus::Pending)]);
+    let six = Some(TimeSpan(6 * HOUR));
+    assert_eq!(late, [(id("DE"), AnswerStatus::Late { response: 1, answered: at, answer_time: six })]);
+    // Answered, but received by no one yet: pending until the reply-by
+    // time, late after it.
     assert_eq!(
-        answers_to(&["DE"], 4 * HOUR, &[("DE", None)], 5 * HOUR),
-        [(id("DE"), AnswerStatus::Late { response: 1, answered: None, delay: None })]
+        judged(&["DE"], 4 * HOUR, Some(0), &[("DE", "AT", None)], 3 * HOUR),
+        [(id("DE"), AnswerStatus::Pending)]
     );
+    assert_eq!(
+        judged(&["DE"], 4 * HOUR, Some(0), &[("DE", "AT", None)], 5 * HOUR),
+        [(id("DE"), AnswerStatus::Late { response: 1, answered: None, answer_time: None })]
+    );
+}
+
+#[test]
+fn a_requester_that_withholds_its_cosignature_cannot_make_an_answer_late() {
+    // FI, not AT, cosigned DE's response within the hour: AT never did.
+    let withheld = judged(&["DE"], 4 * HOUR, Some(0), &[("DE", "FI", Some(HOUR))], 9 * HOUR);
+    assert_eq!(withheld, [(id("DE"), AnswerStatus::InTime { response: 1, answer_time: TimeSpan(HOUR) })]);
+}
+
+#[test]
+fn a_request_the_quorum_did_not_receive_by_its_reply_by_time_accuses_no_one() {
+    // Never delivered, or delivered after the deadline: nothing is judged.
+    assert!(judged(&[], 4 * HOUR, None, &[], 5 * HOUR).is_empty());
+    assert!(judged(&[], 4 * HOUR, Some(5 * HOUR), &[], 6 * HOUR).is_empty());
+    // Before the deadline it may still arrive: pending.
+    assert_eq!(judged(&["FI"], 4 * HOUR, None, &[], 3 * HOUR), [(id("FI"), AnswerStatus::Pending)]);
+}
+
+#[test]
+fn a_party_that_was_not_asked_answers_for_no_one() {
+    // AT asked DE; FI's response is not an answer, and FI is not judged.
+    let judged = judged(&["DE"], 4 * HOUR, Some(0), &[("FI", "AT", Some(HOUR))], 5 * HOUR);
+    assert_eq!(judged, [(id("DE"), AnswerStatus::Unanswered)]);
 }
 
 /// The status the rules give one asked party, written out case by case.
@@ -215,8 +256,8 @@ proptest! {
         reply_by in 0u64..10 * HOUR,
         now in 0u64..20 * HOUR,
     ) {
-        let answers: Vec<(&str, Option<u64>)> = if answered { vec![("DE", received)] } else { vec![] };
-        let judged = answers_to(&["DE"], reply_by, &answers, now);
+        let answers: Vec<(&str, &str, Option<u64>)> = if answered { vec![("DE", "AT", received)] } else { vec![] };
+        let judged = judged(&["DE"], reply_by, Some(0), &answers, now);
         let word = match judged[0].1 {
             AnswerStatus::InTime { .. } => "in time",
             AnswerStatus::Late { .. } => "late",
@@ -237,5 +278,9 @@ fn a_roster_with_an_empty_list_of_notices_is_not_canonical() {
     let notice = [&[0x08, 0x81, 0xa2, 0x00, 0x68][..], b"incident", &[0x01, 0x1a, 0x00, 0x36, 0xee, 0x80]].concat();
     let at = bytes.windows(notice.len()).position(|w| w == notice).expect("the notices member");
     let empty = [&bytes[..at], &[0x08, 0x80][..], &bytes[at + notice.len()..]].concat();
-    assert!(SignedRoster::decode(&empty).is_err(), "an empty list is written by leaving the key out");
+    let refused = SignedRoster::decode(&empty);
+    assert!(
+        matches!(refused, Err(cbm_wire::DecodeError::NotCanonicalValue { .. })),
+        "an empty list is written by leaving the key out: {refused:?}"
+    );
 }

@@ -2,13 +2,14 @@
 //! input is passed in, including `now`.
 //!
 //! A `Response` that cites a `Request` answers it for the response's
-//! author. The answer counts from when it reached the requester: the
-//! requester's own receipt of the response, or its delivery to the quorum
-//! if that came first (a response the quorum holds is public, and the
-//! requester can fetch it). It is in time if that is no later than the
-//! request's `reply_by`.
+//! author. The answer counts from its first receipt by anyone other than
+//! its author: once one other signatory cosigned it, it was sent, and the
+//! requester can fetch it — so a requester cannot make an answer late by
+//! withholding its own cosignature. A request asks something of anyone
+//! only once the quorum received it by its `reply_by`: a requester cannot
+//! set a deadline no one could meet, or hide the question.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use cbm_wire::{EntryKind, SignatoryId, SignedCheckpoint, SignedEntry, TimeSpan, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -16,11 +17,16 @@ use serde::{Deserialize, Serialize};
 use crate::agreement::Agreement;
 use crate::schedule::{Receipts, publication_times, published_at};
 
-/// The responses of every log, found once: for each (requester, request
-/// index, responder), the responder's first response citing the request.
+/// Answers listed per requester, at most, late or missing (and, apart,
+/// pending): a request to every party costs a hundred bytes and asks a
+/// thousand, so the lists are bounded; the summaries count every answer.
+pub const MAX_LISTED_ANSWERS: usize = 1024;
+
+/// The responses of every log, found once: for each requester, request
+/// index and responder, the responder's first response citing the request.
 #[derive(Debug, Default)]
 pub struct Responses {
-    first: HashMap<(SignatoryId, u64, SignatoryId), u64>,
+    first: HashMap<SignatoryId, HashMap<u64, HashMap<SignatoryId, u64>>>,
 }
 
 impl Responses {
@@ -28,11 +34,12 @@ impl Responses {
     /// other kinds are ignored). A response citing an entry that is not a
     /// request answers nothing: the judging only looks up requests.
     pub fn new<'a>(entries: impl IntoIterator<Item = &'a SignedEntry>) -> Self {
-        let mut first: HashMap<(SignatoryId, u64, SignatoryId), u64> = HashMap::new();
+        let mut first: HashMap<SignatoryId, HashMap<u64, HashMap<SignatoryId, u64>>> = HashMap::new();
         for entry in entries {
             if let EntryKind::Response { cites } = &entry.body.kind {
-                let key = (cites.signatory.clone(), cites.index, entry.body.signatory.clone());
-                let index = first.entry(key).or_insert(entry.body.index);
+                let by_request = first.entry(cites.signatory.clone()).or_default();
+                let index = by_request.entry(cites.index).or_default().entry(entry.body.signatory.clone());
+                let index = index.or_insert(entry.body.index);
                 *index = (*index).min(entry.body.index);
             }
         }
@@ -42,7 +49,7 @@ impl Responses {
     /// The index of `responder`'s first response to `requester`'s entry
     /// `request`, if it made one.
     pub fn of(&self, requester: &SignatoryId, request: u64, responder: &SignatoryId) -> Option<u64> {
-        self.first.get(&(requester.clone(), request, responder.clone())).copied()
+        self.first.get(requester)?.get(&request)?.get(responder).copied()
     }
 }
 
@@ -50,25 +57,24 @@ impl Responses {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "status")]
 pub enum AnswerStatus {
-    /// Its response reached the requester by the reply-by time.
+    /// Its response was first received by the reply-by time.
     InTime {
         /// The response's index in the answering party's log.
         response: u64,
-        /// From the request's publication to the answer reaching the
-        /// requester.
+        /// From the request's publication to the response's first receipt.
         #[serde(with = "crate::span_json")]
-        delay: TimeSpan,
+        answer_time: TimeSpan,
     },
-    /// Its response reached the requester after the reply-by time, or had
-    /// not reached it by then and still has not.
+    /// Its response was first received after the reply-by time, or had not
+    /// been received by then and still has not.
     Late {
         /// The response's index in the answering party's log.
         response: u64,
-        /// When the answer reached the requester, if it has.
+        /// When the response was first received, if it was.
         answered: Option<Timestamp>,
-        /// From the request's publication to then, if it has.
+        /// From the request's publication to then, if it was.
         #[serde(with = "crate::span_json::option")]
-        delay: Option<TimeSpan>,
+        answer_time: Option<TimeSpan>,
     },
     /// No response, and the reply-by time has passed.
     Unanswered,
@@ -103,21 +109,23 @@ pub struct AnswerSummary {
     pub unanswered: u64,
     /// Requests not answered yet, before their reply-by time.
     pub pending: u64,
-    /// The median answer time over the requests whose answer reached the
-    /// requester (the lower of the two middle ones for an even count).
+    /// The median answer time over the requests whose answer was received
+    /// (the lower of the two middle ones for an even count).
     #[serde(with = "crate::span_json::option")]
-    pub median_delay: Option<TimeSpan>,
+    pub median_answer_time: Option<TimeSpan>,
     /// The longest such answer time.
     #[serde(with = "crate::span_json::option")]
-    pub longest_delay: Option<TimeSpan>,
+    pub longest_answer_time: Option<TimeSpan>,
 }
 
 /// How a signatory's requests were answered.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnswerRecord {
-    /// Answers that were late or are missing: the answer problems.
+    /// Answers that were late or are missing: the answer problems (the
+    /// first [`MAX_LISTED_ANSWERS`]).
     pub problems: Vec<Answer>,
-    /// Answers not given yet, their reply-by time still ahead.
+    /// Answers not given yet, their reply-by time still ahead (the first
+    /// [`MAX_LISTED_ANSWERS`]).
     pub pending: Vec<Answer>,
     /// Per asked party, in the bytewise order of their ids: how it answered.
     pub answers: Vec<AnswerSummary>,
@@ -127,12 +135,13 @@ pub struct AnswerRecord {
 /// signatory if it names none; in roster order, the requester never among
 /// them.
 fn asked<'a>(agreement: &'a Agreement, requester: &SignatoryId, to: &[SignatoryId]) -> Vec<&'a SignatoryId> {
+    let named: HashSet<&SignatoryId> = to.iter().collect();
     agreement
         .roster()
         .signatories
         .iter()
         .map(|s| &s.id)
-        .filter(|id| *id != requester && (to.is_empty() || to.contains(id)))
+        .filter(|id| *id != requester && (named.is_empty() || named.contains(id)))
         .collect()
 }
 
@@ -140,7 +149,8 @@ fn asked<'a>(agreement: &'a Agreement, requester: &SignatoryId, to: &[SignatoryI
 /// ignored) were answered (spec/log.md §5.5): each asked party's first
 /// response in `responses`, timed by `receipts` (each log's, by owner) as
 /// of `now`; answer times count from publication by `checkpoints` (the
-/// owner's).
+/// owner's). A request the quorum did not receive by its reply-by time is
+/// left out once that time has passed.
 pub fn judge_answers(
     agreement: &Agreement,
     owner: &SignatoryId,
@@ -151,24 +161,30 @@ pub fn judge_answers(
     now: Timestamp,
 ) -> AnswerRecord {
     let published = publication_times(checkpoints);
+    let own = receipts.get(owner);
     let mut record = AnswerRecord::default();
     let mut delays: BTreeMap<&SignatoryId, (AnswerSummary, Vec<TimeSpan>)> = BTreeMap::new();
     for entry in kept {
         let EntryKind::Request { to, reply_by } = &entry.body.kind else { continue };
         let (index, reply_by) = (entry.body.index, *reply_by);
+        // A request the quorum did not receive by its reply-by time asks
+        // nothing of anyone (while that time is ahead, it still may).
+        let delivered = own.and_then(|r| r.delivered(agreement, owner, index));
+        if now > reply_by && delivered.is_none_or(|at| at > reply_by) {
+            continue;
+        }
         let since = published_at(&published, index);
         for party in asked(agreement, owner, to) {
             let status = match responses.of(owner, index, party) {
                 Some(response) => {
-                    let log = receipts.get(party);
-                    let by_requester = log.and_then(|r| r.receipt(owner, response));
-                    let by_quorum = log.and_then(|r| r.delivered(agreement, party, response));
-                    let answered = by_requester.into_iter().chain(by_quorum).min();
-                    let delay = answered.map(|at| since.map_or(TimeSpan(0), |p| at.saturating_since(p)));
-                    match (answered, delay) {
-                        (Some(at), Some(delay)) if at <= reply_by => AnswerStatus::InTime { response, delay },
+                    let answered = receipts.get(party).and_then(|r| r.first_receipt(response));
+                    let answer_time = answered.map(|at| since.map_or(TimeSpan(0), |p| at.saturating_since(p)));
+                    match (answered, answer_time) {
+                        (Some(at), Some(answer_time)) if at <= reply_by => {
+                            AnswerStatus::InTime { response, answer_time }
+                        }
                         (None, _) if now <= reply_by => AnswerStatus::Pending,
-                        (answered, delay) => AnswerStatus::Late { response, answered, delay },
+                        (answered, answer_time) => AnswerStatus::Late { response, answered, answer_time },
                     }
                 }
                 None if now > reply_by => AnswerStatus::Unanswered,
@@ -181,28 +197,31 @@ pub fn judge_answers(
                     late: 0,
                     unanswered: 0,
                     pending: 0,
-                    median_delay: None,
-                    longest_delay: None,
+                    median_answer_time: None,
+                    longest_answer_time: None,
                 };
                 (summary, Vec::new())
             });
             match status {
-                AnswerStatus::InTime { delay, .. } => {
+                AnswerStatus::InTime { answer_time, .. } => {
                     summary.in_time += 1;
-                    times.push(delay);
+                    times.push(answer_time);
                 }
-                AnswerStatus::Late { delay, .. } => {
+                AnswerStatus::Late { answer_time, .. } => {
                     summary.late += 1;
-                    times.extend(delay);
+                    times.extend(answer_time);
                 }
                 AnswerStatus::Unanswered => summary.unanswered += 1,
                 AnswerStatus::Pending => summary.pending += 1,
             }
             let answer = Answer { entry: index, party: party.clone(), reply_by, status };
-            match status {
-                AnswerStatus::Late { .. } | AnswerStatus::Unanswered => record.problems.push(answer),
-                AnswerStatus::Pending => record.pending.push(answer),
-                AnswerStatus::InTime { .. } => {}
+            let list = match status {
+                AnswerStatus::Late { .. } | AnswerStatus::Unanswered => &mut record.problems,
+                AnswerStatus::Pending => &mut record.pending,
+                AnswerStatus::InTime { .. } => continue,
+            };
+            if list.len() < MAX_LISTED_ANSWERS {
+                list.push(answer);
             }
         }
     }
@@ -210,8 +229,8 @@ pub fn judge_answers(
         .into_values()
         .map(|(mut summary, mut times)| {
             times.sort_unstable();
-            summary.median_delay = times.get(times.len().saturating_sub(1) / 2).copied();
-            summary.longest_delay = times.last().copied();
+            summary.median_answer_time = times.get(times.len().saturating_sub(1) / 2).copied();
+            summary.longest_answer_time = times.last().copied();
             summary
         })
         .collect();

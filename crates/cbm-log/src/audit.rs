@@ -3,7 +3,7 @@
 //! each signatory's record judged against the schedules on receipts.
 //!
 //! Memory grows with the number of signatories, checkpoints, cosignatures,
-//! citations, committed fields and schedule-relevant entries, and by 32
+//! citations, committed fields and entries kept for judging, and by 32
 //! bytes per entry (the entry hashes citations are checked against): see
 //! spec/log.md §7.4.
 
@@ -25,10 +25,10 @@ use crate::evidence::verify_evidence;
 use crate::findings::{self, Finding};
 use crate::merkle::Frontier;
 use crate::rules::{LogView, Precheck, check_prechecked};
-use crate::schedule::{AckProblem, AckSummary, PeriodReport, Receipts, judge_record, schedule_relevant};
+use crate::schedule::{AckProblem, AckSummary, PeriodReport, Receipts, judge_record, kept_for_judging};
 
 /// The version of the report's JSON form (spec/log.md §7.2).
-pub const REPORT_VERSION: u32 = 1;
+pub const REPORT_VERSION: u32 = 2;
 
 /// Reads a report version, refusing one this build does not know.
 fn known_report_version<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
@@ -545,9 +545,7 @@ impl Auditor {
                 state.committed.insert((entry.body.index, number), field.clone());
             }
         }
-        if schedule_relevant(agreement.roster(), &entry) {
-            state.kept.push(entry);
-        }
+        state.kept.extend(kept_for_judging(agreement.roster(), entry));
     }
 
     /// An opening must not be in a public bundle, and must open a committed
@@ -682,7 +680,8 @@ impl Auditor {
         let mut findings = false;
         for signatory in &agreement.roster().signatories {
             let Some(mut state) = logs.remove(&agreement.log_of(&signatory.id)) else { continue };
-            let Some(own_receipts) = receipts.get(&signatory.id) else { continue };
+            let no_receipts = Receipts::default();
+            let own_receipts = receipts.get(&signatory.id).unwrap_or(&no_receipts);
             let mut witnesses: HashMap<&Checkpoint, BTreeSet<&SignatoryId>> = HashMap::new();
             for cosignature in &state.cosignatures {
                 witnesses.entry(&cosignature.body.checkpoint).or_default().insert(&cosignature.body.witness);

@@ -189,7 +189,7 @@ pub fn findings(signatories: &[SignatoryReport], schedules: &[Schedule]) -> Vec<
                     (
                         FindingKind::LateAnswer,
                         format!(
-                            "{asked} answered {what} {} late: reply by {due}, its response (entry {response}) reached {party} {}",
+                            "{asked} answered {what} {} late: reply by {due}, its response (entry {response}) first received {}",
                             span_words(late),
                             time_words(answered)
                         ),
@@ -199,7 +199,7 @@ pub fn findings(signatories: &[SignatoryReport], schedules: &[Schedule]) -> Vec<
                 AnswerStatus::Late { answered: None, response, .. } => (
                     FindingKind::LateAnswer,
                     format!(
-                        "{asked} answered {what} (entry {response}), but the answer had not reached {party} by the reply-by time, {due}, and still has not"
+                        "{asked} answered {what} (entry {response}), but no one had received the answer by the reply-by time, {due}, nor has since"
                     ),
                     None,
                 ),

@@ -47,6 +47,13 @@ impl Receipts {
         list.get(first_covering).map(|(_, at)| *at)
     }
 
+    /// When entry `index` was first received by anyone: the earliest
+    /// receipt among all witnesses (never the log's owner, whose
+    /// cosignatures of its own log are refused).
+    pub fn first_receipt(&self, index: u64) -> Option<Timestamp> {
+        self.by_witness.keys().filter_map(|witness| self.receipt(witness, index)).min()
+    }
+
     /// When entry `index` of `owner`'s log was delivered: the `quorum`-th
     /// earliest receipt among the other signatories of `agreement`.
     pub fn delivered(&self, agreement: &Agreement, owner: &SignatoryId, index: u64) -> Option<Timestamp> {
@@ -158,10 +165,12 @@ pub struct EntryAcks {
 /// notification on a noticed topic; otherwise that of its topic's
 /// schedule, if one binds the owner.
 fn ack_window(roster: &Roster, entry: &SignedEntry) -> Option<TimeSpan> {
+    if let EntryKind::Notification { topic } = &entry.body.kind
+        && let Some(notice) = roster.notice(topic)
+    {
+        return Some(notice.ack_window);
+    }
     let topic = match &entry.body.kind {
-        EntryKind::Notification { topic } if roster.notice(topic).is_some() => {
-            return roster.notice(topic).map(|n| n.ack_window);
-        }
         EntryKind::Declaration { topic, .. }
         | EntryKind::NoChange { topic, .. }
         | EntryKind::Notification { topic }
@@ -350,22 +359,28 @@ pub fn judge_periods(
     reports
 }
 
-/// Whether the rules that judge a log look at `entry` under `roster`:
-/// declarations, no-change entries, status changes and amendments (the
-/// schedules, §5.3–5.4); notifications on a topic with an acknowledgement
-/// window (§5.4); requests and responses (§5.5). Only these need to be kept
-/// to judge a log (spec/log.md §7.4).
-pub fn schedule_relevant(roster: &Roster, entry: &SignedEntry) -> bool {
-    match &entry.body.kind {
+/// What the rules that judge a log keep of `entry` under `roster`, if
+/// anything (spec/log.md §7.4): declarations, no-change entries, status
+/// changes and amendments whole (the schedules, §5.3–5.4); notifications on
+/// a topic with an acknowledgement window (§5.4), requests and responses
+/// (§5.5) without their fields, which no rule reads — so a log of large
+/// notifications is judged in little memory. The kept form is for judging
+/// only: its signature no longer covers it.
+pub fn kept_for_judging(roster: &Roster, entry: SignedEntry) -> Option<SignedEntry> {
+    let whole = match &entry.body.kind {
         EntryKind::Declaration { .. }
         | EntryKind::NoChange { .. }
         | EntryKind::Status { .. }
-        | EntryKind::Amendment { .. }
-        | EntryKind::Request { .. }
-        | EntryKind::Response { .. } => true,
-        EntryKind::Notification { .. } => ack_window(roster, entry).is_some(),
-        EntryKind::Objection { .. } | EntryKind::KeyRotation { .. } => false,
+        | EntryKind::Amendment { .. } => true,
+        EntryKind::Request { .. } | EntryKind::Response { .. } => false,
+        EntryKind::Notification { .. } if ack_window(roster, &entry).is_some() => false,
+        EntryKind::Notification { .. } | EntryKind::Objection { .. } | EntryKind::KeyRotation { .. } => return None,
+    };
+    let mut entry = entry;
+    if !whole {
+        entry.body.fields = Vec::new();
     }
+    Some(entry)
 }
 
 /// Whether §5.4 judges the acknowledgements of `entry`, one of the kept:
@@ -393,11 +408,10 @@ pub struct Record {
 }
 
 /// The kinds of entry whose acknowledgements are judged (§5.4).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AckedKind {
     /// A `Declaration`.
-    #[default]
     Declaration,
     /// A `NoChange`.
     NoChange,
@@ -413,7 +427,6 @@ pub struct AckProblem {
     /// The entry's index in its author's log.
     pub entry: u64,
     /// The entry's kind.
-    #[serde(default)]
     pub kind: AckedKind,
     /// The entry's topic.
     pub topic: Option<Topic>,
@@ -465,7 +478,7 @@ impl Record {
 }
 
 /// Judges `owner`'s record (spec/log.md §5.3–5.4) from its schedule-relevant
-/// entries `kept` (see [`schedule_relevant`]), its checkpoints, and the
+/// entries `kept` (see [`kept_for_judging`]), its checkpoints, and the
 /// receipts of its log, as of `now`.
 pub fn judge_record(
     agreement: &Agreement,
@@ -478,19 +491,17 @@ pub fn judge_record(
     let periods = judge_periods(agreement, owner, kept, receipts, now);
     let scheduled: Vec<SignedEntry> = kept.iter().filter(|e| acknowledged(e)).cloned().collect();
     // What each judged entry is about, for its acknowledgement problems.
-    let about: BTreeMap<u64, (AckedKind, Option<Topic>, Option<u64>)> = scheduled
+    let about: BTreeMap<u64, (AckedKind, &Topic, Option<u64>)> = scheduled
         .iter()
-        .map(|e| {
+        .filter_map(|e| {
             let about = match &e.body.kind {
-                EntryKind::Declaration { topic, period } => {
-                    (AckedKind::Declaration, Some(topic.clone()), Some(*period))
-                }
-                EntryKind::NoChange { topic, period } => (AckedKind::NoChange, Some(topic.clone()), Some(*period)),
-                EntryKind::Status { topic, .. } => (AckedKind::Status, Some(topic.clone()), None),
-                EntryKind::Notification { topic } => (AckedKind::Notification, Some(topic.clone()), None),
-                _ => (AckedKind::Declaration, None, None),
+                EntryKind::Declaration { topic, period } => (AckedKind::Declaration, topic, Some(*period)),
+                EntryKind::NoChange { topic, period } => (AckedKind::NoChange, topic, Some(*period)),
+                EntryKind::Status { topic, .. } => (AckedKind::Status, topic, None),
+                EntryKind::Notification { topic } => (AckedKind::Notification, topic, None),
+                _ => return None,
             };
-            (e.body.index, about)
+            Some((e.body.index, about))
         })
         .collect();
     let mut ack_problems = Vec::new();
@@ -521,8 +532,10 @@ pub fn judge_record(
                 *total += u128::from(delay.0);
                 summary.longest_delay = summary.longest_delay.max(Some(delay));
             }
-            if matches!(status, AckStatus::Late { .. } | AckStatus::Missing) {
-                let (kind, topic, period) = about.get(&acks.index).cloned().unwrap_or_default();
+            if matches!(status, AckStatus::Late { .. } | AckStatus::Missing)
+                && let Some(&(kind, topic, period)) = about.get(&acks.index)
+            {
+                let topic = Some(topic.clone());
                 ack_problems.push(AckProblem { entry: acks.index, kind, topic, period, recipient, status });
             }
         }

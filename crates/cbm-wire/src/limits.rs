@@ -30,6 +30,8 @@ pub const MAX_KEYS_PER_SIGNATORY: usize = 16;
 pub const MAX_ADDRESSES: usize = 16;
 /// Most schedules in one roster.
 pub const MAX_SCHEDULES: usize = 256;
+/// Most notices (notification topics on a clock) in one roster.
+pub const MAX_NOTICES: usize = 256;
 /// Most recipients named by one request entry.
 pub const MAX_RECIPIENTS: usize = MAX_SIGNATORIES;
 /// Most hashes in a Merkle proof: trees hold at most 2^64 leaves.

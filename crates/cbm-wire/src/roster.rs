@@ -277,7 +277,7 @@ impl Bounded for Roster {
     fn check_limits(&self, object: &'static str) -> Result<(), DecodeError> {
         check_len(object, "Roster.signatories", self.signatories.len(), limits::MAX_SIGNATORIES)?;
         check_len(object, "Roster.schedules", self.schedules.len(), limits::MAX_SCHEDULES)?;
-        check_len(object, "Roster.notices", self.notices.len(), limits::MAX_SCHEDULES)?;
+        check_len(object, "Roster.notices", self.notices.len(), limits::MAX_NOTICES)?;
         for signatory in &self.signatories {
             check_len(object, "Signatory.signing_keys", signatory.signing_keys.len(), limits::MAX_KEYS_PER_SIGNATORY)?;
             check_len(object, "Signatory.addresses", signatory.addresses.len(), limits::MAX_ADDRESSES)?;

@@ -11,7 +11,8 @@ use cbm_log::words::span_words;
 const LEGEND: &str = "\n  entries: in the signatory's log; settled: of them, cosigned by the quorum\n  \
 on time / late / missing: scheduled declarations, judged on the quorum's receipts; pending: not yet due\n  \
 amended: its entries that amend an earlier one; objected: entries others objected to\n  \
-acks short: its entries whose acknowledgement by another signatory came late or not at all; equivocated: it showed two views of its log";
+acks short: its declarations, status changes and timed notifications whose acknowledgement by another signatory came \
+late or not at all; equivocated: it showed two views of its log";
 
 /// The verdict as a word.
 pub(crate) fn verdict_word(verdict: Verdict) -> &'static str {
@@ -68,7 +69,7 @@ pub(crate) fn render(report: &AuditReport) -> String {
             ));
         }
         for answer in &s.judged.answers {
-            let delays = match (answer.median_delay, answer.longest_delay) {
+            let delays = match (answer.median_answer_time, answer.longest_answer_time) {
                 (Some(median), Some(longest)) => {
                     format!(", median answer time {}, longest {}", span_words(median), span_words(longest))
                 }

@@ -73,10 +73,10 @@ pub(crate) fn status(data_dir: &std::path::Path, json: bool, wait: Option<u64>) 
         for a in &obligations.answers {
             let how = match a.status {
                 AnswerStatus::Late { response, answered: Some(at), .. } => {
-                    format!("answered late (entry {response}), received {at}")
+                    format!("answered late (entry {response}), first received {at}")
                 }
                 AnswerStatus::Late { response, answered: None, .. } => {
-                    format!("answered (entry {response}), not received by then")
+                    format!("answered (entry {response}), received by no one by then")
                 }
                 _ => "not answered".to_owned(),
             };

@@ -61,7 +61,7 @@ fn the_demo_tells_the_story_and_its_bundle_audits_offline_with_findings() {
     // as a report and writes as itself, and its findings name who failed.
     let read: cbm_log::audit::AuditReport = serde_json::from_value(report.clone()).expect("a normative report");
     assert_eq!(serde_json::to_value(&read).expect("json"), report);
-    assert_eq!(report["report_version"], 1);
+    assert_eq!(report["report_version"], 2);
     let findings = report["findings"].as_array().expect("findings");
     assert!(findings.iter().any(|f| f["kind"] == "equivocation" && f["party"] == "DO"), "{report}");
     assert!(

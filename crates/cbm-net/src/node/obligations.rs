@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use cbm_log::answers::{Answer, AnswerStatus, Responses, judge_answers};
-use cbm_log::schedule::{AckStatus, PeriodStatus, Receipts, judge_record, schedule_relevant};
+use cbm_log::schedule::{AckStatus, PeriodStatus, Receipts, judge_record, kept_for_judging};
 use cbm_log::store::StoreError;
 use cbm_wire::{SignatoryId, Timestamp, Topic};
 use serde::{Deserialize, Serialize};
@@ -102,7 +102,7 @@ pub(crate) async fn obligations(shared: &Arc<Shared>) -> Result<Obligations, Sto
                 while next < size {
                     let page = store.entries(&log, next, PAGE)?;
                     next += page.len() as u64;
-                    kept.extend(page.into_iter().filter(|e| schedule_relevant(agreement.roster(), e)));
+                    kept.extend(page.into_iter().filter_map(|e| kept_for_judging(agreement.roster(), e)));
                 }
                 receipts.insert(signatory.id.clone(), Receipts::new(&store.cosignatures(&log)?));
                 logs.push((signatory, kept, store.checkpoints(&log)?));
@@ -110,7 +110,8 @@ pub(crate) async fn obligations(shared: &Arc<Shared>) -> Result<Obligations, Sto
             let responses = Responses::new(logs.iter().flat_map(|(_, kept, _)| kept));
             for (signatory, kept, checkpoints) in &logs {
                 let (kept, checkpoints) = (kept.as_slice(), checkpoints.as_slice());
-                let Some(own_receipts) = receipts.get(&signatory.id) else { continue };
+                let no_receipts = Receipts::default();
+                let own_receipts = receipts.get(&signatory.id).unwrap_or(&no_receipts);
                 let record = judge_record(&agreement, &signatory.id, kept, checkpoints, own_receipts, now);
                 found.overdue.extend(
                     record
