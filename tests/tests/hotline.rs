@@ -284,3 +284,21 @@ fn a_roster_with_an_empty_list_of_notices_is_not_canonical() {
         "an empty list is written by leaving the key out: {refused:?}"
     );
 }
+
+#[test]
+fn a_flood_of_unacknowledged_notifications_lists_a_bounded_number_of_problems_and_counts_them_all() {
+    let agreement = agreement();
+    let count = 1100u64;
+    let notifications: Vec<SignedEntry> =
+        (0..count).map(|index| entry("AT", index, EntryKind::Notification { topic: incident() })).collect();
+    let record = judge_record(
+        &agreement,
+        &id("AT"),
+        &notifications,
+        &[checkpoint("AT", count, EPOCH.0)],
+        &Receipts::new(&[]),
+        Timestamp(EPOCH.0 + 2 * HOUR),
+    );
+    assert_eq!(record.ack_problems.len(), cbm_log::schedule::MAX_LISTED_ACK_PROBLEMS);
+    assert!(record.acknowledgements.iter().all(|a| a.missing == count), "{:?}", record.acknowledgements);
+}

@@ -396,12 +396,18 @@ fn acknowledged(entry: &SignedEntry) -> bool {
     )
 }
 
+/// Acknowledgement problems listed per author, at most: an entry costs a
+/// hundred bytes and can lack a thousand acknowledgements, so the list is
+/// bounded; the summaries count every acknowledgement.
+pub const MAX_LISTED_ACK_PROBLEMS: usize = 1024;
+
 /// One signatory's record against the schedules.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Record {
     /// Every period of every schedule binding it, judged on receipts.
     pub periods: Vec<PeriodReport>,
-    /// Acknowledgements of its scheduled entries that are late or missing.
+    /// Acknowledgements of its scheduled entries that are late or missing
+    /// (the first [`MAX_LISTED_ACK_PROBLEMS`]).
     pub ack_problems: Vec<AckProblem>,
     /// Acknowledgements of its scheduled entries, summed per recipient.
     pub acknowledgements: Vec<AckSummary>,
@@ -533,6 +539,7 @@ pub fn judge_record(
                 summary.longest_delay = summary.longest_delay.max(Some(delay));
             }
             if matches!(status, AckStatus::Late { .. } | AckStatus::Missing)
+                && ack_problems.len() < MAX_LISTED_ACK_PROBLEMS
                 && let Some(&(kind, topic, period)) = about.get(&acks.index)
             {
                 let topic = Some(topic.clone());
