@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use std::io::Read;
 
 use anyhow::{Context, Result};
+use cbm_log::answers::AnswerSummary;
 use cbm_log::audit::{AuditReport, SplitView, Verdict};
 use cbm_log::bundle::BundleReader;
 use cbm_log::calendar::{due_at, period_label, period_start};
@@ -140,6 +141,7 @@ pub(crate) fn render(report: &AuditReport, drawn: &Drawn) -> String {
             grid(&mut page, report, roster, schedule);
         }
         matrix(&mut page, report, roster);
+        answers(&mut page, report);
         for schedule in &roster.schedules {
             timeline(&mut page, report, roster, schedule, &drawn.moments);
         }
@@ -299,11 +301,12 @@ fn periods_of<'a>(report: &'a AuditReport, topic: &str) -> BTreeMap<SignatoryId,
 
 /// Who acknowledged whom, and how fast: authors down, recipients across.
 fn matrix(page: &mut String, report: &AuditReport, roster: &Roster) {
-    let longest_window = roster.schedules.iter().map(|s| s.ack_window.0).max().unwrap_or(0).max(1);
+    let windows = roster.schedules.iter().map(|s| s.ack_window.0).chain(roster.notices.iter().map(|n| n.ack_window.0));
+    let longest_window = windows.max().unwrap_or(0).max(1);
     let _ = write!(
         page,
         "<section id=\"acknowledgements\"><h2>Who acknowledged whom</h2><p>Each cell: how the recipient (across) \
-         acknowledged the author's (down) scheduled entries, and its mean delay from publication to receipt; the \
+         acknowledged the author's (down) scheduled entries and timed notifications, and its mean delay from publication to receipt; the \
          darker, the slower, against the acknowledgement window.</p><table class=\"matrix\"><thead><tr><th>author \\ recipient</th>"
     );
     for signatory in &roster.signatories {
@@ -348,6 +351,53 @@ fn matrix(page: &mut String, report: &AuditReport, roster: &Roster) {
             }
         }
         let _ = write!(page, "</tr>");
+    }
+    let _ = write!(page, "</tbody></table></section>");
+}
+
+/// How each asked party answered each requester's requests, if any were
+/// judged: counts, the median and longest answer time, the worst state.
+fn answers(page: &mut String, report: &AuditReport) {
+    let rows: Vec<(&SignatoryId, &AnswerSummary)> = report
+        .signatories
+        .iter()
+        .filter_map(|s| Some((s.signatory.as_ref()?, &s.judged.answers)))
+        .flat_map(|(requester, answers)| answers.iter().map(move |a| (requester, a)))
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = write!(
+        page,
+        "<section id=\"answers\"><h2>Requests answered</h2><p>Each row: how a party answered a requester's requests, \
+         judged on when its response was first received against each request's reply-by time.</p>\
+         <table class=\"answers\"><thead><tr><th>requester</th><th>asked</th><th>in time</th><th>late</th>\
+         <th>unanswered</th><th>pending</th><th>median answer time</th><th>longest</th></tr></thead><tbody>"
+    );
+    for (requester, a) in rows {
+        let state = if a.unanswered > 0 {
+            "unanswered"
+        } else if a.late > 0 {
+            "late"
+        } else if a.pending > 0 {
+            "pending"
+        } else {
+            "in-time"
+        };
+        let time = |t: Option<cbm_wire::TimeSpan>| t.map(span_words).unwrap_or_else(|| "–".to_owned());
+        let _ = write!(
+            page,
+            "<tr class=\"answer {state}\" data-requester=\"{requester}\" data-party=\"{}\" data-state=\"{state}\">\
+             <td>{requester}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            a.party,
+            a.party,
+            a.in_time,
+            a.late,
+            a.unanswered,
+            a.pending,
+            escape(&time(a.median_answer_time)),
+            escape(&time(a.longest_answer_time))
+        );
     }
     let _ = write!(page, "</tbody></table></section>");
 }
@@ -580,7 +630,7 @@ table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #ccc;padding
 th{background:#f4f4f4;font-weight:600}.cell{min-width:3em;font-weight:700}\
 .on-time{background:#c8e6c9;color:#1b5e20}.late{background:#ffe0b2;color:#8a4b00}.missing{background:#ffcdd2;color:#8e0000}\
 .pending{background:#e3f2fd;color:#0d47a1}.suspended{background:#eeeeee;color:#424242}.withdrawn{background:#e0e0e0;color:#212121}\
-.early{background:#f8bbd0;color:#880e4f}.none{background:#fff}.legend .cell{display:inline-block;padding:0 .4em;border:1px solid #ccc}\
+.early{background:#f8bbd0;color:#880e4f}.unanswered{background:#ffcdd2;color:#8e0000}.in-time{background:#c8e6c9;color:#1b5e20}.none{background:#fff}.legend .cell{display:inline-block;padding:0 .4em;border:1px solid #ccc}\
 .ack{min-width:7em;font-size:.9em}svg text{font-size:12px;fill:#1c1c1c}line.period{stroke:#9e9e9e;stroke-width:4}\
 rect.window{fill:#fff3c4;stroke:#e0c060}circle.on-time{fill:#2e7d32}circle.late{fill:#ef6c00}circle.missing{fill:#c62828}\
 circle.early{fill:#ad1457}circle.pending{fill:#1565c0}circle.suspended,circle.withdrawn{fill:#616161}\

@@ -167,6 +167,12 @@ fn the_audit_page_of_the_demo_shows_each_period_each_acknowledgement_and_the_spl
         let want = if recipient == "CA" { "missing" } else { "in-time" };
         assert_eq!(state, want, "{recipient} acknowledging {author}");
     }
+    // Who answered BO's request for assistance, and how.
+    let answered: Vec<(String, String)> = tags(&dom, "tr", "answer")
+        .iter()
+        .filter_map(|tag| Some((attribute(tag, "data-party")?.to_owned(), attribute(tag, "data-state")?.to_owned())))
+        .collect();
+    assert_eq!(answered, [("AR".to_owned(), "in-time".to_owned()), ("DO".to_owned(), "late".to_owned())], "answers");
     // A timeline row per period of each signatory, and DO's late one drawn late.
     assert_eq!(tags(&dom, "g", "entry").len(), 16, "the timeline");
     assert!(
