@@ -152,6 +152,13 @@ pub(crate) enum Command {
     ///
     /// The configuration names the signatory, the roster, the key files, a
     /// data directory (store and admin socket) and the listen address.
+    ///
+    /// It logs to standard error what it does, a line each: listening, a
+    /// peer reached / unreachable / back (with its address), an entry
+    /// published, a checkpoint cosigned, our log received by the quorum,
+    /// evidence found; and, once each, what falls overdue — a declaration,
+    /// an acknowledgement of our entries, a request's answer — and a request
+    /// waiting for our answer.
     #[command(
         after_help = "The configuration file, every key (relative paths are relative to the file's directory):\n  \
         signatory        text, required      the signatory this node is, as the roster names it\n  \

@@ -168,6 +168,11 @@ fn a_node_tells_its_operator_what_it_does_in_plain_lines_and_names_a_peer_that_g
         assert!(text.contains(said), "the log should say {said:?}:\n{text}");
     }
     assert!(!text.contains('\u{1b}'), "no terminal colour codes in a file:\n{text}");
+    // The agreement began in January 2026 and no one declared: AR says
+    // what is overdue, once each, and how many more than it lists.
+    let january = "obligation overdue: AR's points-of-contact declaration for period 0, due 2026-01-08T00:00:00.000Z";
+    assert_eq!(text.matches(january).count(), 1, "{text}");
+    assert!(text.contains("more overdue: `cbm status` lists them all"), "{text}");
     // Status says the same: BO unreachable, and when it last answered.
     let status: serde_json::Value =
         serde_json::from_str(&ok(&["status", "--data-dir", "ar", "--json"], d)).expect("JSON");

@@ -8,6 +8,7 @@
 
 mod driver;
 mod obligations;
+mod overdue;
 mod peers;
 mod readers;
 mod serve;
@@ -276,6 +277,7 @@ impl Node {
         let mut tasks = JoinSet::new();
         tasks.spawn(serve::accept_loop(Arc::clone(&shared), endpoint.clone()));
         tasks.spawn(checkpoint_wal(wal));
+        tasks.spawn(overdue::watch(Arc::downgrade(&shared), config.gossip_interval));
         let serving = Arc::clone(&shared);
         tasks.spawn(async move {
             while let Some((peer, connection)) = dialed_rx.recv().await {
