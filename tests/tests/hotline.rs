@@ -302,3 +302,24 @@ fn a_flood_of_unacknowledged_notifications_lists_a_bounded_number_of_problems_an
     assert_eq!(record.ack_problems.len(), cbm_log::schedule::MAX_LISTED_ACK_PROBLEMS);
     assert!(record.acknowledgements.iter().all(|a| a.missing == count), "{:?}", record.acknowledgements);
 }
+
+#[test]
+fn a_communication_check_keeps_the_field_that_makes_it_one_and_its_answers_are_tallied_per_party() {
+    use cbm_log::answers::{CHECK_LABEL, is_check};
+    use cbm_wire::{Field, Label, MediaType};
+    let plain = |label: &str| Field::Plain {
+        label: Label::new(label).expect("label"),
+        media_type: MediaType::new("text/plain").expect("media type"),
+        value: cbm_wire::Bytes::from(&b"x"[..]),
+    };
+    let mut check = entry("AT", 0, EntryKind::Request { to: vec![], reply_by: Timestamp(EPOCH.0 + HOUR) });
+    check.body.fields = vec![plain("note"), plain(CHECK_LABEL)];
+    assert!(is_check(&check));
+    let kept = kept_for_judging(agreement().roster(), check).expect("kept");
+    assert_eq!(kept.body.fields, [plain(CHECK_LABEL)], "only the field that makes it a check");
+    assert!(is_check(&kept));
+    let mut request = entry("AT", 1, EntryKind::Request { to: vec![], reply_by: Timestamp(EPOCH.0 + HOUR) });
+    request.body.fields = vec![plain("note")];
+    assert!(!is_check(&request));
+    assert!(kept_for_judging(agreement().roster(), request).expect("kept").body.fields.is_empty());
+}

@@ -9,9 +9,10 @@
 //! only once the quorum received it by its `reply_by`: a requester cannot
 //! set a deadline no one could meet, or hide the question.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use cbm_wire::{EntryKind, SignatoryId, SignedCheckpoint, SignedEntry, TimeSpan, Timestamp};
+use cbm_wire::{EntryKind, Field, SignatoryId, SignedCheckpoint, SignedEntry, TimeSpan, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::agreement::Agreement;
@@ -127,8 +128,32 @@ pub struct AnswerRecord {
     /// Answers not given yet, their reply-by time still ahead (the first
     /// [`MAX_LISTED_ANSWERS`]).
     pub pending: Vec<Answer>,
+    /// The answers to its communication checks (see [`is_check`]), per
+    /// party, to merge with other requesters' into one table per state.
+    #[serde(skip)]
+    pub checks: Tally,
     /// Per asked party, in the bytewise order of their ids: how it answered.
     pub answers: Vec<AnswerSummary>,
+}
+
+/// The label of the plain field that makes a request a communication
+/// check (spec/log.md §5.6): a request whose only purpose is to see that
+/// the other side answers.
+pub const CHECK_LABEL: &str = "communication-check";
+
+/// Whether `entry` is a communication check: a `Request` with a plain field
+/// labelled [`CHECK_LABEL`].
+pub fn is_check(entry: &SignedEntry) -> bool {
+    matches!(entry.body.kind, EntryKind::Request { .. })
+        && entry.body.fields.iter().any(|f| matches!(f, Field::Plain { label, .. } if label.as_str() == CHECK_LABEL))
+}
+
+/// Whether `entry` is a communication check that asks `me` (it names `me`,
+/// or no one and so everyone but its author): one a node may answer by
+/// itself when its operator has said so (spec/log.md §5.6).
+pub fn check_asks(entry: &SignedEntry, me: &SignatoryId) -> bool {
+    let EntryKind::Request { to, .. } = &entry.body.kind else { return false };
+    is_check(entry) && entry.body.signatory != *me && (to.is_empty() || to.contains(me))
 }
 
 /// The parties a request asks: those its `to` names, or every other
@@ -163,7 +188,7 @@ pub fn judge_answers(
     let published = publication_times(checkpoints);
     let own = receipts.get(owner);
     let mut record = AnswerRecord::default();
-    let mut delays: BTreeMap<&SignatoryId, (AnswerSummary, Vec<TimeSpan>)> = BTreeMap::new();
+    let mut tally = Tally::default();
     for entry in kept {
         let EntryKind::Request { to, reply_by } = &entry.body.kind else { continue };
         let (index, reply_by) = (entry.body.index, *reply_by);
@@ -174,6 +199,7 @@ pub fn judge_answers(
             continue;
         }
         let since = published_at(&published, index);
+        let check = is_check(entry);
         for party in asked(agreement, owner, to) {
             let status = match responses.of(owner, index, party) {
                 Some(response) => {
@@ -190,29 +216,9 @@ pub fn judge_answers(
                 None if now > reply_by => AnswerStatus::Unanswered,
                 None => AnswerStatus::Pending,
             };
-            let (summary, times) = delays.entry(party).or_insert_with(|| {
-                let summary = AnswerSummary {
-                    party: party.clone(),
-                    in_time: 0,
-                    late: 0,
-                    unanswered: 0,
-                    pending: 0,
-                    median_answer_time: None,
-                    longest_answer_time: None,
-                };
-                (summary, Vec::new())
-            });
-            match status {
-                AnswerStatus::InTime { answer_time, .. } => {
-                    summary.in_time += 1;
-                    times.push(answer_time);
-                }
-                AnswerStatus::Late { answer_time, .. } => {
-                    summary.late += 1;
-                    times.extend(answer_time);
-                }
-                AnswerStatus::Unanswered => summary.unanswered += 1,
-                AnswerStatus::Pending => summary.pending += 1,
+            tally.add(party, status);
+            if check {
+                record.checks.add(party, status);
             }
             let answer = Answer { entry: index, party: party.clone(), reply_by, status };
             let list = match status {
@@ -225,14 +231,74 @@ pub fn judge_answers(
             }
         }
     }
-    record.answers = delays
-        .into_values()
-        .map(|(mut summary, mut times)| {
-            times.sort_unstable();
-            summary.median_answer_time = times.get(times.len().saturating_sub(1) / 2).copied();
-            summary.longest_answer_time = times.last().copied();
-            summary
-        })
-        .collect();
+    record.answers = tally.summaries();
     record
+}
+
+/// Answers counted per answering party, with their answer times, to be
+/// summarised (several requesters' tallies merge, for the checks).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    parties: BTreeMap<SignatoryId, (AnswerSummary, Vec<TimeSpan>)>,
+}
+
+impl Tally {
+    fn add(&mut self, party: &SignatoryId, status: AnswerStatus) {
+        let (summary, times) = self.parties.entry(party.clone()).or_insert_with(|| {
+            let summary = AnswerSummary {
+                party: party.clone(),
+                in_time: 0,
+                late: 0,
+                unanswered: 0,
+                pending: 0,
+                median_answer_time: None,
+                longest_answer_time: None,
+            };
+            (summary, Vec::new())
+        });
+        match status {
+            AnswerStatus::InTime { answer_time, .. } => {
+                summary.in_time += 1;
+                times.push(answer_time);
+            }
+            AnswerStatus::Late { answer_time, .. } => {
+                summary.late += 1;
+                times.extend(answer_time);
+            }
+            AnswerStatus::Unanswered => summary.unanswered += 1,
+            AnswerStatus::Pending => summary.pending += 1,
+        }
+    }
+
+    /// Adds `other`'s answers to these.
+    pub fn merge(&mut self, other: Self) {
+        for (party, (theirs, times)) in other.parties {
+            match self.parties.entry(party) {
+                Entry::Vacant(vacant) => {
+                    vacant.insert((theirs, times));
+                }
+                Entry::Occupied(mut occupied) => {
+                    let (summary, all) = occupied.get_mut();
+                    summary.in_time += theirs.in_time;
+                    summary.late += theirs.late;
+                    summary.unanswered += theirs.unanswered;
+                    summary.pending += theirs.pending;
+                    all.extend(times);
+                }
+            }
+        }
+    }
+
+    /// One summary per party, in the bytewise order of their ids.
+    pub fn summaries(self) -> Vec<AnswerSummary> {
+        self.parties
+            .into_values()
+            .map(|(mut summary, mut times)| {
+                times.sort_unstable();
+                summary.median_answer_time = times.get(times.len().saturating_sub(1) / 2).copied();
+                summary.longest_answer_time = times.last().copied();
+                summary
+            })
+            .collect()
+    }
 }

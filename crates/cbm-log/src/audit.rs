@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::agreement::Agreement;
-use crate::answers::{Answer, AnswerSummary, Responses, judge_answers};
+use crate::answers::{Answer, AnswerSummary, Responses, Tally, judge_answers};
 use crate::bundle::{BundleError, BundleReader, EndDigest, decode_record};
 use crate::evidence::verify_evidence;
 use crate::findings::{self, Finding};
@@ -213,6 +213,11 @@ pub struct AuditReport {
     /// The findings of the signatory reports, in words and as data; none
     /// when the verdict is [`Verdict::Invalid`].
     pub findings: Vec<Finding>,
+    /// How each state answered the communication checks of all the others
+    /// (spec/log.md §5.6), one summary per state asked, in the bytewise
+    /// order of their ids; none when the verdict is [`Verdict::Invalid`].
+    #[serde(default)]
+    pub checks: Vec<AnswerSummary>,
     /// When the verdict is [`Verdict::Invalid`]: per signatory, the
     /// judgements the records read would give, kept apart from
     /// `signatories` because they are not established. Empty otherwise.
@@ -667,6 +672,7 @@ impl Auditor {
                 signatories: vec![],
                 problems,
                 findings: vec![],
+                checks: vec![],
                 unestablished: vec![],
             };
         };
@@ -678,6 +684,7 @@ impl Auditor {
         let responses = Responses::new(logs.values().flat_map(|state| &state.kept));
         let mut signatories = Vec::new();
         let mut findings = false;
+        let mut checks = Tally::default();
         for signatory in &agreement.roster().signatories {
             let Some(mut state) = logs.remove(&agreement.log_of(&signatory.id)) else { continue };
             let no_receipts = Receipts::default();
@@ -713,6 +720,7 @@ impl Auditor {
             state.report.judged.periods = record.periods;
             state.report.judged.ack_problems = record.ack_problems;
             state.report.judged.acknowledgements = record.acknowledgements;
+            checks.merge(answered.checks);
             state.report.judged.answer_problems = answered.problems;
             state.report.judged.answers = answered.answers;
             signatories.push(state.report);
@@ -729,9 +737,11 @@ impl Auditor {
         } else {
             Verdict::Ok
         };
+        let checks = if verdict == Verdict::Invalid { Vec::new() } else { checks.summaries() };
         AuditReport {
             report_version: REPORT_VERSION,
             findings: findings::findings(&signatories, &agreement.roster().schedules),
+            checks,
             verdict,
             agreement: Some(agreement.roster().agreement.to_string()),
             agreement_hash: Some(*agreement.hash()),

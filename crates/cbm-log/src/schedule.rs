@@ -9,11 +9,12 @@
 use std::collections::{BTreeMap, HashMap};
 
 use cbm_wire::{
-    Cosignature, EntryHash, EntryKind, Roster, SignatoryId, SignedCheckpoint, SignedEntry, StatusChange, TimeSpan,
-    Timestamp, Topic,
+    Cosignature, EntryHash, EntryKind, Field, Roster, SignatoryId, SignedCheckpoint, SignedEntry, StatusChange,
+    TimeSpan, Timestamp, Topic,
 };
 
 use crate::agreement::Agreement;
+use crate::answers::CHECK_LABEL;
 use crate::calendar::{due_at, period_of, period_start};
 
 /// When each other signatory first received each entry of one log.
@@ -363,7 +364,8 @@ pub fn judge_periods(
 /// anything (spec/log.md §7.4): declarations, no-change entries, status
 /// changes and amendments whole (the schedules, §5.3–5.4); notifications on
 /// a topic with an acknowledgement window (§5.4), requests and responses
-/// (§5.5) without their fields, which no rule reads — so a log of large
+/// (§5.5) without their fields, which no rule reads (but the one that makes
+/// a request a communication check, §5.6) — so a log of large
 /// notifications is judged in little memory. The kept form is for judging
 /// only: its signature no longer covers it.
 pub fn kept_for_judging(roster: &Roster, entry: SignedEntry) -> Option<SignedEntry> {
@@ -378,7 +380,9 @@ pub fn kept_for_judging(roster: &Roster, entry: SignedEntry) -> Option<SignedEnt
     };
     let mut entry = entry;
     if !whole {
-        entry.body.fields = Vec::new();
+        // A communication check keeps the field that makes it one.
+        let check = crate::answers::is_check(&entry);
+        entry.body.fields.retain(|f| check && matches!(f, Field::Plain { label, .. } if label.as_str() == CHECK_LABEL));
     }
     Some(entry)
 }

@@ -133,6 +133,7 @@ impl LocalAgreement {
             listen: Listen::Socket(socket),
             partners,
             gossip_interval: Duration::from_millis(200),
+            answer_checks: false,
             limits: NodeLimits::default(),
             clock,
         })

@@ -114,7 +114,7 @@ pub(crate) enum AdminResponse {
     },
     Status {
         status: NodeStatus,
-        obligations: cbm_net::Obligations,
+        obligations: Box<cbm_net::Obligations>,
         /// Asked to wait for every log to settle, and the time ran out.
         #[serde(default)]
         unsettled: bool,
@@ -216,7 +216,7 @@ async fn execute(node: &Node, request: AdminRequest) -> Result<AdminResponse> {
         }
         AdminRequest::Status { wait_seconds: None } => Ok(AdminResponse::Status {
             status: node.status().await?,
-            obligations: node.obligations().await?,
+            obligations: Box::new(node.obligations().await?),
             unsettled: false,
         }),
         AdminRequest::Status { wait_seconds: Some(seconds) } => {
@@ -227,7 +227,7 @@ async fn execute(node: &Node, request: AdminRequest) -> Result<AdminResponse> {
                 Err(cbm_net::NodeError::Timeout(_)) => (node.status().await?, true),
                 Err(e) => return Err(e.into()),
             };
-            Ok(AdminResponse::Status { status, obligations: node.obligations().await?, unsettled })
+            Ok(AdminResponse::Status { status, obligations: Box::new(node.obligations().await?), unsettled })
         }
         AdminRequest::Export { path, public } => {
             let summary = node.export(path, public).await?;

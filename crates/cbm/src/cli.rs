@@ -167,7 +167,8 @@ pub(crate) enum Command {
         transport_key    path, required      its transport key file (0600)\n  \
         data_dir         path, required      the store, its lock and the admin socket (created 0700)\n  \
         listen           address, required   the UDP address to listen on, as 0.0.0.0:7400\n  \
-        gossip_interval  duration, optional  time between gossip rounds; 10s if absent\n\
+        gossip_interval  duration, optional  time between gossip rounds; 10s if absent\n  \
+        answer_checks    boolean, optional   answer checks (cbm ping) by itself; false: a person answers\n\
         A duration is numbers with units: 500ms, 5s, 2m, 1h 30m. An unknown key is refused.\n\n\
         Example node.toml:\n  signatory = \"AR\"\n  roster = \"roster.cbm\"\n  \
         signing_key = \"keys/AR.signing.key\"\n  transport_key = \"keys/AR.transport.key\"\n  \
@@ -199,6 +200,21 @@ pub(crate) enum Command {
                             command again"
     )]
     Declare(Box<DeclareArgs>),
+    /// Sends a communication check to the other states, or reports how each
+    /// answered the checks so far.
+    ///
+    /// A check is a request whose only purpose is to see that the other side
+    /// answers (spec/log.md §5.6). A node answers it by itself only if its
+    /// configuration says `answer_checks = true`; otherwise a person answers
+    /// with `cbm declare --kind respond --cites SIGNATORY:INDEX`.
+    #[command(
+        after_help = "Examples:\n  cbm ping --data-dir ar --reply-within 2h              # every other state\n  \
+                            cbm ping --data-dir ar --reply-within 30m --ask BO     # one state\n  \
+                            cbm ping --data-dir ar --report                        # who answered, how fast\n\n\
+                            Exit codes: as cbm declare (0 sent; 2 refused; 3 not yet received with --wait; 4 \
+                            outcome unknown); with --report, 0, or 2 if no node answered"
+    )]
+    Ping(PingArgs),
     /// Shows a running node's logs, settlement, cosigners and evidence.
     #[command(after_help = "Examples:\n  cbm status --data-dir ar --json\n  \
                             cbm status --data-dir ar --wait 30   # once every log is settled\n\n\
@@ -461,6 +477,29 @@ impl Kind {
     pub(crate) fn name(self) -> String {
         clap::ValueEnum::to_possible_value(&self).map(|v| v.get_name().to_owned()).unwrap_or_default()
     }
+}
+
+/// What `cbm ping` sends, or reports.
+#[derive(Debug, clap::Args)]
+pub(crate) struct PingArgs {
+    /// The node's data directory.
+    #[arg(long)]
+    pub(crate) data_dir: PathBuf,
+    /// How long the others have to answer (a span: 30m, 2h).
+    #[arg(long, required_unless_present = "report", conflicts_with = "report")]
+    pub(crate) reply_within: Option<cbm_wire::TimeSpan>,
+    /// Who is asked (every other state if none).
+    #[arg(long = "ask", conflicts_with = "report")]
+    pub(crate) ask: Vec<cbm_wire::SignatoryId>,
+    /// Wait up to this many seconds until the quorum has received the check.
+    #[arg(long, value_name = "SECONDS", conflicts_with = "report")]
+    pub(crate) wait: Option<u64>,
+    /// Report how each state answered the checks so far, instead of sending one.
+    #[arg(long)]
+    pub(crate) report: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// What `cbm log` lists.

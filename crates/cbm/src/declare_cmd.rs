@@ -86,9 +86,22 @@ pub(crate) async fn declare(args: DeclareArgs) -> Result<ExitCode> {
     if let Some(path) = &args.fields_file {
         fields.extend(read_fields_file(path)?);
     }
-    let request =
-        admin::AdminRequest::Publish { kind, fields, wait_seconds: args.wait, idempotency_key: args.idempotency_key };
-    let answer = match admin::call(&args.data_dir, &request).await {
+    publish(&args.data_dir, kind, fields, args.wait, args.idempotency_key, args.json).await
+}
+
+/// Publishes one entry of `kind` with `fields` through the node of
+/// `data_dir`, waiting up to `wait` seconds for the quorum's receipt, and
+/// says what became of it (as text, or JSON) and in the exit code.
+pub(crate) async fn publish(
+    data_dir: &std::path::Path,
+    kind: admin::KindSpec,
+    fields: Vec<admin::FieldSpec>,
+    wait: Option<u64>,
+    idempotency_key: Option<String>,
+    json: bool,
+) -> Result<ExitCode> {
+    let request = admin::AdminRequest::Publish { kind, fields, wait_seconds: wait, idempotency_key };
+    let answer = match admin::call(data_dir, &request).await {
         Ok(answer) => answer,
         Err(e) if e.is::<admin::OutcomeUnknown>() => {
             eprintln!("error: {e:#}");
@@ -102,7 +115,7 @@ pub(crate) async fn declare(args: DeclareArgs) -> Result<ExitCode> {
         Err(e) => return Err(e),
     };
     let (index, size, earlier, received) = match answer {
-        admin::AdminResponse::Published { index, size, earlier } => (index, size, earlier, args.wait.map(|_| true)),
+        admin::AdminResponse::Published { index, size, earlier } => (index, size, earlier, wait.map(|_| true)),
         admin::AdminResponse::NotYetReceived { index, size, earlier, waited_seconds } => {
             eprintln!(
                 "entry {index} is published and stored, but the quorum has not received it within {waited_seconds} s \
@@ -112,7 +125,7 @@ pub(crate) async fn declare(args: DeclareArgs) -> Result<ExitCode> {
         }
         other => anyhow::bail!("unexpected answer: {other:?}"),
     };
-    if args.json {
+    if json {
         let outcome = serde_json::json!({ "index": index, "size": size, "earlier": earlier, "received": received });
         println!("{}", serde_json::to_string_pretty(&outcome)?);
     } else {

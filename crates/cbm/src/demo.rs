@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use cbm_log::answers::CHECK_LABEL;
 use cbm_log::audit::{Verdict, audit};
 use cbm_log::author::{Draft, DraftField};
 use cbm_log::calendar::period_start;
@@ -38,7 +39,7 @@ const START: Timestamp = Timestamp(1_767_225_600_000);
 const PATIENCE: Duration = Duration::from_secs(20);
 
 /// Steps of the story, for the progress bar.
-const STEPS: u64 = 14;
+const STEPS: u64 = 15;
 
 fn id(s: &str) -> SignatoryId {
     SignatoryId::new(s).unwrap_or_else(|_| unreachable!("the demo's ids are valid"))
@@ -365,13 +366,35 @@ async fn tell(demo: &mut Demo, story: &Story) -> Result<Verdict> {
     };
     demo.node(AR)?.publish(vec![answer("yes: indicators attached to our CERT's ticket 2026-031")]).await?;
     demo.settle("AR's answer settled", &[(AR, 6)]).await?;
+    story.say("!", &format!("BO asks AR and DO for assistance by {reply_by}; AR answers in two hours"));
+
+    // A communication check: AR asks everyone to answer within two hours;
+    // BO and DO do, CA (down) cannot.
+    demo.clock.set(at(2, 1, 16));
+    let check = Draft {
+        kind: EntryKind::Request { to: vec![], reply_by: at(2, 1, 18) },
+        fields: vec![text_field(CHECK_LABEL, "monthly communication check: please answer within two hours")],
+    };
+    demo.node(AR)?.publish(vec![check]).await?;
+    demo.settle("AR's check settled", &[(AR, 7)]).await?;
+    let pinged = demo.entry_ref(BO, AR, 6).await?;
+    let here = |text: &str| Draft {
+        kind: EntryKind::Response { cites: pinged.clone() },
+        fields: vec![text_field("answer", text)],
+    };
+    demo.clock.set(at(2, 1, 16).saturating_add(TimeSpan::from_secs(4 * 60)));
+    demo.node(BO)?.publish(vec![here("BO's duty officer here")]).await?;
+    demo.settle("BO's answer to the check settled", &[(BO, 6)]).await?;
+    demo.clock.set(at(2, 1, 17));
+    demo.node(DO)?.publish(vec![here("DO's duty officer here")]).await?;
+    demo.settle("DO's answer to the check settled", &[(DO, 3)]).await?;
+    story.say("!", "AR checks its lines to everyone: BO answers in 4 minutes, DO in an hour, CA (down) not at all");
+    story.step("communication check");
+
     demo.clock.set(at(2, 2, 8));
     demo.node(DO)?.publish(vec![answer("nothing seen here")]).await?;
-    demo.settle("DO's answer settled", &[(DO, 3)]).await?;
-    story.say(
-        "!",
-        &format!("BO asks AR and DO for assistance by {reply_by}; AR answers in two hours, DO the next morning, late"),
-    );
+    demo.settle("DO's answer settled", &[(DO, 4)]).await?;
+    story.say("!", "DO answers BO's request the next morning, late");
     story.step("request answered");
 
     // DO equivocates: a second node under DO's keys, started from a copy of
@@ -383,7 +406,7 @@ async fn tell(demo: &mut Demo, story: &Story) -> Result<Verdict> {
     demo.node(DO)?.snapshot(twin_store.clone()).await?;
     demo.clock.set(at(2, 2, 9));
     demo.node(DO)?.publish(vec![declaration(2, "cert@do.example")]).await?;
-    demo.settle("DO's March declaration settled", &[(DO, 4)]).await?;
+    demo.settle("DO's March declaration settled", &[(DO, 5)]).await?;
     let twin_config = demo.agreement.node_config(DO, twin_store, Arc::clone(&demo.clock) as _, Some(vec![id("AR")]))?;
     let twin = Node::start(twin_config).await?;
     twin.publish(vec![declaration(2, "nobody@do.example — a different story, for AR only")]).await?;

@@ -657,6 +657,7 @@ mod tests {
             signatories: vec![],
             problems,
             findings: vec![],
+            checks: vec![],
             unestablished: vec![],
         }
     }

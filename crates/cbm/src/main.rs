@@ -19,6 +19,7 @@ mod log_cmd;
 mod node_cmd;
 mod period;
 mod pin;
+mod ping_cmd;
 mod proof_cmd;
 mod report;
 mod roster_cmd;
@@ -120,6 +121,7 @@ fn run(command: Command) -> Result<ExitCode> {
         }
         Command::Declare(args) => runtime()?.block_on(declare_cmd::declare(*args)),
         Command::Status { data_dir, json, wait } => status_cmd::status(&data_dir, json, wait),
+        Command::Ping(args) => ping_cmd::ping(args),
         Command::Export { data_dir, out, with_openings, json } => {
             share_cmd::export(&data_dir, &out, with_openings, json)
         }

@@ -35,6 +35,10 @@ pub(crate) struct NodeFile {
     /// Time between gossip rounds, e.g. `"5s"`; 10 s if absent.
     #[serde(default)]
     pub(crate) gossip_interval: Option<String>,
+    /// Whether the node answers communication checks by itself; false (a
+    /// person answers them) if absent.
+    #[serde(default)]
+    pub(crate) answer_checks: bool,
 }
 
 /// Reads and checks a node configuration.
@@ -120,6 +124,7 @@ pub(crate) async fn run(config: &Path) -> Result<()> {
         listen: Listen::Socket(socket),
         partners: None,
         gossip_interval,
+        answer_checks: file.answer_checks,
         limits: NodeLimits::default(),
         clock: Arc::new(SystemClock),
     })

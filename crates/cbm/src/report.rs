@@ -14,6 +14,30 @@ amended: its entries that amend an earlier one; objected: entries others objecte
 acks short: its declarations, status changes and timed notifications whose acknowledgement by another signatory came \
 late or not at all; equivocated: it showed two views of its log";
 
+/// How each state answered the communication checks, one line each: the
+/// table the directories' "pings" produce.
+pub(crate) fn checks_table(checks: &[cbm_log::answers::AnswerSummary]) -> String {
+    let mut out = format!(
+        "  {:<10} {:>8} {:>5} {:>7} {:>8}  {:<14} {}\n",
+        "state", "in time", "late", "missed", "pending", "median answer", "worst"
+    );
+    for c in checks {
+        let time = |t: Option<cbm_wire::TimeSpan>| t.map_or_else(|| "-".to_owned(), span_words);
+        let _ = writeln!(
+            out,
+            "  {:<10} {:>8} {:>5} {:>7} {:>8}  {:<14} {}",
+            c.party.to_string(),
+            c.in_time,
+            c.late,
+            c.unanswered,
+            c.pending,
+            time(c.median_answer_time),
+            time(c.longest_answer_time)
+        );
+    }
+    out
+}
+
 /// The verdict as a word.
 pub(crate) fn verdict_word(verdict: Verdict) -> &'static str {
     match verdict {
@@ -93,6 +117,9 @@ pub(crate) fn render(report: &AuditReport) -> String {
         for line in answers {
             let _ = writeln!(out, "  {line}");
         }
+    }
+    if !report.checks.is_empty() {
+        let _ = write!(out, "\ncommunication checks, per state asked:\n{}", checks_table(&report.checks));
     }
     let objections: Vec<String> = report
         .signatories

@@ -78,7 +78,7 @@ fn the_demo_tells_the_story_and_its_bundle_audits_offline_with_findings() {
     assert_eq!(equivocators, ["DO"]);
     // Who was shown which view, as far as the bundle tells.
     let split = findings.iter().find(|f| f["kind"] == "equivocation").and_then(|f| f["text"].as_str()).unwrap_or("");
-    assert!(split.contains("AR and BO were shown its log of 4 entries"), "{split}");
+    assert!(split.contains("AR and BO were shown its log of 5 entries"), "{split}");
     assert!(split.contains("is known only from the evidence"), "{split}");
     // The hotline: CA, down, never acknowledged AR's incident within the
     // hour; DO answered BO's request for assistance after the deadline.
@@ -103,6 +103,18 @@ fn the_demo_tells_the_story_and_its_bundle_audits_offline_with_findings() {
         said_of("late_answer", "AR").is_empty() && said_of("unanswered_request", "AR").is_empty(),
         "AR answered in time"
     );
+    // AR's communication check: BO answered in 4 minutes, DO in an hour,
+    // CA (down) not at all.
+    assert!(
+        said_of("unanswered_request", "CA").iter().any(|t| t.starts_with("CA did not answer AR's request (entry 6)"))
+    );
+    let checks = report["checks"].as_array().expect("checks");
+    let check = |party: &str| checks.iter().find(|c| c["party"] == party).cloned().unwrap_or_default();
+    assert_eq!(
+        (check("BO")["in_time"].as_u64(), check("BO")["median_answer_time"]["ms"].as_u64()),
+        (Some(1), Some(240_000))
+    );
+    assert_eq!(check("CA")["unanswered"].as_u64(), Some(1), "{report}");
 
     // The record, read entry by entry: periods as months, who received what.
     let log = cbm(&["log", bundle.to_str().expect("utf-8"), "--signatory", "BO", "--kind", "declaration"]);

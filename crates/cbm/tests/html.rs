@@ -167,23 +167,35 @@ fn the_audit_page_of_the_demo_shows_each_period_each_acknowledgement_and_the_spl
         let want = if recipient == "CA" { "missing" } else { "in-time" };
         assert_eq!(state, want, "{recipient} acknowledging {author}");
     }
-    // Who answered BO's request for assistance, and how.
-    let answered: Vec<(String, String)> = tags(&dom, "tr", "answer")
+    // Who answered AR's communication check and BO's request for
+    // assistance, and how.
+    let answered: Vec<String> = tags(&dom, "tr", "answer")
         .iter()
-        .filter_map(|tag| Some((attribute(tag, "data-party")?.to_owned(), attribute(tag, "data-state")?.to_owned())))
+        .filter_map(|tag| {
+            let (from, to, state) =
+                (attribute(tag, "data-requester")?, attribute(tag, "data-party")?, attribute(tag, "data-state")?);
+            Some(format!("{to} answering {from}: {state}"))
+        })
         .collect();
-    assert_eq!(answered, [("AR".to_owned(), "in-time".to_owned()), ("DO".to_owned(), "late".to_owned())], "answers");
+    let expected = [
+        "BO answering AR: in-time",
+        "CA answering AR: unanswered",
+        "DO answering AR: in-time",
+        "AR answering BO: in-time",
+        "DO answering BO: late",
+    ];
+    assert_eq!(answered, expected, "answers");
     // A timeline row per period of each signatory, and DO's late one drawn late.
     assert_eq!(tags(&dom, "g", "entry").len(), 16, "the timeline");
     assert!(
         dom.contains("<g class=\"entry late\" data-signatory=\"DO\" data-period=\"2026-02\">"),
         "DO's late February"
     );
-    // The split view as a fork: DO's log, two checkpoints of size 4, one
+    // The split view as a fork: DO's log, two checkpoints of size 5, one
     // cosigned by those who were shown it.
     let fork = dom.split("<svg class=\"fork\" data-owner=\"DO\"").nth(1).expect("DO's split view is drawn");
-    let sides = fork.matches("<g class=\"side\" data-size=\"4\"").count();
-    assert_eq!(sides, 2, "two branches of size 4");
+    let sides = fork.matches("<g class=\"side\" data-size=\"5\"").count();
+    assert_eq!(sides, 2, "two branches of size 5");
     assert!(fork.contains("cosigned by AR, BO"), "who saw the honest branch");
     assert_eq!(dom.matches("<svg class=\"fork\"").count(), 1, "one split view, drawn once");
     // The findings in words.

@@ -6,6 +6,7 @@
 //! which runs on a thread of its own (`driver`); this module keeps
 //! connections, serves reads, and moves the core's requests and answers.
 
+mod checks;
 mod driver;
 mod obligations;
 mod overdue;
@@ -112,6 +113,9 @@ pub struct NodeConfig {
     pub partners: Option<Vec<SignatoryId>>,
     /// Time between gossip rounds.
     pub gossip_interval: Duration,
+    /// Whether the node answers, by itself, the communication checks that
+    /// ask it (spec/log.md §5.6); if not, a person answers them.
+    pub answer_checks: bool,
     /// Limits.
     pub limits: NodeLimits,
     /// Where "now" comes from.
@@ -278,6 +282,9 @@ impl Node {
         tasks.spawn(serve::accept_loop(Arc::clone(&shared), endpoint.clone()));
         tasks.spawn(checkpoint_wal(wal));
         tasks.spawn(overdue::watch(Arc::downgrade(&shared), config.gossip_interval));
+        if config.answer_checks {
+            tasks.spawn(checks::answer(Arc::downgrade(&shared), config.gossip_interval));
+        }
         let serving = Arc::clone(&shared);
         tasks.spawn(async move {
             while let Some((peer, connection)) = dialed_rx.recv().await {

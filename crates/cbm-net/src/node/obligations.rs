@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use std::sync::Arc;
 
-use cbm_log::answers::{Answer, AnswerStatus, Responses, judge_answers};
+use cbm_log::answers::{Answer, AnswerStatus, AnswerSummary, Responses, Tally, judge_answers};
 use cbm_log::schedule::{AckStatus, PeriodStatus, Receipts, judge_record, kept_for_judging};
 use cbm_log::store::StoreError;
 use cbm_wire::{SignatoryId, Timestamp, Topic};
@@ -37,6 +37,10 @@ pub struct Obligations {
     /// reply-by time still ahead.
     #[serde(default)]
     pub to_answer: Vec<Unanswered>,
+    /// How each state answered the communication checks of all the others
+    /// (spec/log.md §5.6), in the bytewise order of their ids.
+    #[serde(default)]
+    pub checks: Vec<AnswerSummary>,
 }
 
 /// A request an asked party owes an answer to, or answered late.
@@ -108,6 +112,7 @@ pub(crate) async fn obligations(shared: &Arc<Shared>) -> Result<Obligations, Sto
                 logs.push((signatory, kept, store.checkpoints(&log)?));
             }
             let responses = Responses::new(logs.iter().flat_map(|(_, kept, _)| kept));
+            let mut checks = Tally::default();
             for (signatory, kept, checkpoints) in &logs {
                 let (kept, checkpoints) = (kept.as_slice(), checkpoints.as_slice());
                 let no_receipts = Receipts::default();
@@ -142,10 +147,12 @@ pub(crate) async fn obligations(shared: &Arc<Shared>) -> Result<Obligations, Sto
                     reply_by: a.reply_by,
                     status: a.status,
                 };
+                checks.merge(answered.checks);
                 found.answers.extend(answered.problems.into_iter().map(unanswered));
                 let mine = |a: &Answer| a.party == me && responses.of(&signatory.id, a.entry, &me).is_none();
                 found.to_answer.extend(answered.pending.into_iter().filter(mine).map(unanswered));
             }
+            found.checks = checks.summaries();
             Ok(found)
         })
         .await

@@ -1,0 +1,114 @@
+//! Answers communication checks by itself, when the operator said so
+//! (`NodeConfig::answer_checks`; spec/log.md §5.6): each gossip round the
+//! node reads what the other logs gained since it last looked, and answers
+//! each check that asks it with a `Response` citing it. Each answer is
+//! published under a key of the check it answers, so a check is answered
+//! once, across restarts too.
+
+use std::collections::HashMap;
+use std::sync::Weak;
+use std::time::Duration;
+
+use cbm_core::{IdempotencyKey, Published};
+use cbm_log::answers::check_asks;
+use cbm_log::author::{Draft, DraftField};
+use cbm_wire::{Digest, EntryKind, EntryRef, Label, LogId, MediaType, SignatoryId, SignedEntry};
+use tokio::sync::oneshot;
+use tracing::{info, warn};
+
+use super::driver::Command;
+use super::shared::Shared;
+
+/// Entries read per query.
+const PAGE: u64 = 1024;
+
+/// Answers, every `gossip_interval`, the checks that ask this node, for as
+/// long as the node lives.
+pub(crate) async fn answer(shared: Weak<Shared>, gossip_interval: Duration) {
+    // How far each other log has been looked through.
+    let mut seen: HashMap<LogId, u64> = HashMap::new();
+    loop {
+        tokio::time::sleep(gossip_interval).await;
+        let Some(node) = shared.upgrade() else { return };
+        let me = node.me.clone();
+        let logs: Vec<(SignatoryId, LogId, u64)> = node
+            .agreement
+            .roster()
+            .signatories
+            .iter()
+            .filter(|s| s.id != me)
+            .map(|s| {
+                (
+                    s.id.clone(),
+                    node.agreement.log_of(&s.id),
+                    seen.get(&node.agreement.log_of(&s.id)).copied().unwrap_or(0),
+                )
+            })
+            .collect();
+        let found = node
+            .with_reader(move |store| {
+                let mut checks = Vec::new();
+                let mut reached = Vec::new();
+                for (_, log, from) in logs {
+                    let size = store.size(&log)?;
+                    let mut next = from;
+                    while next < size {
+                        let page = store.entries(&log, next, PAGE)?;
+                        next += page.len() as u64;
+                        checks.extend(page.into_iter().filter(|e| check_asks(e, &me)));
+                    }
+                    reached.push((log, size));
+                }
+                Ok((checks, reached))
+            })
+            .await;
+        let (checks, reached) = match found {
+            Ok(found) => found,
+            Err(e) => {
+                warn!("looking for communication checks: {e}");
+                continue;
+            }
+        };
+        let mut all_answered = true;
+        for check in &checks {
+            all_answered &= publish_answer(&node, check).await;
+        }
+        if all_answered {
+            seen.extend(reached);
+        }
+    }
+}
+
+/// Publishes the answer to `check`; whether it is published (now or
+/// earlier).
+async fn publish_answer(node: &Shared, check: &SignedEntry) -> bool {
+    let cited = EntryRef { signatory: check.body.signatory.clone(), index: check.body.index, hash: check.hash() };
+    let (Ok(label), Ok(media_type)) = (Label::new("answer"), MediaType::new("text/plain")) else { return false };
+    let draft = Draft {
+        kind: EntryKind::Response { cites: cited.clone() },
+        fields: vec![DraftField::Plain {
+            label,
+            media_type,
+            value: b"communication check answered by the node".to_vec(),
+        }],
+    };
+    let name = format!("check {}:{} {}", cited.signatory, cited.index, cited.hash);
+    let digest = Digest(*blake3::hash(name.as_bytes()).as_bytes());
+    let Ok(key) = IdempotencyKey::chosen(&name, digest) else { return false };
+    let (done, outcome) = oneshot::channel();
+    if !node.command(Command::Publish { drafts: vec![draft], key: Some(key), done }) {
+        return false;
+    }
+    match outcome.await {
+        Ok(Ok(Published::New(_))) => {
+            info!(check = %format!("{}:{}", cited.signatory, cited.index), "communication check answered");
+            true
+        }
+        Ok(Ok(Published::Earlier(_))) => true,
+        Ok(Err(e)) => {
+            warn!("answering the communication check {}:{}: {e}", cited.signatory, cited.index);
+            false
+        }
+        Err(_) => false,
+    }
+}
