@@ -22,5 +22,6 @@ pub mod tls;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use node::{
-    IdempotencyKey, Listen, LogStatus, Node, NodeConfig, NodeError, NodeLimits, NodeStatus, Obligations, Published,
+    Event, EventCursor, EventKind, IdempotencyKey, Listen, LogStatus, Node, NodeConfig, NodeError, NodeLimits,
+    NodeStatus, Obligations, Published,
 };

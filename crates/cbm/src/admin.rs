@@ -74,6 +74,10 @@ pub(crate) enum AdminRequest {
     Status {
         wait_seconds: Option<u64>,
     },
+    /// What happened since the cursor (`cbm watch`).
+    Events {
+        cursor: Box<cbm_net::EventCursor>,
+    },
     Export {
         path: PathBuf,
         public: bool,
@@ -111,6 +115,10 @@ pub(crate) enum AdminResponse {
         #[serde(default)]
         earlier: bool,
         waited_seconds: u64,
+    },
+    Events {
+        events: Vec<cbm_net::Event>,
+        cursor: Box<cbm_net::EventCursor>,
     },
     Status {
         status: NodeStatus,
@@ -213,6 +221,10 @@ async fn execute(node: &Node, request: AdminRequest) -> Result<AdminResponse> {
                 }
             }
             Ok(AdminResponse::Published { index, size, earlier })
+        }
+        AdminRequest::Events { cursor } => {
+            let (events, cursor) = node.events(*cursor).await?;
+            Ok(AdminResponse::Events { events, cursor: Box::new(cursor) })
         }
         AdminRequest::Status { wait_seconds: None } => Ok(AdminResponse::Status {
             status: node.status().await?,

@@ -168,7 +168,8 @@ pub(crate) enum Command {
         data_dir         path, required      the store, its lock and the admin socket (created 0700)\n  \
         listen           address, required   the UDP address to listen on, as 0.0.0.0:7400\n  \
         gossip_interval  duration, optional  time between gossip rounds; 10s if absent\n  \
-        answer_checks    boolean, optional   answer checks (cbm ping) by itself; false: a person answers\n\
+        answer_checks    boolean, optional   answer checks (cbm ping) by itself; false: a person answers\n  \
+        on_event         list, optional      a command run per event (cbm watch), the event as JSON on stdin\n\
         A duration is numbers with units: 500ms, 5s, 2m, 1h 30m. An unknown key is refused.\n\n\
         Example node.toml:\n  signatory = \"AR\"\n  roster = \"roster.cbm\"\n  \
         signing_key = \"keys/AR.signing.key\"\n  transport_key = \"keys/AR.transport.key\"\n  \
@@ -215,6 +216,35 @@ pub(crate) enum Command {
                             outcome unknown); with --report, 0, or 2 if no node answered"
     )]
     Ping(PingArgs),
+    /// Streams what happens that needs a person: notifications, requests
+    /// that ask us, responses and objections to our entries, evidence,
+    /// peers lost and back, what falls overdue or waits for our answer.
+    ///
+    /// It keeps a cursor of what it has shown in a file (by default
+    /// watch.cursor in the data directory), so that stopped and started
+    /// again it shows everything once; the first time, it starts from what
+    /// the node holds then.
+    #[command(after_help = "Examples:\n  cbm watch --data-dir ar                 # a line per event, as they come\n  \
+                            cbm watch --data-dir ar --json          # a JSON object per line\n  \
+                            cbm watch --data-dir ar --once          # what is new since the last time, then exit\n\n\
+                            Exit codes: 0 stopped (or --once done); 2 no node answered or bad input")]
+    Watch {
+        /// The node's data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Print each event as a JSON object on its own line.
+        #[arg(long)]
+        json: bool,
+        /// Where the cursor is kept (default: DATA_DIR/watch.cursor).
+        #[arg(long)]
+        cursor: Option<PathBuf>,
+        /// Look once, print what is new, and exit.
+        #[arg(long)]
+        once: bool,
+        /// Time between two looks.
+        #[arg(long, default_value = "1s")]
+        every: cbm_wire::TimeSpan,
+    },
     /// Shows a running node's logs, settlement, cosigners and evidence.
     #[command(after_help = "Examples:\n  cbm status --data-dir ar --json\n  \
                             cbm status --data-dir ar --wait 30   # once every log is settled\n\n\

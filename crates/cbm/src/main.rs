@@ -25,6 +25,7 @@ mod report;
 mod roster_cmd;
 mod share_cmd;
 mod status_cmd;
+mod watch_cmd;
 
 use std::process::ExitCode;
 
@@ -122,6 +123,10 @@ fn run(command: Command) -> Result<ExitCode> {
         Command::Declare(args) => runtime()?.block_on(declare_cmd::declare(*args)),
         Command::Status { data_dir, json, wait } => status_cmd::status(&data_dir, json, wait),
         Command::Ping(args) => ping_cmd::ping(args),
+        Command::Watch { data_dir, json, cursor, once, every } => {
+            let cursor = cursor.unwrap_or_else(|| data_dir.join("watch.cursor"));
+            watch_cmd::watch(&data_dir, &cursor, json, once, std::time::Duration::from_millis(every.0))
+        }
         Command::Export { data_dir, out, with_openings, json } => {
             share_cmd::export(&data_dir, &out, with_openings, json)
         }

@@ -39,6 +39,11 @@ pub(crate) struct NodeFile {
     /// person answers them) if absent.
     #[serde(default)]
     pub(crate) answer_checks: bool,
+    /// A command (program and arguments) run for each event `cbm watch`
+    /// would show, with the event as JSON on its standard input: to route
+    /// it to a pager or mail.
+    #[serde(default)]
+    pub(crate) on_event: Vec<String>,
 }
 
 /// Reads and checks a node configuration.
@@ -142,6 +147,14 @@ pub(crate) async fn run(config: &Path) -> Result<()> {
         let data_dir = data_dir.clone();
         async move { admin::serve(node, &data_dir).await }
     });
+    if !file.on_event.is_empty() {
+        tokio::spawn(crate::watch_cmd::run_on_events(
+            Arc::clone(&node),
+            file.on_event.clone(),
+            data_dir.join("on_event.cursor"),
+            gossip_interval,
+        ));
+    }
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}

@@ -50,8 +50,20 @@ fn the_readme_walkthrough_runs_as_written() {
         "verdict     OK",
         "valid: entry 0 of AR",
         "opens to: duty officer +00 555 0100",
+        "a request waits for our answer: AR's request (entry 2)",
+        "communication checks, per state asked:",
     ] {
         assert!(said.contains(expected), "the walkthrough should print {expected:?}:\n{said}");
+    }
+    // Both answered AR's check in time (the columns: in time, late, missed, pending).
+    let table = said.split("communication checks, per state asked:").nth(1).unwrap_or_default();
+    for state in ["BO", "CA"] {
+        let row = table.lines().map(|l| l.split_whitespace().collect::<Vec<_>>()).find(|f| f.first() == Some(&state));
+        assert_eq!(
+            row.as_ref().map(|f| &f[1..5]),
+            Some(&["1", "0", "0", "0"][..]),
+            "{state} answered in time:\n{said}"
+        );
     }
     // An opening checked against another entry's proof does not verify.
     let wrong = cbm(&["verify-opening", "annex.opening", "--proof", "ar-0.proof"], dir.path());

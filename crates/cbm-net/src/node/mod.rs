@@ -8,6 +8,7 @@
 
 mod checks;
 mod driver;
+mod events;
 mod obligations;
 mod overdue;
 mod peers;
@@ -33,6 +34,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tracing::warn;
 
+pub use events::{Event, EventCursor, EventKind};
 pub use obligations::{Obligations, Overdue, Unacknowledged};
 pub use status::{LogStatus, NodeStatus, PeerStatus};
 
@@ -374,6 +376,16 @@ impl Node {
     /// On a store failure.
     pub async fn obligations(&self) -> Result<Obligations, NodeError> {
         Ok(obligations::obligations(&self.shared).await?)
+    }
+
+    /// What happened since `cursor` that a person watching the node wants
+    /// to be told of, and the cursor after it (see [`EventCursor`]). Reads
+    /// the entries the other logs gained since, and judges the obligations.
+    ///
+    /// # Errors
+    /// On a store failure.
+    pub async fn events(&self, cursor: EventCursor) -> Result<(Vec<Event>, EventCursor), NodeError> {
+        Ok(events::events(&self.shared, cursor).await?)
     }
 
     /// Waits until `condition` holds of the status, re-checking on every

@@ -14,6 +14,7 @@ use cbm_log::schedule::AckStatus;
 use cbm_log::words::span_words;
 use tracing::{info, warn};
 
+use super::events::EventKind;
 use super::obligations::{Obligations, obligations};
 use super::shared::Shared;
 
@@ -39,7 +40,8 @@ pub(crate) async fn watch(shared: Weak<Shared>, gossip_interval: Duration) {
         let Some(node) = shared.upgrade() else { return };
         match obligations(&node).await {
             Ok(found) => {
-                let new: Vec<String> = lines(&found).into_iter().filter(|line| told.insert(line.clone())).collect();
+                let new: Vec<String> =
+                    lines(&found).into_iter().map(|(_, line)| line).filter(|line| told.insert(line.clone())).collect();
                 for line in new.iter().take(LINES_PER_LOOK) {
                     info!("{line}");
                 }
@@ -54,14 +56,18 @@ pub(crate) async fn watch(shared: Weak<Shared>, gossip_interval: Duration) {
     }
 }
 
-/// What is overdue in `found`, one line each.
-fn lines(found: &Obligations) -> Vec<String> {
+/// What is overdue in `found`, one line each, with whether it is overdue
+/// ([`EventKind::Overdue`]) or waits for our answer ([`EventKind::ToAnswer`]).
+pub(crate) fn lines(found: &Obligations) -> Vec<(EventKind, String)> {
     let mut out = Vec::new();
     for o in &found.overdue {
         let how = o.delivered.map_or_else(|| "not yet received by the quorum".to_owned(), |d| format!("received {d}"));
-        out.push(format!(
-            "obligation overdue: {}'s {} declaration for period {}, due {}: {how}",
-            o.signatory, o.topic, o.period, o.due
+        out.push((
+            EventKind::Overdue,
+            format!(
+                "obligation overdue: {}'s {} declaration for period {}, due {}: {how}",
+                o.signatory, o.topic, o.period, o.due
+            ),
         ));
     }
     for a in &found.acknowledgements {
@@ -69,23 +75,29 @@ fn lines(found: &Obligations) -> Vec<String> {
             AckStatus::Late { delay } => format!("acknowledged late, after {}", span_words(delay)),
             _ => "not acknowledged within its window".to_owned(),
         };
-        out.push(format!("acknowledgement overdue: our entry {} by {}: {how}", a.index, a.recipient));
+        out.push((
+            EventKind::Overdue,
+            format!("acknowledgement overdue: our entry {} by {}: {how}", a.index, a.recipient),
+        ));
     }
     for a in &found.answers {
         let how = match a.status {
             AnswerStatus::Late { .. } => "answered late",
             _ => "not answered",
         };
-        out.push(format!(
-            "request overdue: {}'s request (entry {}) to {}, reply by {}: {how}",
-            a.requester, a.index, a.party, a.reply_by
+        out.push((
+            EventKind::Overdue,
+            format!(
+                "request overdue: {}'s request (entry {}) to {}, reply by {}: {how}",
+                a.requester, a.index, a.party, a.reply_by
+            ),
         ));
     }
     for a in &found.to_answer {
-        out.push(format!(
+        out.push((EventKind::ToAnswer, format!(
             "a request waits for our answer: {}'s request (entry {}), reply by {} (cbm declare --kind respond --cites {}:{})",
             a.requester, a.index, a.reply_by, a.requester, a.index
-        ));
+        )));
     }
     out
 }
