@@ -169,7 +169,8 @@ pub(crate) enum Command {
         listen           address, required   the UDP address to listen on, as 0.0.0.0:7400\n  \
         gossip_interval  duration, optional  time between gossip rounds; 10s if absent\n  \
         answer_checks    boolean, optional   answer checks (cbm ping) by itself; false: a person answers\n  \
-        on_event         list, optional      a command run per event (cbm watch), the event as JSON on stdin\n\
+        on_event         list, optional      a command run per event (cbm watch), the event as JSON on stdin\n  \
+        warn_before      duration, optional  say a declaration of ours is due this long before; 2d if absent\n\
         A duration is numbers with units: 500ms, 5s, 2m, 1h 30m. An unknown key is refused.\n\n\
         Example node.toml:\n  signatory = \"AR\"\n  roster = \"roster.cbm\"\n  \
         signing_key = \"keys/AR.signing.key\"\n  transport_key = \"keys/AR.transport.key\"\n  \

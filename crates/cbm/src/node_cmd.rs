@@ -44,6 +44,10 @@ pub(crate) struct NodeFile {
     /// it to a pager or mail.
     #[serde(default)]
     pub(crate) on_event: Vec<String>,
+    /// How long before a declaration of ours is due the node says it is not
+    /// made yet, e.g. `"2d"`; 2 days if absent.
+    #[serde(default)]
+    pub(crate) warn_before: Option<String>,
 }
 
 /// Reads and checks a node configuration.
@@ -103,6 +107,10 @@ pub(crate) async fn run(config: &Path) -> Result<()> {
         Some(text) => humantime_span(text)?,
         None => Duration::from_secs(10),
     };
+    let warn_before = match &file.warn_before {
+        Some(text) => humantime_span(text)?,
+        None => NodeLimits::default().warn_before,
+    };
     let roster = read_roster(&at(&file.roster))?;
     check_adopted(&at(&file.roster), &roster)?;
     let (signing_key, transport_key) = (read_key(&at(&file.signing_key))?, read_key(&at(&file.transport_key))?);
@@ -130,7 +138,7 @@ pub(crate) async fn run(config: &Path) -> Result<()> {
         partners: None,
         gossip_interval,
         answer_checks: file.answer_checks,
-        limits: NodeLimits::default(),
+        limits: NodeLimits { warn_before, ..NodeLimits::default() },
         clock: Arc::new(SystemClock),
     })
     .await

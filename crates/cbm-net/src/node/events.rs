@@ -60,6 +60,8 @@ pub enum EventKind {
     Overdue,
     /// A request waits for our answer.
     ToAnswer,
+    /// A declaration of ours is due within the warning time, not made yet.
+    DueSoon,
 }
 
 /// One event.

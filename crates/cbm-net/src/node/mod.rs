@@ -51,6 +51,9 @@ const READERS: usize = 4;
 /// Per-peer limits and timeouts (spec/transport.md §4).
 #[derive(Clone, Copy, Debug)]
 pub struct NodeLimits {
+    /// How long before a declaration of ours is due the node says so, if
+    /// it is not made yet (its log, `cbm watch`).
+    pub warn_before: Duration,
     /// Stream, flow-control and idle limits of each connection.
     pub connection: ConnectionLimits,
     /// Incoming connections one peer may hold at once.
@@ -83,6 +86,7 @@ impl Default for NodeLimits {
             request_timeout: Duration::from_secs(10),
             segment_entries: 16_384,
             mirror_deadline: Duration::from_secs(120),
+            warn_before: Duration::from_secs(2 * 24 * 3600),
         }
     }
 }

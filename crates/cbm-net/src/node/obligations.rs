@@ -11,7 +11,7 @@ use std::sync::Arc;
 use cbm_log::answers::{Answer, AnswerStatus, AnswerSummary, Responses, Tally, judge_answers};
 use cbm_log::schedule::{AckStatus, PeriodStatus, Receipts, judge_record, kept_for_judging};
 use cbm_log::store::StoreError;
-use cbm_wire::{SignatoryId, Timestamp, Topic};
+use cbm_wire::{SignatoryId, TimeSpan, Timestamp, Topic};
 use serde::{Deserialize, Serialize};
 
 use super::shared::Shared;
@@ -41,6 +41,10 @@ pub struct Obligations {
     /// (spec/log.md §5.6), in the bytewise order of their ids.
     #[serde(default)]
     pub checks: Vec<AnswerSummary>,
+    /// Declarations of ours due within the warning time
+    /// (`NodeLimits::warn_before`) and not made yet.
+    #[serde(default)]
+    pub due_soon: Vec<Overdue>,
 }
 
 /// A request an asked party owes an answer to, or answered late.
@@ -92,6 +96,7 @@ pub(crate) async fn obligations(shared: &Arc<Shared>) -> Result<Obligations, Sto
     let agreement = shared.agreement.clone();
     let me = shared.me.clone();
     let now = shared.clock.now();
+    let warn_before = shared.limits.warn_before;
     shared
         .with_reader(move |store| {
             let mut found = Obligations { at: Some(now), ..Obligations::default() };
@@ -121,11 +126,11 @@ pub(crate) async fn obligations(shared: &Arc<Shared>) -> Result<Obligations, Sto
                 found.overdue.extend(
                     record
                         .periods
-                        .into_iter()
+                        .iter()
                         .filter(|p| matches!(p.status, PeriodStatus::Late | PeriodStatus::Missing))
                         .map(|p| Overdue {
                             signatory: signatory.id.clone(),
-                            topic: p.topic,
+                            topic: p.topic.clone(),
                             period: p.period,
                             due: p.due,
                             status: p.status,
@@ -133,6 +138,21 @@ pub(crate) async fn obligations(shared: &Arc<Shared>) -> Result<Obligations, Sto
                         }),
                 );
                 if signatory.id == me {
+                    let warn_before = TimeSpan(u64::try_from(warn_before.as_millis()).unwrap_or(u64::MAX));
+                    found.due_soon = record
+                        .periods
+                        .iter()
+                        .filter(|p| p.status == PeriodStatus::Pending && p.entry.is_none())
+                        .filter(|p| p.due.saturating_since(now) <= warn_before && now <= p.due)
+                        .map(|p| Overdue {
+                            signatory: signatory.id.clone(),
+                            topic: p.topic.clone(),
+                            period: p.period,
+                            due: p.due,
+                            status: p.status,
+                            delivered: None,
+                        })
+                        .collect();
                     found.acknowledgements = record
                         .ack_problems
                         .into_iter()

@@ -70,6 +70,12 @@ pub(crate) fn lines(found: &Obligations) -> Vec<(EventKind, String)> {
             ),
         ));
     }
+    for o in &found.due_soon {
+        out.push((
+            EventKind::DueSoon,
+            format!("due soon: our {} declaration for period {} is due {} and not made yet", o.topic, o.period, o.due),
+        ));
+    }
     for a in &found.acknowledgements {
         let how = match a.status {
             AckStatus::Late { delay } => format!("acknowledged late, after {}", span_words(delay)),
