@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use cbm_wire::{
-    Cosignature, EntryHash, EntryKind, Field, Roster, SignatoryId, SignedCheckpoint, SignedEntry, StatusChange,
+    Bytes, Cosignature, EntryHash, EntryKind, Field, Roster, SignatoryId, SignedCheckpoint, SignedEntry, StatusChange,
     TimeSpan, Timestamp, Topic,
 };
 
@@ -364,9 +364,9 @@ pub fn judge_periods(
 /// anything (spec/log.md §7.4): declarations, no-change entries, status
 /// changes and amendments whole (the schedules, §5.3–5.4); notifications on
 /// a topic with an acknowledgement window (§5.4), requests and responses
-/// (§5.5) without their fields, which no rule reads (but the one that makes
-/// a request a communication check, §5.6) — so a log of large
-/// notifications is judged in little memory. The kept form is for judging
+/// (§5.5) without their fields, which no rule reads (a communication check,
+/// §5.6, keeps one field: its label, with an empty value) — so a log of
+/// large notifications is judged in little memory. The kept form is for judging
 /// only: its signature no longer covers it.
 pub fn kept_for_judging(roster: &Roster, entry: SignedEntry) -> Option<SignedEntry> {
     let whole = match &entry.body.kind {
@@ -380,9 +380,15 @@ pub fn kept_for_judging(roster: &Roster, entry: SignedEntry) -> Option<SignedEnt
     };
     let mut entry = entry;
     if !whole {
-        // A communication check keeps the field that makes it one.
-        let check = crate::answers::is_check(&entry);
-        entry.body.fields.retain(|f| check && matches!(f, Field::Plain { label, .. } if label.as_str() == CHECK_LABEL));
+        // A communication check keeps the label that makes it one, not its
+        // value: one empty field.
+        let check = entry.body.fields.iter().find_map(|f| match f {
+            Field::Plain { label, media_type, .. } if label.as_str() == CHECK_LABEL => {
+                Some(Field::Plain { label: label.clone(), media_type: media_type.clone(), value: Bytes::default() })
+            }
+            _ => None,
+        });
+        entry.body.fields = check.filter(|_| crate::answers::is_check(&entry)).into_iter().collect();
     }
     Some(entry)
 }

@@ -243,7 +243,7 @@ pub(crate) enum Command {
         #[arg(long)]
         once: bool,
         /// Time between two looks.
-        #[arg(long, default_value = "1s")]
+        #[arg(long, default_value = "5s")]
         every: cbm_wire::TimeSpan,
     },
     /// Shows a running node's logs, settlement, cosigners and evidence.

@@ -28,10 +28,8 @@ async fn send(args: PingArgs) -> Result<ExitCode> {
         committed_to: None,
     };
     let kind = KindSpec::Request { to: args.ask.clone(), reply_by };
-    // Each check is new: a key of its time keeps a retry of this very
-    // command from sending a second one, and never merges two checks.
-    let key = format!("ping {}", now.0);
-    crate::declare_cmd::publish(&args.data_dir, kind, vec![field], args.wait, Some(key), args.json).await
+    // Each check is new: its text names the time it was sent.
+    crate::declare_cmd::publish(&args.data_dir, kind, vec![field], args.wait, None, args.json).await
 }
 
 /// Prints how each state answered the checks the node knows of.

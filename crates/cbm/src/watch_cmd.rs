@@ -29,7 +29,7 @@ pub(crate) fn watch(data_dir: &Path, cursor_file: &Path, json: bool, once: bool,
                 if json {
                     writeln!(out, "{}", serde_json::to_string(event)?)?;
                 } else {
-                    writeln!(out, "{}  {}", event.seen, event.text)?;
+                    writeln!(out, "{}  {}", event.seen, printable(&event.text))?;
                 }
             }
             out.flush()?;
@@ -50,6 +50,18 @@ pub(crate) fn watch(data_dir: &Path, cursor_file: &Path, json: bool, once: bool,
     })
 }
 
+/// `text` safe to print on a terminal: a signatory writes the reasons and
+/// topics an event quotes, so control characters (a newline forging a line,
+/// an escape sequence) and bidirectional overrides are shown escaped.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}');
+            if c.is_control() || bidi { c.escape_unicode().to_string() } else { c.to_string() }
+        })
+        .collect()
+}
+
 /// The cursor kept in `path`, or a new one if there is no such file.
 fn read_cursor(path: &Path) -> Result<EventCursor> {
     match std::fs::read(path) {
@@ -61,10 +73,13 @@ fn read_cursor(path: &Path) -> Result<EventCursor> {
 }
 
 /// Runs `command` (program and arguments) for each event the node sees,
-/// the event as JSON on its standard input, looking every `every`, with a
-/// cursor kept in `cursor_file` so that a restarted node runs it once per
-/// event (`on_event` in the node's configuration). A command that fails or
-/// takes over [`ON_EVENT_TIMEOUT`] is logged, and the next event goes on.
+/// the event as JSON on its standard input, looking every `every` (the
+/// first time after three), with a cursor kept in `cursor_file` so that a
+/// restarted node does not run it again for what it ran it for
+/// (`on_event` in the node's configuration). A command that fails or takes
+/// over [`ON_EVENT_TIMEOUT`] is tried three times, then logged and passed
+/// by; a node killed between running it and keeping the cursor runs it
+/// again for that look's events: at least once, never lost to a restart.
 pub(crate) async fn run_on_events(node: Arc<Node>, command: Vec<String>, cursor_file: PathBuf, every: Duration) {
     let mut cursor = match read_cursor(&cursor_file) {
         Ok(cursor) => cursor,
@@ -73,13 +88,35 @@ pub(crate) async fn run_on_events(node: Arc<Node>, command: Vec<String>, cursor_
             EventCursor::default()
         }
     };
+    if !cursor.started {
+        // A first start: from what the node holds now, so that what comes
+        // during the wait below is told; what is overdue is told after it.
+        match node.events(cursor.clone()).await {
+            Ok((_, now)) => cursor = EventCursor { told: Default::default(), ..now },
+            Err(e) => tracing::warn!("on_event: {e}"),
+        }
+    }
+    // As the node's log does, wait until what the peers hold has reached
+    // the node: a declaration made while it was down is not overdue.
+    tokio::time::sleep(every * 3).await;
     loop {
         match node.events(cursor.clone()).await {
             Ok((events, next)) => {
-                for event in &events {
-                    if let Err(e) = run_one(&command, event).await {
-                        tracing::warn!("on_event command for {:?}: {e:#}", event.kind);
-                    }
+                for event in events.iter().take(ON_EVENT_PER_LOOK) {
+                    run_with_retries(&command, event).await;
+                }
+                if events.len() > ON_EVENT_PER_LOOK {
+                    let more = cbm_net::Event {
+                        kind: events[ON_EVENT_PER_LOOK].kind,
+                        seen: events[ON_EVENT_PER_LOOK].seen,
+                        from: None,
+                        entry: None,
+                        text: format!(
+                            "and {} more events at once: cbm watch and cbm status show them",
+                            events.len() - ON_EVENT_PER_LOOK
+                        ),
+                    };
+                    run_with_retries(&command, &more).await;
                 }
                 cursor = next;
                 if let Ok(bytes) = serde_json::to_vec(&cursor)
@@ -91,6 +128,23 @@ pub(crate) async fn run_on_events(node: Arc<Node>, command: Vec<String>, cursor_
             Err(e) => tracing::warn!("on_event: {e}"),
         }
         tokio::time::sleep(every).await;
+    }
+}
+
+/// Events an `on_event` command is run for per look, at most; past it, it
+/// is run once more to say how many more there were (no pager storm when a
+/// node starts on an old agreement, or a peer floods notifications).
+const ON_EVENT_PER_LOOK: usize = 20;
+
+/// Runs the command for `event`, three times at most, waiting longer each
+/// time, and logs a failure that lasts.
+async fn run_with_retries(command: &[String], event: &cbm_net::Event) {
+    for attempt in 1..=3u32 {
+        match run_one(command, event).await {
+            Ok(()) => return,
+            Err(e) if attempt == 3 => tracing::warn!("on_event command for {:?}, given up: {e:#}", event.kind),
+            Err(_) => tokio::time::sleep(Duration::from_secs(u64::from(attempt))).await,
+        }
     }
 }
 
@@ -108,12 +162,31 @@ async fn run_one(command: &[String], event: &cbm_net::Event) -> Result<()> {
         .spawn()
         .with_context(|| format!("starting {program}"))?;
     if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(&serde_json::to_vec(event)?).await?;
-        stdin.write_all(b"\n").await?;
+        let mut json = serde_json::to_vec(event)?;
+        json.push(b'\n');
+        // A command that does not read its input is no failure.
+        match stdin.write_all(&json).await {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            other => other?,
+        }
     }
     let status = tokio::time::timeout(ON_EVENT_TIMEOUT, child.wait())
         .await
         .with_context(|| format!("{program} ran over {} s", ON_EVENT_TIMEOUT.as_secs()))??;
     anyhow::ensure!(status.success(), "{program} failed: {status}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn a_signatory_cannot_forge_a_line_or_colour_the_screen_through_the_words_an_event_quotes() {
+        let reason = "cannot confirm\n2026-12-08T00:00:00.000Z  evidence found: XX lied\u{1b}[31m\u{202e}";
+        let shown = printable(reason);
+        assert!(!shown.contains('\n') && !shown.contains('\u{1b}') && !shown.contains('\u{202e}'), "{shown}");
+        assert!(shown.starts_with("cannot confirm\\u{a}2026"), "{shown}");
+        assert_eq!(printable("plain words, é and ü"), "plain words, é and ü");
+    }
 }

@@ -33,7 +33,8 @@ pub struct EventCursor {
     pub equivocators: BTreeSet<SignatoryId>,
     /// The peers that did not answer.
     pub unreachable: BTreeSet<SignatoryId>,
-    /// What was said overdue or waiting, in its words.
+    /// What was said overdue, due soon or waiting and still is: a digest of
+    /// its words each (128 bits, hex), so the cursor stays small.
     pub told: BTreeSet<String>,
 }
 
@@ -129,9 +130,27 @@ pub(crate) async fn events(shared: &Arc<Shared>, cursor: EventCursor) -> Result<
     }
     next.equivocators = equivocators;
     next.unreachable = unreachable;
-    for (kind, text) in lines(&obligations(shared).await?) {
-        if next.told.insert(text.clone()) {
-            found.push(Event { kind, seen, from: None, entry: None, text });
+    // A request that asks us is one event, not also "waiting" in the same look.
+    let requests: BTreeSet<(SignatoryId, u64)> = found
+        .iter()
+        .filter(|e| e.kind == EventKind::Request)
+        .filter_map(|e| Some((e.from.clone()?, e.entry?)))
+        .collect();
+    // Only what still holds is remembered: the cursor never outgrows the
+    // obligations of the moment.
+    next.told = BTreeSet::new();
+    for line in lines(&obligations(shared).await?) {
+        let digest = blake3::hash(line.text.as_bytes()).to_hex()[..32].to_owned();
+        let new = !cursor.told.contains(&digest);
+        next.told.insert(digest);
+        if new && line.request.as_ref().is_none_or(|r| !requests.contains(r)) {
+            found.push(Event {
+                kind: line.kind,
+                seen,
+                from: line.request.map(|(from, _)| from),
+                entry: None,
+                text: line.text,
+            });
         }
     }
     Ok((found, next))

@@ -41,7 +41,7 @@ pub(crate) async fn watch(shared: Weak<Shared>, gossip_interval: Duration) {
         match obligations(&node).await {
             Ok(found) => {
                 let new: Vec<String> =
-                    lines(&found).into_iter().map(|(_, line)| line).filter(|line| told.insert(line.clone())).collect();
+                    lines(&found).into_iter().map(|line| line.text).filter(|text| told.insert(text.clone())).collect();
                 for line in new.iter().take(LINES_PER_LOOK) {
                     info!("{line}");
                 }
@@ -56,13 +56,23 @@ pub(crate) async fn watch(shared: Weak<Shared>, gossip_interval: Duration) {
     }
 }
 
-/// What is overdue in `found`, one line each, with whether it is overdue
-/// ([`EventKind::Overdue`]) or waits for our answer ([`EventKind::ToAnswer`]).
-pub(crate) fn lines(found: &Obligations) -> Vec<(EventKind, String)> {
+/// One thing overdue, due soon or waiting for our answer, in words.
+pub(crate) struct Line {
+    /// Which.
+    pub(crate) kind: EventKind,
+    /// For a request waiting for our answer: the request (its author and index).
+    pub(crate) request: Option<(cbm_wire::SignatoryId, u64)>,
+    /// The words.
+    pub(crate) text: String,
+}
+
+/// What is overdue, due soon or waiting for our answer in `found`, a line each.
+pub(crate) fn lines(found: &Obligations) -> Vec<Line> {
+    let line = |kind, text| Line { kind, request: None, text };
     let mut out = Vec::new();
     for o in &found.overdue {
         let how = o.delivered.map_or_else(|| "not yet received by the quorum".to_owned(), |d| format!("received {d}"));
-        out.push((
+        out.push(line(
             EventKind::Overdue,
             format!(
                 "obligation overdue: {}'s {} declaration for period {}, due {}: {how}",
@@ -71,7 +81,7 @@ pub(crate) fn lines(found: &Obligations) -> Vec<(EventKind, String)> {
         ));
     }
     for o in &found.due_soon {
-        out.push((
+        out.push(line(
             EventKind::DueSoon,
             format!("due soon: our {} declaration for period {} is due {} and not made yet", o.topic, o.period, o.due),
         ));
@@ -81,7 +91,7 @@ pub(crate) fn lines(found: &Obligations) -> Vec<(EventKind, String)> {
             AckStatus::Late { delay } => format!("acknowledged late, after {}", span_words(delay)),
             _ => "not acknowledged within its window".to_owned(),
         };
-        out.push((
+        out.push(line(
             EventKind::Overdue,
             format!("acknowledgement overdue: our entry {} by {}: {how}", a.index, a.recipient),
         ));
@@ -91,7 +101,7 @@ pub(crate) fn lines(found: &Obligations) -> Vec<(EventKind, String)> {
             AnswerStatus::Late { .. } => "answered late",
             _ => "not answered",
         };
-        out.push((
+        out.push(line(
             EventKind::Overdue,
             format!(
                 "request overdue: {}'s request (entry {}) to {}, reply by {}: {how}",
@@ -100,10 +110,14 @@ pub(crate) fn lines(found: &Obligations) -> Vec<(EventKind, String)> {
         ));
     }
     for a in &found.to_answer {
-        out.push((EventKind::ToAnswer, format!(
-            "a request waits for our answer: {}'s request (entry {}), reply by {} (cbm declare --kind respond --cites {}:{})",
-            a.requester, a.index, a.reply_by, a.requester, a.index
-        )));
+        out.push(Line {
+            kind: EventKind::ToAnswer,
+            request: Some((a.requester.clone(), a.index)),
+            text: format!(
+                "a request waits for our answer: {}'s request (entry {}), reply by {} (cbm declare --kind respond --cites {}:{})",
+                a.requester, a.index, a.reply_by, a.requester, a.index
+            ),
+        });
     }
     out
 }
