@@ -7,6 +7,10 @@
 //! the node sends it its view and asks for a page of its evidence; the
 //! round ends when both are answered (or time out), and the next one
 //! starts an interval later. A partner that is down delays nobody else.
+//! With more partners than [`crate::CoreConfig::gossip_fanout`], each
+//! partner's rounds come every ⌈partners / fanout⌉ intervals instead, their
+//! first ones spread over that cycle: a node starts at most about `fanout`
+//! rounds an interval, however many signatories there are.
 
 use std::collections::BTreeMap;
 
@@ -55,11 +59,18 @@ struct Round {
     failure: Option<String>,
 }
 
+/// Intervals between two rounds with one partner, for `partners` partners
+/// and at most `fanout` rounds started per interval: ⌈partners / fanout⌉,
+/// at least 1.
+pub(crate) fn cycle(partners: usize, fanout: usize) -> usize {
+    partners.div_ceil(fanout.max(1)).max(1)
+}
+
 impl Partner {
-    /// A partner whose first round is due at `time`.
-    pub(crate) fn new(time: Time) -> Self {
+    /// A partner whose first round is due `after` `time`.
+    pub(crate) fn new(time: Time, after: std::time::Duration) -> Self {
         Self {
-            next_round: time.monotonic,
+            next_round: time.monotonic + after,
             rounds: 0,
             evidence_after: None,
             reachable: None,
@@ -158,7 +169,8 @@ impl<S: NodeStore> Core<S> {
 
     /// One of a round's two answers is in; with both, the round ends.
     fn round_part_done(&mut self, peer: &SignatoryId, failure: Option<String>, time: Time) {
-        let interval = self.config.gossip_interval;
+        let cycle = u32::try_from(cycle(self.partners.len(), self.config.gossip_fanout)).unwrap_or(u32::MAX);
+        let interval = self.config.gossip_interval * cycle;
         let Some(partner) = self.partners.get_mut(peer) else { return };
         let Some(round) = partner.round.as_mut() else { return };
         round.waiting = round.waiting.saturating_sub(1);

@@ -58,6 +58,10 @@ pub use witness::MAX_OFFERS;
 use self::gossip::Partner;
 use self::witness::Mirror;
 
+/// The default [`CoreConfig::gossip_fanout`]: eight partners per interval,
+/// every partner every interval in an agreement of nine or fewer.
+pub const GOSSIP_FANOUT: usize = 8;
+
 /// How a node paces and bounds its work.
 #[derive(Clone, Debug)]
 pub struct CoreConfig {
@@ -65,6 +69,12 @@ pub struct CoreConfig {
     pub partners: Vec<SignatoryId>,
     /// Time between gossip rounds with each partner.
     pub gossip_interval: Duration,
+    /// Most partners a node starts a gossip round with per interval: with
+    /// more partners than this, each partner's rounds come every
+    /// ⌈partners / fanout⌉ intervals, staggered, so a node's gossip per
+    /// interval does not grow with the number of signatories
+    /// (spec/transport.md §6.3).
+    pub gossip_fanout: usize,
     /// Longest wait for the answer to a request; also how long a mirror
     /// runs before a checkpoint offered by another source may replace it.
     pub request_timeout: Duration,
@@ -84,6 +94,7 @@ impl Default for CoreConfig {
         Self {
             partners: Vec::new(),
             gossip_interval: Duration::from_secs(10),
+            gossip_fanout: GOSSIP_FANOUT,
             request_timeout: Duration::from_secs(10),
             segment_entries: 16_384,
             segment_bytes: 32 << 20,
@@ -213,11 +224,20 @@ impl<S: NodeStore> Core<S> {
     ) -> Result<Self, StoreError> {
         let Identity { agreement, me, key_id, signing_key } = identity;
         let facts = LogFacts::load(store.reader(), &agreement)?;
-        let partners = config
-            .partners
-            .iter()
-            .filter(|p| **p != me && agreement.roster().signatory(p).is_some())
-            .map(|p| (p.clone(), Partner::new(time)))
+        let chosen: Vec<&SignatoryId> =
+            config.partners.iter().filter(|p| **p != me && agreement.roster().signatory(p).is_some()).collect();
+        // Each partner's first round in its slot of the cycle, the slots
+        // turned by the node's place in the roster so that nodes do not all
+        // call the same partners in the same interval.
+        let cycle = gossip::cycle(chosen.len(), config.gossip_fanout);
+        let place = agreement.roster().signatories.iter().position(|s| s.id == me).unwrap_or(0);
+        let partners = chosen
+            .into_iter()
+            .enumerate()
+            .map(|(j, p)| {
+                let slot = u32::try_from((j + place) % cycle).unwrap_or(0);
+                (p.clone(), Partner::new(time, config.gossip_interval * slot))
+            })
             .collect();
         Ok(Self {
             agreement,

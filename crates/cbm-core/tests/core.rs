@@ -264,3 +264,28 @@ fn gossip_asked_for_during_a_round_starts_as_soon_as_the_round_ends() -> TestRes
     assert_eq!(calls(&feed(&mut witness, Input::Timeout, at(1))).len(), 2);
     Ok(())
 }
+
+#[test]
+fn a_node_with_more_partners_than_its_fanout_spreads_its_rounds_over_the_cycle_instead_of_calling_all_at_once()
+-> TestResult {
+    let (agreement, parties) = agreement()?;
+    let (me, key) = &parties[0];
+    let identity =
+        Identity { agreement: agreement.clone(), me: me.clone(), key_id: KeyId(0), signing_key: key.clone() };
+    let partners = vec![parties[1].0.clone(), parties[2].0.clone()];
+    // One round an interval among two partners: each every second interval.
+    let config = CoreConfig { partners, gossip_fanout: 1, ..CoreConfig::default() };
+    let salts = Box::new(rand_chacha::ChaCha8Rng::seed_from_u64(0));
+    let mut core = Core::new(identity, config, Store::open(std::path::Path::new(":memory:"))?, salts, at(0))?;
+    let gossiped = |actions: &[Action]| -> Vec<SignatoryId> {
+        calls(actions)
+            .into_iter()
+            .filter(|(_, _, r)| matches!(r, Request::Gossip { .. }))
+            .map(|(_, to, _)| to)
+            .collect()
+    };
+    assert_eq!(gossiped(&feed(&mut core, Input::Timeout, at(0))), [parties[1].0.clone()], "V in the first slot");
+    assert_eq!(core.poll_timeout(), Some(Duration::from_secs(10)), "M's slot is the next interval");
+    assert_eq!(gossiped(&feed(&mut core, Input::Timeout, at(10))), [parties[2].0.clone()], "M in the second");
+    Ok(())
+}

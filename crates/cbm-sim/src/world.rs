@@ -40,6 +40,9 @@ pub struct Config {
     pub heal_rounds: u64,
     /// Gossip interval (simulated ms).
     pub gossip_interval_ms: u64,
+    /// Most gossip rounds a node starts per interval
+    /// (`CoreConfig::gossip_fanout`).
+    pub gossip_fanout: usize,
     /// The faults.
     pub faults: Faults,
     /// Whether one signatory equivocates.
@@ -97,6 +100,9 @@ impl Config {
             chaos_ms: 60_000,
             heal_rounds: 12,
             gossip_interval_ms: 1_000,
+            // Fewer than the five partners: each partner's rounds every
+            // third interval, staggered, as in an agreement of many.
+            gossip_fanout: 2,
             faults: Faults::all(),
             equivocator: true,
             withholder: true,
@@ -114,6 +120,7 @@ impl Config {
             chaos_ms: 1,
             heal_rounds: 5,
             gossip_interval_ms: 1_000,
+            gossip_fanout: cbm_core::GOSSIP_FANOUT,
             faults: Faults::none(),
             equivocator: false,
             withholder: false,
@@ -542,6 +549,7 @@ impl World {
         let config = CoreConfig {
             partners: self.nodes[node].slots[slot].partners.clone(),
             gossip_interval: Duration::from_millis(self.config.gossip_interval_ms),
+            gossip_fanout: self.config.gossip_fanout,
             request_timeout: Duration::from_millis(2_000),
             // Small, so that logs of a few entries are mirrored in segments.
             segment_entries: 3,

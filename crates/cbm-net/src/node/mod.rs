@@ -51,6 +51,8 @@ const READERS: usize = 4;
 /// Per-peer limits and timeouts (spec/transport.md §4).
 #[derive(Clone, Copy, Debug)]
 pub struct NodeLimits {
+    /// Most gossip rounds a node starts per interval (`CoreConfig::gossip_fanout`).
+    pub gossip_fanout: usize,
     /// How long before a declaration of ours is due the node says so, if
     /// it is not made yet (its log, `cbm watch`).
     pub warn_before: Duration,
@@ -87,6 +89,7 @@ impl Default for NodeLimits {
             segment_entries: 16_384,
             mirror_deadline: Duration::from_secs(120),
             warn_before: Duration::from_secs(2 * 24 * 3600),
+            gossip_fanout: cbm_core::GOSSIP_FANOUT,
         }
     }
 }
@@ -237,6 +240,7 @@ impl Node {
         let core_config = CoreConfig {
             partners: partners.clone(),
             gossip_interval: config.gossip_interval,
+            gossip_fanout: limits.gossip_fanout,
             request_timeout: limits.request_timeout,
             segment_entries: limits.segment_entries,
             segment_bytes: SEGMENT_BYTES,
