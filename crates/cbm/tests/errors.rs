@@ -32,8 +32,10 @@ fn a_file_that_is_not_what_was_asked_for_is_named_for_what_it_is() {
     // A store is a store.
     let nodes = common::Nodes(vec![common::start_node(d, "ar")]);
     ok(&["status", "--data-dir", "ar", "--wait", "30"], d);
+    ok(&["export", "--data-dir", "ar", "--out", "record.cbm"], d);
     drop(nodes);
     refused(&["audit", "ar/store.db"], d, "ar/store.db is a cbm store, not a bundle: use cbm fsck on it");
+    refused(&["verify-proof", "record.cbm"], d, "record.cbm is a bundle, not an entry proof");
 }
 
 #[test]
