@@ -37,7 +37,22 @@ pub const TARGETS: &[Target] = &[
     Target { name: "tls_certificate", check: tls_certificate },
     #[cfg(feature = "tls")]
     Target { name: "tls_hello", check: tls_hello },
+    #[cfg(feature = "audit")]
+    Target { name: "report_json", check: report_json },
 ];
+
+/// Reading any bytes as an audit's JSON report (spec/log.md §7.2, what
+/// `cbm audit --json` writes and a verifier's tooling reads back) never
+/// panics, and a report that reads writes back as itself.
+#[cfg(feature = "audit")]
+pub fn report_json(data: &[u8]) {
+    use cbm_log::audit::AuditReport;
+    if let Ok(report) = serde_json::from_slice::<AuditReport>(data) {
+        let written = serde_json::to_vec(&report).expect("a report writes");
+        let read: AuditReport = serde_json::from_slice(&written).expect("what a report writes reads");
+        assert_eq!(read, report);
+    }
+}
 
 /// Reading any bytes as a peer's certificate (spec/transport.md §2.3.2)
 /// never panics, and a certificate that proves a key proves the same key
