@@ -795,3 +795,32 @@ async fn a_node_started_before_its_peer_reaches_it_once_the_peer_is_up() {
     .expect("AR reaches BO once BO is up");
     shutdown(vec![ar, bo]).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_left_idle_closes_without_keep_alive_and_the_next_publication_dials_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = Arc::new(ManualClock::new(cbm_wire::Timestamp(START.0 + day().0)));
+    let mut agreement = LocalAgreement::new(&FIVE[..2], terms(1)).expect("agreement");
+    let mut nodes = Vec::new();
+    for index in 0..2 {
+        let store = dir.path().join(format!("{index}.db"));
+        let mut config = agreement.node_config(index, store, Arc::clone(&clock) as _, None).expect("config");
+        // One gossip round at start, then none for the test's length; a
+        // connection with nothing to carry closes after a second.
+        config.gossip_interval = std::time::Duration::from_secs(3600);
+        config.limits.connection.idle_timeout = std::time::Duration::from_secs(1);
+        nodes.push(Node::start(config).await.expect("node"));
+    }
+    let ar = nodes[0].signatory().clone();
+    for round in 1..=2u64 {
+        nodes[0].publish(vec![declaration(0, &format!("round {round}"))]).await.expect("publish");
+        nodes[1]
+            .wait_until("BO holds AR's entry", PATIENCE, |s| s.log(&ar).is_some_and(|l| l.size >= round))
+            .await
+            .expect("mirrored");
+        // Time passes with nothing to carry: the connections close (no
+        // keep-alive), and the next publication dials afresh.
+        tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    }
+    shutdown(nodes).await;
+}

@@ -83,7 +83,8 @@ impl Form {
 pub struct ConnectionLimits {
     /// Requests a peer may have open at once on one connection.
     pub max_concurrent_streams: u32,
-    /// A connection with no traffic for this long is closed.
+    /// A connection with no traffic for this long is closed (no keep-alive
+    /// is sent); the next request to the peer dials again.
     pub idle_timeout: Duration,
     /// Bytes a peer may have in flight on one connection (QUIC flow control).
     pub max_bytes_in_flight: u32,
@@ -144,7 +145,12 @@ fn transport_config(limits: &ConnectionLimits) -> Arc<quinn::TransportConfig> {
         .max_concurrent_uni_streams(0u32.into())
         .receive_window(limits.max_bytes_in_flight.into())
         .stream_receive_window((limits.max_bytes_in_flight / 2).into())
-        .keep_alive_interval(Some(limits.idle_timeout / 3));
+        // No keep-alive: a connection with nothing to carry for the idle
+        // timeout closes, and the next request dials again. A node of a
+        // large agreement talks to a few partners an interval (the gossip
+        // fanout), so it holds live connections to those, not to every
+        // signatory (spec/transport.md §4.1).
+        .keep_alive_interval(None);
     if let Ok(idle) = quinn::IdleTimeout::try_from(limits.idle_timeout) {
         transport.max_idle_timeout(Some(idle));
     }
