@@ -236,7 +236,8 @@ async fn tell(demo: &mut Demo, story: &Story) -> Result<Verdict> {
         "·",
         &format!(
             "every state signed the roster; agreement hash {}…; each must declare its points of contact monthly, \
-             due 7 days into the month; peers must acknowledge (cosign) within 48 h; 2 cosignatures settle a checkpoint",
+             due 7 days into the month; peers must acknowledge (cosign) within 48 h, and an incident notification \
+             within 1 h; 2 cosignatures settle a checkpoint",
             &hash[..16]
         ),
     );
