@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use cbm_log::answers::{Answer, AnswerStatus, AnswerSummary, Responses, Tally, judge_answers};
-use cbm_log::schedule::{AckStatus, PeriodStatus, Receipts, judge_record, kept_for_judging};
+use cbm_log::schedule::{AckStatus, PeriodReport, PeriodStatus, Receipts, judge_record, kept_for_judging};
 use cbm_log::store::StoreError;
 use cbm_wire::{SignatoryId, TimeSpan, Timestamp, Topic};
 use serde::{Deserialize, Serialize};
@@ -79,6 +79,20 @@ pub struct Overdue {
     pub delivered: Option<Timestamp>,
 }
 
+impl Overdue {
+    /// `signatory`'s `period`, as reported.
+    fn of(signatory: &SignatoryId, period: &PeriodReport) -> Self {
+        Self {
+            signatory: signatory.clone(),
+            topic: period.topic.clone(),
+            period: period.period,
+            due: period.due,
+            status: period.status,
+            delivered: period.delivered,
+        }
+    }
+}
+
 /// An acknowledgement a peer owes, or gave late.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Unacknowledged {
@@ -128,14 +142,7 @@ pub(crate) async fn obligations(shared: &Arc<Shared>) -> Result<Obligations, Sto
                         .periods
                         .iter()
                         .filter(|p| matches!(p.status, PeriodStatus::Late | PeriodStatus::Missing))
-                        .map(|p| Overdue {
-                            signatory: signatory.id.clone(),
-                            topic: p.topic.clone(),
-                            period: p.period,
-                            due: p.due,
-                            status: p.status,
-                            delivered: p.delivered,
-                        }),
+                        .map(|p| Overdue::of(&signatory.id, p)),
                 );
                 if signatory.id == me {
                     let warn_before = TimeSpan(u64::try_from(warn_before.as_millis()).unwrap_or(u64::MAX));
@@ -144,14 +151,7 @@ pub(crate) async fn obligations(shared: &Arc<Shared>) -> Result<Obligations, Sto
                         .iter()
                         .filter(|p| p.status == PeriodStatus::Pending && p.entry.is_none())
                         .filter(|p| p.due.saturating_since(now) <= warn_before && now <= p.due)
-                        .map(|p| Overdue {
-                            signatory: signatory.id.clone(),
-                            topic: p.topic.clone(),
-                            period: p.period,
-                            due: p.due,
-                            status: p.status,
-                            delivered: None,
-                        })
+                        .map(|p| Overdue::of(&signatory.id, p))
                         .collect();
                     found.acknowledgements = record
                         .ack_problems
